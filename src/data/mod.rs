@@ -1,0 +1,252 @@
+//! Datasets: where outside numbers become typed, checked samples.
+
+use std::ops::Range;
+
+use nalgebra::SVector;
+
+use crate::linalg::ensure_cols;
+use crate::{Batch, Error, Layer, Scalar};
+
+/// Samples with `I` features each (a compile-time size) and one target of type `Y` each:
+/// a class label (`usize`), a value (`T`) or a vector (`SVector<T, O>`).
+///
+/// Features are stored as one heap matrix with a sample per column, so that a minibatch is
+/// gathered with one contiguous copy per sample. Every feature is checked to be finite when
+/// the dataset is built; targets are checked against the loss when training starts.
+///
+/// # Example
+/// ```
+/// use constnet::Dataset;
+/// use nalgebra::SVector;
+/// let xor = Dataset::<f32, 2, usize>::from_rows(
+///     &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0],
+///     vec![0, 1, 1, 0],
+/// )?;
+/// assert_eq!(xor.len(), 4);
+/// assert_eq!(xor.sample(2), (SVector::from([1.0, 0.0]), &1));
+/// assert!(Dataset::<f32, 2, usize>::from_rows(&[0.0, f32::NAN], vec![0]).is_err());
+/// # Ok::<(), constnet::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Dataset<T: Scalar, const I: usize, Y> {
+    features: Batch<T, I>,
+    targets: Vec<Y>,
+}
+
+impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
+    /// A dataset from a feature matrix (one sample per column) and one target per sample.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] if the counts differ; [`Error::NonFinite`] for a NaN or
+    /// infinite feature, naming the sample and the component.
+    pub fn new(features: Batch<T, I>, targets: Vec<Y>) -> Result<Self, Error> {
+        if features.ncols() != targets.len() {
+            return Err(Error::LengthMismatch {
+                what: "targets (one per sample)",
+                expected: features.ncols(),
+                found: targets.len(),
+            });
+        }
+        if let Some(pos) = features.as_slice().iter().position(|v| !v.finite()) {
+            return Err(Error::NonFinite {
+                what: "features",
+                index: pos / I.max(1),
+                component: pos % I.max(1),
+            });
+        }
+        Ok(Dataset { features, targets })
+    }
+
+    /// A dataset from features in row-major order (`I` values per sample, one sample after
+    /// the other, as in a CSV file) and one target per sample.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] if `rows` does not hold `I` values for each target;
+    /// [`Error::NonFinite`] as for [`Dataset::new`].
+    pub fn from_rows(rows: &[T], targets: Vec<Y>) -> Result<Self, Error> {
+        if rows.len() != targets.len() * I {
+            return Err(Error::LengthMismatch {
+                what: "feature values (inputs × targets)",
+                expected: targets.len() * I,
+                found: rows.len(),
+            });
+        }
+        Self::new(Batch::from_column_slice(rows), targets)
+    }
+
+    /// A dataset from `(features, target)` pairs.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] as for [`Dataset::new`].
+    pub fn from_samples(samples: impl IntoIterator<Item = (SVector<T, I>, Y)>) -> Result<Self, Error> {
+        let mut values = Vec::new();
+        let mut targets = Vec::new();
+        for (x, y) in samples {
+            values.extend_from_slice(x.as_slice());
+            targets.push(y);
+        }
+        Self::from_rows(&values, targets)
+    }
+
+    /// The number of samples.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// All features, one sample per column.
+    pub fn features(&self) -> &Batch<T, I> {
+        &self.features
+    }
+
+    /// All targets, in sample order.
+    pub fn targets(&self) -> &[Y] {
+        &self.targets
+    }
+
+    /// The `i`-th sample's features and target.
+    ///
+    /// # Panics
+    /// If `i >= self.len()`.
+    pub fn sample(&self, i: usize) -> (SVector<T, I>, &Y) {
+        (self.features.column(i).into_owned(), &self.targets[i])
+    }
+
+    /// Splits into the first `at` samples and the rest (`at` is capped at the length).
+    pub fn split_at(self, at: usize) -> (Self, Self) {
+        let at = at.min(self.len());
+        let Dataset {
+            features,
+            mut targets,
+        } = self;
+        let rest_targets = targets.split_off(at);
+        let head = Batch::from_column_slice(&features.as_slice()[..at * I]);
+        let tail = Batch::from_column_slice(&features.as_slice()[at * I..]);
+        (
+            Dataset {
+                features: head,
+                targets,
+            },
+            Dataset {
+                features: tail,
+                targets: rest_targets,
+            },
+        )
+    }
+
+    /// A copy of the samples in `range` (capped at the length).
+    pub fn subset(&self, range: Range<usize>) -> Self
+    where
+        Y: Clone,
+    {
+        let end = range.end.min(self.len());
+        let start = range.start.min(end);
+        Dataset {
+            features: Batch::from_column_slice(&self.features.as_slice()[start * I..end * I]),
+            targets: self.targets[start..end].to_vec(),
+        }
+    }
+
+    /// Copies the samples at `indices` into the minibatch `x` (resized if needed) and their
+    /// targets into `y`.
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    pub fn gather(&self, indices: &[usize], x: &mut Batch<T, I>, y: &mut Vec<Y>)
+    where
+        Y: Clone,
+    {
+        ensure_cols(x, indices.len());
+        y.clear();
+        let source = self.features.as_slice();
+        for (column, &i) in x.as_mut_slice().chunks_exact_mut(I).zip(indices) {
+            column.copy_from_slice(&source[i * I..(i + 1) * I]);
+            y.push(self.targets[i].clone());
+        }
+    }
+
+    /// The network's outputs for every sample, one per column, computed in minibatches.
+    pub fn predict<N: Layer<T, I, O>, const O: usize>(&self, net: &N) -> Batch<T, O> {
+        const CHUNK: usize = 1024;
+        let mut out = Batch::<T, O>::zeros(self.len());
+        let mut x = Batch::<T, I>::zeros(0);
+        let mut y = Batch::<T, O>::zeros(0);
+        let mut tape = N::BatchTape::default();
+        let source = self.features.as_slice();
+        for start in (0..self.len()).step_by(CHUNK) {
+            let end = (start + CHUNK).min(self.len());
+            ensure_cols(&mut x, end - start);
+            x.as_mut_slice().copy_from_slice(&source[start * I..end * I]);
+            net.forward_batch(&x, &mut y, &mut tape);
+            out.as_mut_slice()[start * O..end * O].copy_from_slice(y.as_slice());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn three() -> Dataset<f64, 2, usize> {
+        Dataset::from_rows(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], vec![0, 1, 2]).unwrap()
+    }
+
+    #[test]
+    fn rows_become_columns() {
+        let d = three();
+        assert_eq!(d.sample(1), (SVector::from([3.0, 4.0]), &1));
+        assert_eq!(d.features().ncols(), 3);
+    }
+
+    #[test]
+    fn construction_checks_lengths_and_finiteness() {
+        let err = Dataset::<f64, 2, usize>::from_rows(&[1.0; 5], vec![0, 0, 0]).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::LengthMismatch {
+                expected: 6,
+                found: 5,
+                ..
+            }
+        ));
+        let err = Dataset::<f64, 2, usize>::new(Batch::zeros(2), vec![0]).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::LengthMismatch {
+                expected: 2,
+                found: 1,
+                ..
+            }
+        ));
+        let err = Dataset::<f64, 2, usize>::from_rows(&[1.0, 2.0, 3.0, f64::INFINITY], vec![0, 0])
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::NonFinite {
+                index: 1,
+                component: 1,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn split_subset_and_gather_keep_samples_together() {
+        let (head, tail) = three().split_at(1);
+        assert_eq!(head.len(), 1);
+        assert_eq!(tail.sample(0), (SVector::from([3.0, 4.0]), &1));
+        let d = three();
+        let sub = d.subset(1..10);
+        assert_eq!(sub.targets(), &[1, 2]);
+        let mut x = Batch::zeros(0);
+        let mut y = Vec::new();
+        d.gather(&[2, 0], &mut x, &mut y);
+        assert_eq!(x.as_slice(), &[5.0, 6.0, 1.0, 2.0]);
+        assert_eq!(y, vec![2, 0]);
+    }
+}

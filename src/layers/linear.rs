@@ -1,0 +1,358 @@
+//! The fully connected layer `y = W·x + b`.
+
+use std::fmt;
+
+use nalgebra::{SMatrix, SVector};
+use rand::Rng;
+
+use crate::layer::{Param, ParamKind, ParamMut};
+use crate::linalg::{add_dy_xt, boxed_zeros, ensure_cols, mul_w_x, mul_wt_dy};
+use crate::{Batch, Error, Init, Layer, Scalar};
+
+/// A fully connected (affine) layer: `y = W·x + b`, from `I` inputs to `O` outputs.
+///
+/// `W` is an `O×I` matrix and `b` a vector of `O`; both live on the heap (the weight matrix
+/// of `Linear<784, 128>` alone is 392 KiB, too big for a thread's stack in debug builds), as
+/// do their accumulated gradients. Backward:
+/// `∂L/∂W += ∂L/∂y · xᵀ`, `∂L/∂b += ∂L/∂y`, `∂L/∂x = Wᵀ · ∂L/∂y`.
+///
+/// `T` defaults to `f32`.
+///
+/// # Example
+/// ```
+/// use constnet::{Layer, Linear};
+/// use nalgebra::SVector;
+///
+/// // W = [[1, 2], [3, 4], [5, 6]] (3 outputs, 2 inputs), b = [0.5, 0, -0.5]
+/// let layer = Linear::<2, 3>::from_rows(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[0.5, 0.0, -0.5])?;
+/// let y = layer.forward(&SVector::from([1.0, -1.0]));
+/// assert_eq!(y, SVector::from([-0.5, -1.0, -1.5]));
+/// # Ok::<(), constnet::Error>(())
+/// ```
+pub struct Linear<const I: usize, const O: usize, T: Scalar = f32> {
+    weight: Box<SMatrix<T, O, I>>,
+    bias: Box<SVector<T, O>>,
+    weight_grad: Box<SMatrix<T, O, I>>,
+    bias_grad: Box<SVector<T, O>>,
+}
+
+impl<const I: usize, const O: usize, T: Scalar> Linear<I, O, T> {
+    /// A layer whose weights are all zero (and so is the bias).
+    pub fn zeros() -> Self {
+        Linear {
+            weight: boxed_zeros(),
+            bias: boxed_zeros(),
+            weight_grad: boxed_zeros(),
+            bias_grad: boxed_zeros(),
+        }
+    }
+
+    /// A layer with weights drawn by `init` from `rng` and a zero bias.
+    pub fn new<R: Rng + ?Sized>(init: Init, rng: &mut R) -> Self {
+        let mut layer = Self::zeros();
+        // Row by row, so that the draws follow PyTorch's `out × in` order.
+        for r in 0..O {
+            for c in 0..I {
+                layer.weight[(r, c)] = T::of(init.sample(I, O, rng));
+            }
+        }
+        layer
+    }
+
+    /// A layer with the given weights, in row-major order (`O` rows of `I` values, PyTorch's
+    /// layout of `nn.Linear.weight`), and bias.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] if `weight` does not hold `O·I` values or `bias` not `O`;
+    /// [`Error::NonFinite`] if a value is NaN or infinite (`index` is the row).
+    pub fn from_rows(weight: &[T], bias: &[T]) -> Result<Self, Error> {
+        check_len("weights", O * I, weight.len())?;
+        check_len("biases", O, bias.len())?;
+        let mut layer = Self::zeros();
+        for (r, row) in weight.chunks_exact(I.max(1)).take(O).enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                check_finite("weights", r, c, v)?;
+                layer.weight[(r, c)] = v;
+            }
+        }
+        for (r, &v) in bias.iter().enumerate() {
+            check_finite("biases", r, 0, v)?;
+            layer.bias[r] = v;
+        }
+        Ok(layer)
+    }
+
+    /// The weight matrix `W` (`O×I`).
+    pub fn weight(&self) -> &SMatrix<T, O, I> {
+        &self.weight
+    }
+
+    /// The bias vector `b`.
+    pub fn bias(&self) -> &SVector<T, O> {
+        &self.bias
+    }
+
+    /// The weight matrix, for editing in place.
+    pub fn weight_mut(&mut self) -> &mut SMatrix<T, O, I> {
+        &mut self.weight
+    }
+
+    /// The bias vector, for editing in place.
+    pub fn bias_mut(&mut self) -> &mut SVector<T, O> {
+        &mut self.bias
+    }
+
+    /// The weight gradient accumulated since the last optimizer step.
+    pub fn weight_grad(&self) -> &SMatrix<T, O, I> {
+        &self.weight_grad
+    }
+
+    /// The bias gradient accumulated since the last optimizer step.
+    pub fn bias_grad(&self) -> &SVector<T, O> {
+        &self.bias_grad
+    }
+}
+
+fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), Error> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            found,
+        })
+    }
+}
+
+fn check_finite<T: Scalar>(
+    what: &'static str,
+    index: usize,
+    component: usize,
+    v: T,
+) -> Result<(), Error> {
+    if v.finite() {
+        Ok(())
+    } else {
+        Err(Error::NonFinite {
+            what,
+            index,
+            component,
+        })
+    }
+}
+
+impl<const I: usize, const O: usize, T: Scalar> Clone for Linear<I, O, T> {
+    // Written by hand: the derived `Box::clone` builds the copy on the stack first.
+    fn clone(&self) -> Self {
+        let mut copy = Self::zeros();
+        copy.weight.copy_from(&*self.weight);
+        copy.bias.copy_from(&*self.bias);
+        copy.weight_grad.copy_from(&*self.weight_grad);
+        copy.bias_grad.copy_from(&*self.bias_grad);
+        copy
+    }
+}
+
+impl<const I: usize, const O: usize, T: Scalar> fmt::Debug for Linear<I, O, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Linear<{I}, {O}>")
+    }
+}
+
+impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, T> {
+    type Tape = ();
+    type BatchTape = ();
+
+    #[inline]
+    fn forward_tape(&self, x: &SVector<T, I>, _: &mut ()) -> SVector<T, O> {
+        let mut y = *self.bias;
+        y.gemv(T::one(), &*self.weight, x, T::one());
+        y
+    }
+
+    #[inline]
+    fn backward(
+        &mut self,
+        x: &SVector<T, I>,
+        _y: &SVector<T, O>,
+        dy: &SVector<T, O>,
+        _: &(),
+    ) -> SVector<T, I> {
+        self.weight_grad.ger(T::one(), dy, x, T::one());
+        *self.bias_grad += dy;
+        let mut dx = SVector::<T, I>::zeros();
+        dx.gemv_tr(T::one(), &*self.weight, dy, T::zero());
+        dx
+    }
+
+    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, _: &mut ()) {
+        ensure_cols(y, x.ncols());
+        for column in y.as_mut_slice().chunks_exact_mut(O) {
+            column.copy_from_slice(self.bias.as_slice());
+        }
+        mul_w_x(&self.weight, x, T::one(), y);
+    }
+
+    fn backward_batch(
+        &mut self,
+        x: &Batch<T, I>,
+        _y: &Batch<T, O>,
+        dy: &Batch<T, O>,
+        dx: Option<&mut Batch<T, I>>,
+        _: &mut (),
+    ) {
+        add_dy_xt(dy, x, &mut self.weight_grad);
+        let bias_grad = self.bias_grad.as_mut_slice();
+        for column in dy.as_slice().chunks_exact(O) {
+            for (g, &d) in bias_grad.iter_mut().zip(column) {
+                *g += d;
+            }
+        }
+        if let Some(dx) = dx {
+            ensure_cols(dx, dy.ncols());
+            mul_wt_dy(&self.weight, dy, dx);
+        }
+    }
+
+    fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F) {
+        f(Param {
+            layer: first_layer,
+            kind: ParamKind::Weight,
+            shape: (O, I),
+            value: self.weight.as_slice(),
+        });
+        f(Param {
+            layer: first_layer,
+            kind: ParamKind::Bias,
+            shape: (O, 1),
+            value: self.bias.as_slice(),
+        });
+    }
+
+    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, first_layer: usize, f: &mut F) {
+        f(ParamMut {
+            layer: first_layer,
+            kind: ParamKind::Weight,
+            shape: (O, I),
+            value: self.weight.as_mut_slice(),
+            grad: self.weight_grad.as_mut_slice(),
+        });
+        f(ParamMut {
+            layer: first_layer,
+            kind: ParamKind::Bias,
+            shape: (O, 1),
+            value: self.bias.as_mut_slice(),
+            grad: self.bias_grad.as_mut_slice(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check_layer_gradients, random_linear};
+    use nalgebra::{Matrix3x2, Vector2, Vector3};
+
+    /// W = [[1, 2], [3, 4], [5, 6]], b = [0.5, 0, -0.5]: the numbers below are worked by hand.
+    fn hand_layer() -> Linear<2, 3, f64> {
+        Linear::from_rows(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[0.5, 0.0, -0.5]).unwrap()
+    }
+
+    #[test]
+    fn forward_matches_hand_computation() {
+        let layer = hand_layer();
+        // [1·2 + 2·(−1) + 0.5, 3·2 + 4·(−1) + 0, 5·2 + 6·(−1) − 0.5]
+        let y = layer.forward(&Vector2::new(2.0, -1.0));
+        assert_eq!(y, Vector3::new(0.5, 2.0, 3.5));
+    }
+
+    #[test]
+    fn backward_matches_hand_computation() {
+        let mut layer = hand_layer();
+        let x = Vector2::new(2.0, -1.0);
+        let y = layer.forward(&x);
+        let dy = Vector3::new(1.0, 0.0, -1.0);
+        let dx = layer.backward(&x, &y, &dy, &());
+        // Wᵀ·dy = [1 − 5, 2 − 6]
+        assert_eq!(dx, Vector2::new(-4.0, -4.0));
+        // dy·xᵀ = [[2, −1], [0, 0], [−2, 1]]
+        assert_eq!(
+            *layer.weight_grad(),
+            Matrix3x2::new(2.0, -1.0, 0.0, 0.0, -2.0, 1.0)
+        );
+        assert_eq!(*layer.bias_grad(), dy);
+    }
+
+    #[test]
+    fn backward_accumulates_until_reset() {
+        let mut layer = hand_layer();
+        let x = Vector2::new(1.0, 1.0);
+        let y = layer.forward(&x);
+        let dy = Vector3::new(1.0, 1.0, 1.0);
+        layer.backward(&x, &y, &dy, &());
+        layer.backward(&x, &y, &dy, &());
+        assert_eq!(*layer.bias_grad(), Vector3::new(2.0, 2.0, 2.0));
+        layer.zero_grad();
+        assert_eq!(*layer.bias_grad(), Vector3::zeros());
+    }
+
+    #[test]
+    fn batch_forward_equals_per_sample_forward() {
+        let layer = hand_layer();
+        let x = Batch::<f64, 2>::from_column_slice(&[2.0, -1.0, 0.0, 1.0, -3.0, 0.5]);
+        let y = layer.predict_batch(&x);
+        for j in 0..3 {
+            let single = layer.forward(&x.column(j).into_owned());
+            assert_eq!(y.column(j), single.column(0));
+        }
+    }
+
+    #[test]
+    fn gradients_match_central_differences() {
+        check_layer_gradients(random_linear::<5, 3>(11), 4);
+        check_layer_gradients(random_linear::<1, 7>(12), 3);
+        check_layer_gradients(random_linear::<9, 1>(13), 1);
+    }
+
+    #[test]
+    fn from_rows_rejects_wrong_lengths_and_non_finite_values() {
+        let err = Linear::<2, 3, f64>::from_rows(&[1.0; 5], &[0.0; 3]).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::LengthMismatch {
+                what: "weights",
+                expected: 6,
+                found: 5
+            }
+        ));
+        let err = Linear::<2, 3, f64>::from_rows(&[1.0; 6], &[0.0; 2]).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::LengthMismatch {
+                what: "biases",
+                expected: 3,
+                found: 2
+            }
+        ));
+        let mut w = [1.0; 6];
+        w[3] = f64::NAN;
+        let err = Linear::<2, 3, f64>::from_rows(&w, &[0.0; 3]).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::NonFinite {
+                what: "weights",
+                index: 1,
+                component: 1
+            }
+        ));
+    }
+
+    #[test]
+    fn clone_copies_weights() {
+        let layer = hand_layer();
+        let copy = layer.clone();
+        assert_eq!(copy.weight(), layer.weight());
+        assert_eq!(copy.bias(), layer.bias());
+    }
+}

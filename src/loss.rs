@@ -1,0 +1,382 @@
+//! Loss functions, each with its gradient, averaged over a minibatch.
+//!
+//! | loss | network output | target |
+//! |---|---|---|
+//! | [`SoftmaxCrossEntropy`] | `O` logits | class label `usize < O` |
+//! | [`CrossEntropy`] | `O` probabilities (after [`Softmax`](crate::Softmax)) | class label `usize < O` |
+//! | [`LogisticLoss`] | 1 logit | `T` in [0, 1] (usually 0 or 1) |
+//! | [`Mse`] | `O` values | `SVector<T, O>` |
+//! | [`Mae`] | `O` values | `SVector<T, O>` |
+
+use nalgebra::SVector;
+
+use crate::layers::{sigmoid, softmax_into};
+use crate::metrics::argmax;
+use crate::{Batch, Error, Scalar};
+
+/// The mean loss of a minibatch and how many of its samples were classified correctly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchLoss {
+    /// Mean of the per-sample losses.
+    pub mean: f64,
+    /// Correctly classified samples (`None` for regression losses).
+    pub correct: Option<usize>,
+}
+
+/// A loss on the `O` outputs of a network for one sample, with its gradient.
+///
+/// The minibatch loss is the mean over samples ([`Loss::batch`]), so its gradient is the mean
+/// of the per-sample gradients.
+///
+/// # Example
+/// ```
+/// use constnet::{Loss, SoftmaxCrossEntropy};
+/// use nalgebra::SVector;
+/// let logits = SVector::<f64, 3>::from([0.0, 0.0, 0.0]);
+/// let mut grad = SVector::zeros();
+/// let loss = SoftmaxCrossEntropy.sample(&logits, &1, &mut grad);
+/// assert!((loss - 3.0_f64.ln()).abs() < 1e-12);
+/// ```
+pub trait Loss<T: Scalar, const O: usize> {
+    /// What a sample's target is: a class label, a value, a vector.
+    type Target: Clone;
+
+    /// The loss of one output `y` against `target`; writes ∂loss/∂y into `grad`.
+    fn sample(&self, y: &SVector<T, O>, target: &Self::Target, grad: &mut SVector<T, O>) -> T;
+
+    /// Checks that the loss can take `target` (the `index`-th of its dataset).
+    ///
+    /// # Errors
+    /// [`Error::LabelOutOfRange`] or [`Error::InvalidTarget`], naming the sample.
+    fn check_target(&self, index: usize, target: &Self::Target) -> Result<(), Error>;
+
+    /// Whether `y` classifies the sample correctly; `None` for losses that do not classify.
+    fn is_correct(&self, y: &SVector<T, O>, target: &Self::Target) -> Option<bool> {
+        let _ = (y, target);
+        None
+    }
+
+    /// The mean loss over a minibatch (one sample per column of `y`), writing the gradient of
+    /// that mean into `grad` (resized if needed).
+    ///
+    /// # Panics
+    /// If `targets` does not hold one target per column of `y`.
+    fn batch(&self, y: &Batch<T, O>, targets: &[Self::Target], grad: &mut Batch<T, O>) -> BatchLoss {
+        assert_eq!(y.ncols(), targets.len(), "one target per sample");
+        crate::linalg::ensure_cols(grad, y.ncols());
+        let scale = T::of(1.0 / targets.len().max(1) as f64);
+        let mut sum = 0.0;
+        let mut correct = Some(0);
+        let outputs = y.as_slice().chunks_exact(O);
+        let grads = grad.as_mut_slice().chunks_exact_mut(O);
+        for ((column, g), target) in outputs.zip(grads).zip(targets) {
+            let yj = SVector::<T, O>::from_column_slice(column);
+            let mut gj = SVector::<T, O>::zeros();
+            sum += self.sample(&yj, target, &mut gj).as_f64();
+            for (g, &v) in g.iter_mut().zip(gj.as_slice()) {
+                *g = v * scale;
+            }
+            correct = match (correct, self.is_correct(&yj, target)) {
+                (Some(c), Some(ok)) => Some(c + ok as usize),
+                _ => None,
+            };
+        }
+        BatchLoss {
+            mean: sum / targets.len().max(1) as f64,
+            correct,
+        }
+    }
+}
+
+fn check_label(index: usize, label: usize, classes: usize) -> Result<(), Error> {
+    if label < classes {
+        Ok(())
+    } else {
+        Err(Error::LabelOutOfRange {
+            index,
+            label,
+            classes,
+        })
+    }
+}
+
+fn check_finite_target<T: Scalar>(index: usize, values: &[T]) -> Result<(), Error> {
+    match values.iter().find(|v| !v.finite()) {
+        None => Ok(()),
+        Some(v) => Err(Error::InvalidTarget {
+            index,
+            value: v.as_f64(),
+            expected: "finite values",
+        }),
+    }
+}
+
+/// Cross-entropy of the softmax of `O` logits against a class label, fused for stability:
+/// `L = log Σⱼ e^(zⱼ) − z_label`, `∂L/∂z = softmax(z) − onehot(label)`.
+///
+/// This is PyTorch's `nn.CrossEntropyLoss`. The network's last layer stays linear.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SoftmaxCrossEntropy;
+
+impl<T: Scalar, const O: usize> Loss<T, O> for SoftmaxCrossEntropy {
+    type Target = usize;
+
+    #[inline]
+    fn sample(&self, z: &SVector<T, O>, &label: &usize, grad: &mut SVector<T, O>) -> T {
+        softmax_into(z.as_slice(), grad.as_mut_slice());
+        grad[label] -= T::one();
+        // log Σ e^z − z_label, with the maximum taken out so that nothing overflows.
+        let max = z.max();
+        let sum = z.iter().fold(T::zero(), |s, &v| s + (v - max).exp());
+        sum.ln() + max - z[label]
+    }
+
+    fn check_target(&self, index: usize, &label: &usize) -> Result<(), Error> {
+        check_label(index, label, O)
+    }
+
+    fn is_correct(&self, z: &SVector<T, O>, &label: &usize) -> Option<bool> {
+        Some(argmax(z.as_slice()) == label)
+    }
+}
+
+/// Cross-entropy of `O` probabilities (e.g. the output of a [`Softmax`](crate::Softmax)
+/// layer) against a class label: `L = −log p_label`, `∂L/∂p_label = −1/p_label`.
+///
+/// Probabilities are clamped below at 10⁻¹² so that a confident mistake gives a large but
+/// finite loss.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CrossEntropy;
+
+impl<T: Scalar, const O: usize> Loss<T, O> for CrossEntropy {
+    type Target = usize;
+
+    #[inline]
+    fn sample(&self, p: &SVector<T, O>, &label: &usize, grad: &mut SVector<T, O>) -> T {
+        let p_label = p[label].max(T::of(1e-12));
+        grad.fill(T::zero());
+        grad[label] = -T::one() / p_label;
+        -p_label.ln()
+    }
+
+    fn check_target(&self, index: usize, &label: &usize) -> Result<(), Error> {
+        check_label(index, label, O)
+    }
+
+    fn is_correct(&self, p: &SVector<T, O>, &label: &usize) -> Option<bool> {
+        Some(argmax(p.as_slice()) == label)
+    }
+}
+
+/// Binary logistic loss (binary cross-entropy) of one logit `z` against a target `t` in
+/// [0, 1]: `L = log(1 + e^z) − t·z`, `∂L/∂z = σ(z) − t`.
+///
+/// This is PyTorch's `nn.BCEWithLogitsLoss`; it applies to networks with one output.
+/// A sample counts as correct when `z > 0` and `t > ½`, or `z ≤ 0` and `t ≤ ½`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogisticLoss;
+
+impl<T: Scalar> Loss<T, 1> for LogisticLoss {
+    type Target = T;
+
+    #[inline]
+    fn sample(&self, z: &SVector<T, 1>, &t: &T, grad: &mut SVector<T, 1>) -> T {
+        let z = z[0];
+        grad[0] = sigmoid(z) - t;
+        // log(1 + e^z) = max(z, 0) + log(1 + e^(−|z|)), which never overflows.
+        z.max(T::zero()) + (-z.abs()).exp().ln_1p() - t * z
+    }
+
+    fn check_target(&self, index: usize, &t: &T) -> Result<(), Error> {
+        if t >= T::zero() && t <= T::one() {
+            Ok(())
+        } else {
+            Err(Error::InvalidTarget {
+                index,
+                value: t.as_f64(),
+                expected: "a value in [0, 1] (0 or 1 for hard labels)",
+            })
+        }
+    }
+
+    fn is_correct(&self, z: &SVector<T, 1>, &t: &T) -> Option<bool> {
+        Some((z[0] > T::zero()) == (t > T::of(0.5)))
+    }
+}
+
+/// Squared error (MSE), averaged over the `O` outputs: `L = (1/O)·Σᵢ (yᵢ − tᵢ)²`,
+/// `∂L/∂yᵢ = 2(yᵢ − tᵢ)/O`. Over a minibatch this is PyTorch's `nn.MSELoss`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mse;
+
+impl<T: Scalar, const O: usize> Loss<T, O> for Mse {
+    type Target = SVector<T, O>;
+
+    #[inline]
+    fn sample(&self, y: &SVector<T, O>, t: &SVector<T, O>, grad: &mut SVector<T, O>) -> T {
+        let scale = T::of(1.0 / O as f64);
+        let mut sum = T::zero();
+        for ((g, &y), &t) in grad.as_mut_slice().iter_mut().zip(y.as_slice()).zip(t.as_slice()) {
+            let r = y - t;
+            sum += r * r;
+            *g = (r + r) * scale;
+        }
+        sum * scale
+    }
+
+    fn check_target(&self, index: usize, t: &SVector<T, O>) -> Result<(), Error> {
+        check_finite_target(index, t.as_slice())
+    }
+}
+
+/// Absolute error (MAE), averaged over the `O` outputs: `L = (1/O)·Σᵢ |yᵢ − tᵢ|`,
+/// `∂L/∂yᵢ = sign(yᵢ − tᵢ)/O` (0 where they are equal). Over a minibatch this is
+/// PyTorch's `nn.L1Loss`; it is less pulled by outliers than [`Mse`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mae;
+
+impl<T: Scalar, const O: usize> Loss<T, O> for Mae {
+    type Target = SVector<T, O>;
+
+    #[inline]
+    fn sample(&self, y: &SVector<T, O>, t: &SVector<T, O>, grad: &mut SVector<T, O>) -> T {
+        let scale = T::of(1.0 / O as f64);
+        let mut sum = T::zero();
+        for ((g, &y), &t) in grad.as_mut_slice().iter_mut().zip(y.as_slice()).zip(t.as_slice()) {
+            let r = y - t;
+            sum += r.abs();
+            *g = if r > T::zero() {
+                scale
+            } else if r < T::zero() {
+                -scale
+            } else {
+                T::zero()
+            };
+        }
+        sum * scale
+    }
+
+    fn check_target(&self, index: usize, t: &SVector<T, O>) -> Result<(), Error> {
+        check_finite_target(index, t.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check_loss_gradient;
+    use nalgebra::{Vector1, Vector3};
+
+    #[test]
+    fn gradients_match_central_differences() {
+        for label in 0..4 {
+            check_loss_gradient::<_, 4>(&SoftmaxCrossEntropy, &label, false, 21);
+        }
+        check_loss_gradient::<_, 4>(&CrossEntropy, &2, true, 22);
+        for t in [0.0, 0.3, 1.0] {
+            check_loss_gradient::<_, 1>(&LogisticLoss, &t, false, 23);
+        }
+        check_loss_gradient::<_, 3>(&Mse, &Vector3::new(0.5, -1.0, 2.0), false, 24);
+        check_loss_gradient::<_, 3>(&Mae, &Vector3::new(5.0, -5.0, 0.0), false, 25);
+    }
+
+    #[test]
+    fn cross_entropy_matches_recorded_values() {
+        // Python: z = [2.0, 1.0, 0.1]; lse = math.log(sum(math.exp(v) for v in z)); lse - z[0]
+        // (the same value as torch.nn.functional.cross_entropy on these logits).
+        let z = Vector3::<f64>::new(2.0, 1.0, 0.1);
+        let mut g = Vector3::zeros();
+        let loss: f64 = SoftmaxCrossEntropy.sample(&z, &0, &mut g);
+        assert!((loss - 0.4170300162778333).abs() < 1e-14, "{loss}");
+        let softmax = [0.659001138885968, 0.24243297070471395, 0.0985658904093182];
+        assert!((g[0] - (softmax[0] - 1.0)).abs() < 1e-14);
+        assert!((g[1] - softmax[1]).abs() < 1e-14);
+        assert!((g[2] - softmax[2]).abs() < 1e-14);
+        // Through a softmax layer and the probability form, the loss is the same.
+        let p = Vector3::from_column_slice(&softmax);
+        let loss_p = CrossEntropy.sample(&p, &0, &mut g);
+        assert!((loss_p - loss).abs() < 1e-14);
+    }
+
+    #[test]
+    fn logistic_loss_matches_recorded_values_and_is_stable() {
+        // Python: math.log(1 + math.exp(1.5)) - 1.0 * 1.5  and  math.log(1 + math.exp(1.5)).
+        let mut g = Vector1::zeros();
+        let l1: f64 = LogisticLoss.sample(&Vector1::new(1.5), &1.0, &mut g);
+        assert!((l1 - 0.20141327798275244).abs() < 1e-14, "{l1}");
+        let l0: f64 = LogisticLoss.sample(&Vector1::new(1.5), &0.0, &mut g);
+        assert!((l0 - 1.7014132779827524).abs() < 1e-14, "{l0}");
+        let far = LogisticLoss.sample(&Vector1::new(1000.0_f32), &0.0, &mut Vector1::zeros());
+        assert_eq!(far, 1000.0);
+        let near = LogisticLoss.sample(&Vector1::new(1000.0_f32), &1.0, &mut Vector1::zeros());
+        assert_eq!(near, 0.0);
+    }
+
+    #[test]
+    fn regression_losses_match_hand_computation() {
+        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+        let y = Vector3::new(1.0, 2.0, 3.0);
+        let t = Vector3::new(0.0, 2.0, 5.0);
+        let mut g = Vector3::zeros();
+        close(Mse.sample(&y, &t, &mut g), (1.0 + 0.0 + 4.0) / 3.0);
+        for (a, b) in g.iter().zip([2.0 / 3.0, 0.0, -4.0 / 3.0]) {
+            close(*a, b);
+        }
+        close(Mae.sample(&y, &t, &mut g), (1.0 + 0.0 + 2.0) / 3.0);
+        for (a, b) in g.iter().zip([1.0 / 3.0, 0.0, -1.0 / 3.0]) {
+            close(*a, b);
+        }
+    }
+
+    #[test]
+    fn batch_is_the_mean_of_samples() {
+        let y = Batch::<f64, 3>::from_column_slice(&[2.0, 1.0, 0.1, 0.0, 3.0, 0.0]);
+        let targets = [0, 2];
+        let mut grad = Batch::zeros(0);
+        let out = SoftmaxCrossEntropy.batch(&y, &targets, &mut grad);
+        let mut g0 = Vector3::zeros();
+        let mut g1 = Vector3::zeros();
+        let l0 = SoftmaxCrossEntropy.sample(&y.column(0).into_owned(), &0, &mut g0);
+        let l1 = SoftmaxCrossEntropy.sample(&y.column(1).into_owned(), &2, &mut g1);
+        assert!((out.mean - (l0 + l1) / 2.0).abs() < 1e-15);
+        assert_eq!(out.correct, Some(1));
+        assert_eq!(grad.column(0), g0 / 2.0);
+        assert_eq!(grad.column(1), g1 / 2.0);
+        assert_eq!(Mse.batch(&y, &[Vector3::zeros(); 2], &mut grad).correct, None);
+    }
+
+    #[test]
+    fn losses_are_non_negative() {
+        let mut g = Vector3::zeros();
+        let ys = [Vector3::new(-3.0, 0.0, 8.0), Vector3::new(0.1, 0.2, 0.7)];
+        for y in ys {
+            for label in 0..3 {
+                assert!(SoftmaxCrossEntropy.sample(&y, &label, &mut g) >= 0.0);
+            }
+            assert!(Mse.sample(&y, &Vector3::zeros(), &mut g) >= 0.0);
+            assert!(Mae.sample(&y, &Vector3::zeros(), &mut g) >= 0.0);
+        }
+    }
+
+    #[test]
+    fn invalid_targets_are_rejected_with_their_index() {
+        let err = Loss::<f32, 10>::check_target(&SoftmaxCrossEntropy, 7, &10).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::LabelOutOfRange {
+                index: 7,
+                label: 10,
+                classes: 10
+            }
+        ));
+        assert!(Loss::<f32, 10>::check_target(&SoftmaxCrossEntropy, 0, &9).is_ok());
+        assert!(matches!(
+            LogisticLoss.check_target(3, &2.0_f32),
+            Err(Error::InvalidTarget { index: 3, .. })
+        ));
+        assert!(matches!(
+            Mse.check_target(4, &Vector3::new(0.0, f64::NAN, 0.0)),
+            Err(Error::InvalidTarget { index: 4, .. })
+        ));
+    }
+}

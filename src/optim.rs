@@ -1,0 +1,395 @@
+//! Optimizers: plain SGD, SGD with (Nesterov) momentum, and Adam, each with optional L2
+//! weight decay.
+//!
+//! An optimizer updates one parameter tensor at a time ([`Optimizer::update`]), keeping its
+//! own state per tensor (`slot`), allocated once on the first step. Networks drive it through
+//! [`Layer::step`](crate::Layer::step).
+
+use crate::layer::{ParamKind, ParamMut};
+use crate::{Error, Scalar};
+
+/// Updates parameters from their accumulated gradients.
+pub trait Optimizer<T: Scalar> {
+    /// Called once at the start of every step, before the first [`Optimizer::update`].
+    fn begin_step(&mut self) {}
+
+    /// Updates one parameter tensor from its gradient and sets the gradient to zero.
+    /// `slot` numbers the tensors of a network in visiting order, the same at every step.
+    fn update(&mut self, slot: usize, param: ParamMut<'_, T>);
+
+    /// The current learning rate.
+    fn learning_rate(&self) -> f64;
+
+    /// Changes the learning rate (for schedules).
+    ///
+    /// # Errors
+    /// [`Error::InvalidLearningRate`] unless `lr` is finite and greater than zero.
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error>;
+}
+
+fn check_lr(lr: f64) -> Result<f64, Error> {
+    if lr.is_finite() && lr > 0.0 {
+        Ok(lr)
+    } else {
+        Err(Error::InvalidLearningRate { value: lr })
+    }
+}
+
+fn check_range(
+    name: &'static str,
+    value: f64,
+    ok: bool,
+    expected: &'static str,
+) -> Result<f64, Error> {
+    if ok && value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Error::InvalidHyperparameter {
+            name,
+            value,
+            expected,
+        })
+    }
+}
+
+/// The state buffer of `slot`, zero-filled and of `len` values; allocated on first use.
+fn state<T: Scalar>(states: &mut Vec<Vec<T>>, slot: usize, len: usize) -> &mut [T] {
+    if states.len() <= slot {
+        states.resize_with(slot + 1, Vec::new);
+    }
+    let s = &mut states[slot];
+    if s.len() != len {
+        *s = vec![T::zero(); len];
+    }
+    s
+}
+
+/// Stochastic gradient descent, optionally with momentum (heavy-ball or Nesterov) and L2
+/// weight decay:
+///
+/// `g ← ∇ + λ·w` (weights only), `v ← μ·v + g`, `w ← w − η·(Nesterov ? g + μ·v : v)`;
+/// with `μ = 0` this is `w ← w − η·g`. The same update as PyTorch's `optim.SGD`
+/// (`dampening = 0`).
+///
+/// # Example
+/// ```
+/// use constnet::Sgd;
+/// let plain: Sgd = Sgd::new(0.1)?;
+/// let momentum: Sgd<f64> = Sgd::new(0.01)?.momentum(0.9)?.nesterov(true).weight_decay(1e-4)?;
+/// assert!(Sgd::<f32>::new(0.0).is_err());
+/// # Ok::<(), constnet::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Sgd<T: Scalar = f32> {
+    lr: f64,
+    momentum: f64,
+    nesterov: bool,
+    weight_decay: f64,
+    velocity: Vec<Vec<T>>,
+}
+
+impl<T: Scalar> Sgd<T> {
+    /// Plain SGD with learning rate `lr`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLearningRate`] unless `lr` is finite and greater than zero.
+    pub fn new(lr: f64) -> Result<Self, Error> {
+        Ok(Sgd {
+            lr: check_lr(lr)?,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            velocity: Vec::new(),
+        })
+    }
+
+    /// Sets the momentum `μ` (0.9 is usual).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] unless `0 ≤ μ < 1`.
+    pub fn momentum(mut self, momentum: f64) -> Result<Self, Error> {
+        let ok = (0.0..1.0).contains(&momentum);
+        self.momentum = check_range("momentum", momentum, ok, "in [0, 1)")?;
+        Ok(self)
+    }
+
+    /// Uses Nesterov's look-ahead form of momentum.
+    pub fn nesterov(mut self, on: bool) -> Self {
+        self.nesterov = on;
+        self
+    }
+
+    /// Sets the L2 weight decay `λ` (applied to weights, not biases).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] unless `λ` is finite and `≥ 0`.
+    pub fn weight_decay(mut self, lambda: f64) -> Result<Self, Error> {
+        self.weight_decay = check_range("weight decay", lambda, lambda >= 0.0, "≥ 0")?;
+        Ok(self)
+    }
+}
+
+impl<T: Scalar> Optimizer<T> for Sgd<T> {
+    fn update(&mut self, slot: usize, p: ParamMut<'_, T>) {
+        let lr = T::of(self.lr);
+        let decay = match p.kind {
+            ParamKind::Weight => T::of(self.weight_decay),
+            ParamKind::Bias => T::zero(),
+        };
+        if self.momentum == 0.0 {
+            for (w, g) in p.value.iter_mut().zip(p.grad.iter_mut()) {
+                *w -= lr * (*g + decay * *w);
+                *g = T::zero();
+            }
+            return;
+        }
+        let mu = T::of(self.momentum);
+        let velocity = state(&mut self.velocity, slot, p.value.len());
+        for ((w, g), v) in p.value.iter_mut().zip(p.grad.iter_mut()).zip(velocity) {
+            let grad = *g + decay * *w;
+            *v = mu * *v + grad;
+            let direction = if self.nesterov { grad + mu * *v } else { *v };
+            *w -= lr * direction;
+            *g = T::zero();
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error> {
+        self.lr = check_lr(lr)?;
+        Ok(())
+    }
+}
+
+/// Adam (Kingma & Ba, 2015) with optional L2 weight decay added to the gradient:
+///
+/// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
+/// `w ← w − η·m̂ / (√v̂ + ε)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`.
+/// Defaults `β₁ = 0.9`, `β₂ = 0.999`, `ε = 10⁻⁸`, as PyTorch's `optim.Adam`.
+///
+/// # Example
+/// ```
+/// use constnet::Adam;
+/// let adam: Adam = Adam::new(1e-3)?.betas(0.9, 0.99)?;
+/// assert!(Adam::<f32>::new(f64::NAN).is_err());
+/// # Ok::<(), constnet::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Adam<T: Scalar = f32> {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    t: i32,
+    m: Vec<Vec<T>>,
+    v: Vec<Vec<T>>,
+}
+
+impl<T: Scalar> Adam<T> {
+    /// Adam with learning rate `lr` (10⁻³ is usual) and the default betas and ε.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLearningRate`] unless `lr` is finite and greater than zero.
+    pub fn new(lr: f64) -> Result<Self, Error> {
+        Ok(Adam {
+            lr: check_lr(lr)?,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            t: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        })
+    }
+
+    /// Sets the decay rates of the first and second moment estimates.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] unless both lie in [0, 1).
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Result<Self, Error> {
+        let ok1 = (0.0..1.0).contains(&beta1);
+        let ok2 = (0.0..1.0).contains(&beta2);
+        self.beta1 = check_range("beta1", beta1, ok1, "in [0, 1)")?;
+        self.beta2 = check_range("beta2", beta2, ok2, "in [0, 1)")?;
+        Ok(self)
+    }
+
+    /// Sets ε, the term that keeps the denominator away from zero.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] unless `ε` is finite and `> 0`.
+    pub fn eps(mut self, eps: f64) -> Result<Self, Error> {
+        self.eps = check_range("epsilon", eps, eps > 0.0, "> 0")?;
+        Ok(self)
+    }
+
+    /// Sets the L2 weight decay `λ` (applied to weights, not biases).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] unless `λ` is finite and `≥ 0`.
+    pub fn weight_decay(mut self, lambda: f64) -> Result<Self, Error> {
+        self.weight_decay = check_range("weight decay", lambda, lambda >= 0.0, "≥ 0")?;
+        Ok(self)
+    }
+}
+
+impl<T: Scalar> Optimizer<T> for Adam<T> {
+    fn begin_step(&mut self) {
+        self.t = self.t.saturating_add(1);
+    }
+
+    fn update(&mut self, slot: usize, p: ParamMut<'_, T>) {
+        let t = self.t.max(1);
+        // Step size with both bias corrections folded in, as in Algorithm 1 of the paper.
+        let step = self.lr * (1.0 - self.beta2.powi(t)).sqrt() / (1.0 - self.beta1.powi(t));
+        let eps = self.eps * (1.0 - self.beta2.powi(t)).sqrt();
+        let (b1, b2) = (T::of(self.beta1), T::of(self.beta2));
+        let (c1, c2) = (T::one() - b1, T::one() - b2);
+        let (step, eps) = (T::of(step), T::of(eps));
+        let decay = match p.kind {
+            ParamKind::Weight => T::of(self.weight_decay),
+            ParamKind::Bias => T::zero(),
+        };
+        let len = p.value.len();
+        let m = state(&mut self.m, slot, len);
+        let v = state(&mut self.v, slot, len);
+        for (((w, g), m), v) in p.value.iter_mut().zip(p.grad.iter_mut()).zip(m).zip(v) {
+            let grad = *g + decay * *w;
+            *m = b1 * *m + c1 * grad;
+            *v = b2 * *v + c2 * grad * grad;
+            *w -= step * *m / (v.sqrt() + eps);
+            *g = T::zero();
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error> {
+        self.lr = check_lr(lr)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param<'a>(value: &'a mut [f64], grad: &'a mut [f64]) -> ParamMut<'a, f64> {
+        ParamMut {
+            layer: 0,
+            kind: ParamKind::Weight,
+            shape: (value.len(), 1),
+            value,
+            grad,
+        }
+    }
+
+    /// Runs `steps` updates of `f(w) = ½·w²` (gradient `w`) from `w = 1`, recording `w`.
+    fn trajectory(opt: &mut impl Optimizer<f64>, steps: usize) -> Vec<f64> {
+        let mut w = [1.0];
+        let mut out = Vec::new();
+        for _ in 0..steps {
+            let mut g = [w[0]];
+            opt.begin_step();
+            opt.update(0, param(&mut w, &mut g));
+            assert_eq!(g, [0.0], "the gradient is consumed");
+            out.push(w[0]);
+        }
+        out
+    }
+
+    fn assert_close(a: &[f64], b: &[f64]) {
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-12, "{a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
+    fn sgd_matches_hand_computation() {
+        // w ← w − 0.1·w = 0.9·w
+        assert_close(&trajectory(&mut Sgd::new(0.1).unwrap(), 3), &[0.9, 0.81, 0.729]);
+    }
+
+    #[test]
+    fn momentum_matches_hand_computation() {
+        // v1 = 1, w1 = 1 − 0.1 = 0.9; v2 = 0.5·1 + 0.9 = 1.4, w2 = 0.9 − 0.14 = 0.76
+        let mut opt = Sgd::new(0.1).unwrap().momentum(0.5).unwrap();
+        assert_close(&trajectory(&mut opt, 2), &[0.9, 0.76]);
+        // Nesterov: d1 = 1 + 0.5·1 = 1.5, w1 = 0.85; g2 = 0.85, v2 = 0.5 + 0.85 = 1.35,
+        // d2 = 0.85 + 0.675 = 1.525, w2 = 0.85 − 0.1525 = 0.6975
+        let mut opt = Sgd::new(0.1).unwrap().momentum(0.5).unwrap().nesterov(true);
+        assert_close(&trajectory(&mut opt, 2), &[0.85, 0.6975]);
+    }
+
+    #[test]
+    fn weight_decay_applies_to_weights_only() {
+        let mut opt = Sgd::new(0.1).unwrap().weight_decay(0.5).unwrap();
+        let (mut w, mut g) = ([2.0], [0.0]);
+        opt.update(0, param(&mut w, &mut g));
+        assert_close(&w, &[2.0 - 0.1 * 0.5 * 2.0]);
+        let (mut b, mut g) = ([2.0], [0.0]);
+        opt.update(
+            1,
+            ParamMut {
+                layer: 0,
+                kind: ParamKind::Bias,
+                shape: (1, 1),
+                value: &mut b,
+                grad: &mut g,
+            },
+        );
+        assert_eq!(b, [2.0]);
+    }
+
+    #[test]
+    fn adam_first_steps_match_the_paper() {
+        // With bias correction the first step is −η·sign(g) (up to ε), whatever |g|.
+        let mut opt = Adam::new(0.01).unwrap();
+        let w = trajectory(&mut opt, 1);
+        assert!((w[0] - 0.99).abs() < 1e-9, "{w:?}");
+        // Second step, worked by hand: g = 0.99, m = 0.09 + 0.099 = 0.189,
+        // v = 0.000999 + 0.001·0.9801 = 0.0019791; m̂ = 0.189/0.19, v̂ = 0.0019791/0.001999.
+        let mut opt = Adam::new(0.01).unwrap();
+        let w = trajectory(&mut opt, 2);
+        let m_hat = 0.189 / 0.19;
+        let v_hat: f64 = 0.0019791 / (1.0 - 0.999_f64.powi(2));
+        assert!((w[1] - (0.99 - 0.01 * m_hat / (v_hat.sqrt() + 1e-8))).abs() < 1e-9);
+    }
+
+    #[test]
+    fn invalid_hyperparameters_are_errors() {
+        for lr in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                Sgd::<f32>::new(lr),
+                Err(Error::InvalidLearningRate { .. })
+            ));
+            assert!(matches!(
+                Adam::<f32>::new(lr),
+                Err(Error::InvalidLearningRate { .. })
+            ));
+        }
+        let sgd = Sgd::<f32>::new(0.1).unwrap();
+        assert!(matches!(
+            sgd.clone().momentum(1.0),
+            Err(Error::InvalidHyperparameter {
+                name: "momentum",
+                ..
+            })
+        ));
+        assert!(sgd.clone().weight_decay(-1.0).is_err());
+        let adam = Adam::<f32>::new(0.1).unwrap();
+        assert!(adam.clone().betas(0.9, 1.0).is_err());
+        assert!(adam.clone().eps(0.0).is_err());
+        let mut adam = adam;
+        assert!(adam.set_learning_rate(-0.5).is_err());
+        assert!(adam.set_learning_rate(0.5).is_ok());
+        assert_eq!(adam.learning_rate(), 0.5);
+    }
+}

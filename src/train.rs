@@ -1,0 +1,408 @@
+//! Training: one-sample steps, minibatch steps, and the epoch loop with shuffling,
+//! evaluation and progress reports.
+
+use std::time::{Duration, Instant};
+
+use nalgebra::SVector;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+
+use crate::loss::BatchLoss;
+use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar};
+
+/// One training step on one sample: forward, loss, backward, optimizer update.
+/// Returns the loss before the update. Allocates nothing on the heap.
+///
+/// # Example
+/// ```
+/// use constnet::{train_sample, Layer, Linear, Mse, Sgd};
+/// use nalgebra::SVector;
+///
+/// // Learn y = 2x + 1 from two points, one sample at a time.
+/// let mut net = Linear::<1, 1, f64>::zeros();
+/// let mut sgd = Sgd::new(0.1)?;
+/// for _ in 0..200 {
+///     for (x, y) in [(1.0, 3.0), (-1.0, -1.0)] {
+///         train_sample(&mut net, &Mse, &mut sgd, &SVector::from([x]), &SVector::from([y]));
+///     }
+/// }
+/// assert!((net.forward(&SVector::from([3.0]))[0] - 7.0).abs() < 1e-3);
+/// # Ok::<(), constnet::Error>(())
+/// ```
+#[inline]
+pub fn train_sample<T, N, L, Opt, const I: usize, const O: usize>(
+    net: &mut N,
+    loss: &L,
+    optimizer: &mut Opt,
+    x: &SVector<T, I>,
+    target: &L::Target,
+) -> T
+where
+    T: Scalar,
+    N: Layer<T, I, O>,
+    L: Loss<T, O>,
+    Opt: Optimizer<T>,
+{
+    let mut tape = N::Tape::default();
+    let y = net.forward_tape(x, &mut tape);
+    let mut dy = SVector::zeros();
+    let value = loss.sample(&y, target, &mut dy);
+    net.backward(x, &y, &dy, &tape);
+    net.step(optimizer);
+    value
+}
+
+/// The buffers of minibatch training for network `N`, kept between steps so that a step
+/// allocates nothing unless the batch size changes.
+pub struct Workspace<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> {
+    output: Batch<T, O>,
+    output_grad: Batch<T, O>,
+    tape: N::BatchTape,
+}
+
+impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Default
+    for Workspace<T, N, I, O>
+{
+    fn default() -> Self {
+        Workspace {
+            output: Batch::zeros(0),
+            output_grad: Batch::zeros(0),
+            tape: N::BatchTape::default(),
+        }
+    }
+}
+
+impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Workspace<T, N, I, O> {
+    /// Empty buffers; they grow on the first step.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One minibatch step: forward, mean loss, backward (skipping the input gradient),
+    /// optimizer update. Returns the batch's loss before the update.
+    ///
+    /// # Panics
+    /// If `targets` does not hold one target per column of `x`.
+    pub fn step<L: Loss<T, O>, Opt: Optimizer<T>>(
+        &mut self,
+        net: &mut N,
+        loss: &L,
+        optimizer: &mut Opt,
+        x: &Batch<T, I>,
+        targets: &[L::Target],
+    ) -> BatchLoss {
+        net.forward_batch(x, &mut self.output, &mut self.tape);
+        let value = loss.batch(&self.output, targets, &mut self.output_grad);
+        net.backward_batch(x, &self.output, &self.output_grad, None, &mut self.tape);
+        net.step(optimizer);
+        value
+    }
+
+    /// The network's output for the last step's minibatch (before the update).
+    pub fn output(&self) -> &Batch<T, O> {
+        &self.output
+    }
+}
+
+/// The order in which an epoch visits the training samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// A new random permutation every epoch, from a generator seeded once per `fit`.
+    Shuffled {
+        /// The seed; the same seed gives the same sequence of minibatches.
+        seed: u64,
+    },
+    /// The dataset's own order, every epoch.
+    InOrder,
+}
+
+/// Loss and accuracy of a network on a dataset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss over the samples.
+    pub loss: f64,
+    /// Fraction classified correctly (`None` for regression losses).
+    pub accuracy: Option<f64>,
+}
+
+/// Progress within an epoch, reported after every minibatch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchProgress {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Minibatches done in this epoch.
+    pub batch: usize,
+    /// Minibatches in an epoch.
+    pub batches: usize,
+    /// Mean training loss over the epoch so far.
+    pub running_loss: f64,
+}
+
+/// What an epoch achieved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochReport {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Mean loss over the epoch's minibatches, each measured before its update.
+    pub train_loss: f64,
+    /// Fraction of training samples classified correctly, each before its update.
+    pub train_accuracy: Option<f64>,
+    /// Loss and accuracy on the held-out set after the epoch, if one was given.
+    pub validation: Option<Evaluation>,
+    /// Time spent training (minibatch steps only, without the evaluation).
+    pub train_time: Duration,
+}
+
+/// Receives progress from [`Trainer::fit`]. Both methods do nothing by default; `()` is the
+/// observer that ignores everything.
+pub trait Observer {
+    /// After every minibatch.
+    fn on_batch(&mut self, progress: &BatchProgress) {
+        let _ = progress;
+    }
+    /// After every epoch (and its evaluation).
+    fn on_epoch(&mut self, report: &EpochReport) {
+        let _ = report;
+    }
+}
+
+impl Observer for () {}
+
+/// An observer that prints one line per epoch to standard output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrintEpochs;
+
+impl Observer for PrintEpochs {
+    fn on_epoch(&mut self, r: &EpochReport) {
+        println!("{}", r);
+    }
+}
+
+impl std::fmt::Display for EpochReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "epoch {:>3}: train loss {:.4}", self.epoch, self.train_loss)?;
+        if let Some(a) = self.train_accuracy {
+            write!(f, ", train accuracy {:.2}%", 100.0 * a)?;
+        }
+        if let Some(v) = self.validation {
+            write!(f, ", validation loss {:.4}", v.loss)?;
+            if let Some(a) = v.accuracy {
+                write!(f, ", validation accuracy {:.2}%", 100.0 * a)?;
+            }
+        }
+        write!(f, " ({:.2} s)", self.train_time.as_secs_f64())
+    }
+}
+
+/// Minibatch training with a loss and an optimizer: the epoch loop.
+///
+/// Defaults: 10 epochs, batch size 32, shuffled with seed 0.
+///
+/// # Example
+/// ```
+/// use constnet::{seq, Adam, Dataset, Init, Layer, Linear, SoftmaxCrossEntropy, Tanh, Trainer};
+/// use rand::SeedableRng;
+///
+/// let xor = Dataset::<f32, 2, usize>::from_rows(
+///     &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0],
+///     vec![0, 1, 1, 0],
+/// )?;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+/// let mut net = seq![
+///     Linear::<2, 8>::new(Init::XavierUniform, &mut rng),
+///     Tanh,
+///     Linear::<8, 2>::new(Init::XavierUniform, &mut rng),
+/// ];
+/// let mut trainer = Trainer::new(SoftmaxCrossEntropy, Adam::new(0.05)?).epochs(300).batch_size(4);
+/// let history = trainer.fit(&mut net, &xor, None, &mut ())?;
+/// assert_eq!(history.last().unwrap().train_accuracy, Some(1.0));
+/// # Ok::<(), constnet::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Trainer<L, Opt> {
+    loss: L,
+    optimizer: Opt,
+    epochs: usize,
+    batch_size: usize,
+    order: Order,
+}
+
+impl<L, Opt> Trainer<L, Opt> {
+    /// A trainer with the default settings.
+    pub fn new(loss: L, optimizer: Opt) -> Self {
+        Trainer {
+            loss,
+            optimizer,
+            epochs: 10,
+            batch_size: 32,
+            order: Order::Shuffled { seed: 0 },
+        }
+    }
+
+    /// Sets the number of epochs.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// Sets the minibatch size (the last minibatch of an epoch may be smaller).
+    /// `fit` rejects 0.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets the sample order.
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> &L {
+        &self.loss
+    }
+
+    /// The optimizer, e.g. to change its learning rate between calls to `fit`.
+    pub fn optimizer_mut(&mut self) -> &mut Opt {
+        &mut self.optimizer
+    }
+
+    /// Trains `net` on `train`, evaluating on `validation` after every epoch, and returns one
+    /// report per epoch.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidBatchSize`] for a batch size of 0;
+    /// - [`Error::EmptyDataset`] for an empty training set;
+    /// - [`Error::LabelOutOfRange`] / [`Error::InvalidTarget`] for a target the loss cannot
+    ///   take, in either dataset (checked before any training);
+    /// - [`Error::Diverged`] as soon as a minibatch's loss is NaN or infinite, naming the
+    ///   epoch and batch; the network then holds the weights of that moment.
+    pub fn fit<T, N, const I: usize, const O: usize>(
+        &mut self,
+        net: &mut N,
+        train: &Dataset<T, I, L::Target>,
+        validation: Option<&Dataset<T, I, L::Target>>,
+        observer: &mut impl Observer,
+    ) -> Result<Vec<EpochReport>, Error>
+    where
+        T: Scalar,
+        N: Layer<T, I, O>,
+        L: Loss<T, O>,
+        Opt: Optimizer<T>,
+    {
+        if self.batch_size == 0 {
+            return Err(Error::InvalidBatchSize { batch_size: 0 });
+        }
+        if train.is_empty() {
+            return Err(Error::EmptyDataset {
+                what: "training set",
+            });
+        }
+        check_targets(&self.loss, train)?;
+        if let Some(v) = validation {
+            check_targets(&self.loss, v)?;
+        }
+
+        let mut rng = match self.order {
+            Order::Shuffled { seed } => Some(rand::rngs::StdRng::seed_from_u64(seed)),
+            Order::InOrder => None,
+        };
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        let batches = train.len().div_ceil(self.batch_size);
+        let mut workspace = Workspace::<T, N, I, O>::new();
+        let mut x = Batch::<T, I>::zeros(0);
+        let mut targets = Vec::with_capacity(self.batch_size);
+        let mut history = Vec::with_capacity(self.epochs);
+
+        for epoch in 1..=self.epochs {
+            let start = Instant::now();
+            if let Some(rng) = rng.as_mut() {
+                order.shuffle(rng);
+            }
+            let mut loss_sum = 0.0;
+            let mut correct = Some(0);
+            for (b, indices) in order.chunks(self.batch_size).enumerate() {
+                train.gather(indices, &mut x, &mut targets);
+                let out = workspace.step(net, &self.loss, &mut self.optimizer, &x, &targets);
+                if !out.mean.is_finite() {
+                    return Err(Error::Diverged {
+                        epoch,
+                        batch: b + 1,
+                        loss: out.mean,
+                    });
+                }
+                loss_sum += out.mean * indices.len() as f64;
+                correct = correct.zip(out.correct).map(|(a, b)| a + b);
+                observer.on_batch(&BatchProgress {
+                    epoch,
+                    batch: b + 1,
+                    batches,
+                    running_loss: loss_sum / (b * self.batch_size + indices.len()) as f64,
+                });
+            }
+            let train_time = start.elapsed();
+            let report = EpochReport {
+                epoch,
+                train_loss: loss_sum / train.len() as f64,
+                train_accuracy: correct.map(|c| c as f64 / train.len() as f64),
+                validation: validation.map(|v| evaluate_checked(net, &self.loss, v)),
+                train_time,
+            };
+            observer.on_epoch(&report);
+            history.push(report);
+        }
+        Ok(history)
+    }
+}
+
+fn check_targets<T: Scalar, L: Loss<T, O>, const I: usize, const O: usize>(
+    loss: &L,
+    data: &Dataset<T, I, L::Target>,
+) -> Result<(), Error> {
+    data.targets()
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, t)| loss.check_target(i, t))
+}
+
+fn evaluate_checked<T, N, L, const I: usize, const O: usize>(
+    net: &N,
+    loss: &L,
+    data: &Dataset<T, I, L::Target>,
+) -> Evaluation
+where
+    T: Scalar,
+    N: Layer<T, I, O>,
+    L: Loss<T, O>,
+{
+    let outputs = data.predict(net);
+    let mut grad = Batch::zeros(0);
+    let out = loss.batch(&outputs, data.targets(), &mut grad);
+    Evaluation {
+        loss: out.mean,
+        accuracy: out.correct.map(|c| c as f64 / data.len().max(1) as f64),
+    }
+}
+
+/// Mean loss (and accuracy, for classification losses) of `net` on `data`.
+///
+/// # Errors
+/// [`Error::EmptyDataset`] for an empty dataset; [`Error::LabelOutOfRange`] /
+/// [`Error::InvalidTarget`] for a target the loss cannot take.
+pub fn evaluate<T, N, L, const I: usize, const O: usize>(
+    net: &N,
+    loss: &L,
+    data: &Dataset<T, I, L::Target>,
+) -> Result<Evaluation, Error>
+where
+    T: Scalar,
+    N: Layer<T, I, O>,
+    L: Loss<T, O>,
+{
+    if data.is_empty() {
+        return Err(Error::EmptyDataset { what: "dataset" });
+    }
+    check_targets(loss, data)?;
+    Ok(evaluate_checked(net, loss, data))
+}
