@@ -75,7 +75,9 @@ mod tests {
     fn moments(init: Init, fan_in: usize, fan_out: usize) -> (f64, f64, f64) {
         let mut rng = rand::rngs::StdRng::seed_from_u64(42);
         let n = 200_000;
-        let xs: Vec<f64> = (0..n).map(|_| init.sample(fan_in, fan_out, &mut rng)).collect();
+        let xs: Vec<f64> = (0..n)
+            .map(|_| init.sample(fan_in, fan_out, &mut rng))
+            .collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
         let max = xs.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
@@ -86,7 +88,10 @@ mod tests {
     fn standard_deviations_match_the_formulas() {
         // Uniform on (-a, a) has standard deviation a/√3.
         let cases = [
-            (Init::XavierUniform, (6.0_f64 / 300.0).sqrt() / 3.0_f64.sqrt()),
+            (
+                Init::XavierUniform,
+                (6.0_f64 / 300.0).sqrt() / 3.0_f64.sqrt(),
+            ),
             (Init::XavierNormal, (2.0_f64 / 300.0).sqrt()),
             (Init::HeUniform, (6.0_f64 / 200.0).sqrt() / 3.0_f64.sqrt()),
             (Init::HeNormal, (2.0_f64 / 200.0).sqrt()),

@@ -265,9 +265,7 @@ pub struct ChainBatchTape<TA, TB, T: Scalar, const M: usize> {
     second: TB,
 }
 
-impl<TA: Default, TB: Default, T: Scalar, const M: usize> Default
-    for ChainBatchTape<TA, TB, T, M>
-{
+impl<TA: Default, TB: Default, T: Scalar, const M: usize> Default for ChainBatchTape<TA, TB, T, M> {
     fn default() -> Self {
         ChainBatchTape {
             first: TA::default(),
@@ -307,7 +305,8 @@ where
     }
 
     fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut Self::BatchTape) {
-        self.first.forward_batch(x, &mut tape.hidden, &mut tape.first);
+        self.first
+            .forward_batch(x, &mut tape.hidden, &mut tape.first);
         self.second.forward_batch(&tape.hidden, y, &mut tape.second);
     }
 

@@ -67,6 +67,7 @@ mod testing;
 mod train;
 
 pub use data::Dataset;
+pub use data::synthetic as datasets;
 pub use error::Error;
 pub use init::Init;
 pub use layer::{Chain, ChainBatchTape, ChainTape, Layer, Param, ParamKind, ParamMut};

@@ -34,7 +34,10 @@ pub(crate) fn ensure_cols<T: Scalar, const N: usize>(m: &mut Batch<T, N>, cols: 
 
 #[inline]
 fn same_batch(a: usize, b: usize) {
-    assert_eq!(a, b, "minibatch sizes differ between the matrices of one product");
+    assert_eq!(
+        a, b,
+        "minibatch sizes differ between the matrices of one product"
+    );
 }
 
 /// `Y ← W·X + β·Y` with `W` of size `O×I` and `X`, `Y` holding one sample per column.

@@ -61,7 +61,12 @@ pub trait Loss<T: Scalar, const O: usize> {
     ///
     /// # Panics
     /// If `targets` does not hold one target per column of `y`.
-    fn batch(&self, y: &Batch<T, O>, targets: &[Self::Target], grad: &mut Batch<T, O>) -> BatchLoss {
+    fn batch(
+        &self,
+        y: &Batch<T, O>,
+        targets: &[Self::Target],
+        grad: &mut Batch<T, O>,
+    ) -> BatchLoss {
         assert_eq!(y.ncols(), targets.len(), "one target per sample");
         crate::linalg::ensure_cols(grad, y.ncols());
         let scale = T::of(1.0 / targets.len().max(1) as f64);
@@ -216,7 +221,12 @@ impl<T: Scalar, const O: usize> Loss<T, O> for Mse {
     fn sample(&self, y: &SVector<T, O>, t: &SVector<T, O>, grad: &mut SVector<T, O>) -> T {
         let scale = T::of(1.0 / O as f64);
         let mut sum = T::zero();
-        for ((g, &y), &t) in grad.as_mut_slice().iter_mut().zip(y.as_slice()).zip(t.as_slice()) {
+        for ((g, &y), &t) in grad
+            .as_mut_slice()
+            .iter_mut()
+            .zip(y.as_slice())
+            .zip(t.as_slice())
+        {
             let r = y - t;
             sum += r * r;
             *g = (r + r) * scale;
@@ -242,7 +252,12 @@ impl<T: Scalar, const O: usize> Loss<T, O> for Mae {
     fn sample(&self, y: &SVector<T, O>, t: &SVector<T, O>, grad: &mut SVector<T, O>) -> T {
         let scale = T::of(1.0 / O as f64);
         let mut sum = T::zero();
-        for ((g, &y), &t) in grad.as_mut_slice().iter_mut().zip(y.as_slice()).zip(t.as_slice()) {
+        for ((g, &y), &t) in grad
+            .as_mut_slice()
+            .iter_mut()
+            .zip(y.as_slice())
+            .zip(t.as_slice())
+        {
             let r = y - t;
             sum += r.abs();
             *g = if r > T::zero() {
@@ -342,7 +357,10 @@ mod tests {
         assert_eq!(out.correct, Some(1));
         assert_eq!(grad.column(0), g0 / 2.0);
         assert_eq!(grad.column(1), g1 / 2.0);
-        assert_eq!(Mse.batch(&y, &[Vector3::zeros(); 2], &mut grad).correct, None);
+        assert_eq!(
+            Mse.batch(&y, &[Vector3::zeros(); 2], &mut grad).correct,
+            None
+        );
     }
 
     #[test]

@@ -99,7 +99,15 @@ impl<const K: usize> ConfusionMatrix<K> {
 impl<const K: usize> fmt::Display for ConfusionMatrix<K> {
     /// A table with one row per true class and one column per predicted class.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let width = self.counts.iter().flatten().max().unwrap_or(&0).to_string().len().max(3);
+        let width = self
+            .counts
+            .iter()
+            .flatten()
+            .max()
+            .unwrap_or(&0)
+            .to_string()
+            .len()
+            .max(3);
         write!(f, "true\\pred")?;
         for k in 0..K {
             write!(f, " {k:>width$}")?;

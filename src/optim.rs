@@ -314,7 +314,10 @@ mod tests {
     #[test]
     fn sgd_matches_hand_computation() {
         // w ← w − 0.1·w = 0.9·w
-        assert_close(&trajectory(&mut Sgd::new(0.1).unwrap(), 3), &[0.9, 0.81, 0.729]);
+        assert_close(
+            &trajectory(&mut Sgd::new(0.1).unwrap(), 3),
+            &[0.9, 0.81, 0.729],
+        );
     }
 
     #[test]

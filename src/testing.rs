@@ -31,7 +31,9 @@ pub(crate) fn random_linear<const I: usize, const O: usize>(seed: u64) -> Linear
     layer
 }
 
-fn param_grads<L: Layer<f64, I, O>, const I: usize, const O: usize>(layer: &mut L) -> Vec<Vec<f64>> {
+fn param_grads<L: Layer<f64, I, O>, const I: usize, const O: usize>(
+    layer: &mut L,
+) -> Vec<Vec<f64>> {
     let mut grads = Vec::new();
     layer.visit_params_mut(0, &mut |p| grads.push(p.grad.to_vec()));
     grads

@@ -180,7 +180,11 @@ impl Observer for PrintEpochs {
 
 impl std::fmt::Display for EpochReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "epoch {:>3}: train loss {:.4}", self.epoch, self.train_loss)?;
+        write!(
+            f,
+            "epoch {:>3}: train loss {:.4}",
+            self.epoch, self.train_loss
+        )?;
         if let Some(a) = self.train_accuracy {
             write!(f, ", train accuracy {:.2}%", 100.0 * a)?;
         }

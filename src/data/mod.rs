@@ -1,5 +1,7 @@
 //! Datasets: where outside numbers become typed, checked samples.
 
+pub mod synthetic;
+
 use std::ops::Range;
 
 use nalgebra::SVector;
@@ -78,7 +80,9 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
     ///
     /// # Errors
     /// [`Error::NonFinite`] as for [`Dataset::new`].
-    pub fn from_samples(samples: impl IntoIterator<Item = (SVector<T, I>, Y)>) -> Result<Self, Error> {
+    pub fn from_samples(
+        samples: impl IntoIterator<Item = (SVector<T, I>, Y)>,
+    ) -> Result<Self, Error> {
         let mut values = Vec::new();
         let mut targets = Vec::new();
         for (x, y) in samples {
@@ -180,7 +184,8 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
         for start in (0..self.len()).step_by(CHUNK) {
             let end = (start + CHUNK).min(self.len());
             ensure_cols(&mut x, end - start);
-            x.as_mut_slice().copy_from_slice(&source[start * I..end * I]);
+            x.as_mut_slice()
+                .copy_from_slice(&source[start * I..end * I]);
             net.forward_batch(&x, &mut y, &mut tape);
             out.as_mut_slice()[start * O..end * O].copy_from_slice(y.as_slice());
         }

@@ -39,7 +39,10 @@ pub trait Activation<T: Scalar> {
 
 /// Forward of one sample: `f` applied to every component.
 #[inline]
-fn activate_all<T: Scalar, A: Activation<T>, const N: usize>(f: &A, x: &SVector<T, N>) -> SVector<T, N> {
+fn activate_all<T: Scalar, A: Activation<T>, const N: usize>(
+    f: &A,
+    x: &SVector<T, N>,
+) -> SVector<T, N> {
     let mut y = *x;
     for v in y.as_mut_slice() {
         *v = f.activate(*v);
@@ -266,7 +269,9 @@ pub struct Softmax;
 /// Writes the softmax of `x` into `y` (both of one sample's length).
 #[inline]
 pub(crate) fn softmax_into<T: Scalar>(x: &[T], y: &mut [T]) {
-    let max = x.iter().fold(T::min_value().unwrap_or(T::zero()), |m, &v| m.max(v));
+    let max = x
+        .iter()
+        .fold(T::min_value().unwrap_or(T::zero()), |m, &v| m.max(v));
     let mut sum = T::zero();
     for (o, &i) in y.iter_mut().zip(x) {
         *o = (i - max).exp();
@@ -280,7 +285,10 @@ pub(crate) fn softmax_into<T: Scalar>(x: &[T], y: &mut [T]) {
 
 #[inline]
 fn softmax_backward<T: Scalar>(y: &[T], d: &mut [T]) {
-    let dot = y.iter().zip(d.iter()).fold(T::zero(), |s, (&y, &d)| s + y * d);
+    let dot = y
+        .iter()
+        .zip(d.iter())
+        .fold(T::zero(), |s, (&y, &d)| s + y * d);
     for (d, &y) in d.iter_mut().zip(y) {
         *d = y * (*d - dot);
     }

@@ -1,0 +1,7 @@
+use constnet::{Layer, Linear, Relu};
+
+fn main() {
+    let _net = Linear::<784, 128>::zeros()
+        .then(Relu)
+        .then(Linear::<100, 10>::zeros());
+}
