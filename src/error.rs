@@ -1,6 +1,7 @@
 //! The one error type of the library.
 
 use std::fmt;
+use std::path::PathBuf;
 
 /// Everything that can go wrong when outside data or arguments meet a network.
 ///
@@ -70,6 +71,32 @@ pub enum Error {
         /// Which dataset, e.g. `"training set"`.
         what: &'static str,
     },
+    /// A file could not be opened, read or written.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// None of the places a file was looked for holds it.
+    FileNotFound {
+        /// Every path that was tried, in order.
+        looked_for: Vec<PathBuf>,
+    },
+    /// An IDX file (the MNIST format) is malformed or not what was expected.
+    Idx {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: IdxProblem,
+    },
+    /// A weights file is malformed or does not fit the network.
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: WeightsProblem,
+    },
     /// The training loss became NaN or infinite.
     Diverged {
         /// Epoch, counted from 1.
@@ -128,6 +155,17 @@ impl fmt::Display for Error {
                 found,
             } => write!(f, "expected {expected} {what}, found {found}"),
             Error::EmptyDataset { what } => write!(f, "the {what} has no samples"),
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::FileNotFound { looked_for } => {
+                write!(f, "file not found; looked for")?;
+                for (i, p) in looked_for.iter().enumerate() {
+                    let sep = if i == 0 { " " } else { ", " };
+                    write!(f, "{sep}{}", p.display())?;
+                }
+                Ok(())
+            }
+            Error::Idx { path, problem } => write!(f, "{}: {problem}", path.display()),
+            Error::Weights { path, problem } => write!(f, "{}: {problem}", path.display()),
             Error::Diverged { epoch, batch, loss } => write!(
                 f,
                 "training diverged: the loss became {loss} in epoch {epoch}, batch {batch} \
@@ -137,4 +175,195 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// What is wrong with an IDX file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdxProblem {
+    /// The data is neither a valid gzip stream nor readable.
+    Corrupt {
+        /// What the decoder said.
+        message: String,
+    },
+    /// The file ends before its header does.
+    TruncatedHeader {
+        /// Header bytes required.
+        expected: usize,
+        /// Bytes present.
+        found: usize,
+    },
+    /// The first two bytes of the magic number are not zero.
+    BadMagic {
+        /// The four magic bytes found.
+        found: [u8; 4],
+    },
+    /// The element type code is not the one expected (MNIST stores unsigned bytes, 0x08).
+    WrongElementType {
+        /// The expected type code.
+        expected: u8,
+        /// The type code found.
+        found: u8,
+    },
+    /// The number or sizes of dimensions differ from what the data must have.
+    WrongDimensions {
+        /// The dimensions required (`0` where any size is allowed).
+        expected: Vec<usize>,
+        /// The dimensions in the header.
+        found: Vec<usize>,
+    },
+    /// The data ends before the header's dimensions are filled.
+    Truncated {
+        /// Data bytes the header announces.
+        expected: u64,
+        /// Data bytes present.
+        found: u64,
+    },
+    /// Bytes follow the data that the header announces.
+    TrailingBytes {
+        /// Data bytes the header announces.
+        expected: u64,
+    },
+    /// An image file and its label file disagree on the number of samples.
+    CountMismatch {
+        /// Images in the image file.
+        images: usize,
+        /// Labels in the label file.
+        labels: usize,
+    },
+    /// A label is not a digit 0–9.
+    LabelOutOfRange {
+        /// Index of the label.
+        index: usize,
+        /// The value found.
+        label: u8,
+    },
+}
+
+impl fmt::Display for IdxProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdxProblem::Corrupt { message } => write!(f, "cannot be decoded: {message}"),
+            IdxProblem::TruncatedHeader { expected, found } => write!(
+                f,
+                "the IDX header needs {expected} bytes, but the file has only {found}"
+            ),
+            IdxProblem::BadMagic { found } => write!(
+                f,
+                "not an IDX file: its magic number starts with {:02x} {:02x}, expected 00 00",
+                found[0], found[1]
+            ),
+            IdxProblem::WrongElementType { expected, found } => write!(
+                f,
+                "element type 0x{found:02x}, expected 0x{expected:02x} (unsigned bytes)"
+            ),
+            IdxProblem::WrongDimensions { expected, found } => write!(
+                f,
+                "dimensions {found:?}, expected {expected:?} (0 = any size)"
+            ),
+            IdxProblem::Truncated { expected, found } => write!(
+                f,
+                "truncated: the header announces {expected} data bytes, the file has {found}"
+            ),
+            IdxProblem::TrailingBytes { expected } => write!(
+                f,
+                "padded: extra bytes follow the {expected} data bytes the header announces"
+            ),
+            IdxProblem::CountMismatch { images, labels } => write!(
+                f,
+                "{labels} labels for {images} images: the counts must agree"
+            ),
+            IdxProblem::LabelOutOfRange { index, label } => {
+                write!(f, "label {index} is {label}, expected a digit 0 to 9")
+            }
+        }
+    }
+}
+
+/// What is wrong with a weights file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WeightsProblem {
+    /// Not a readable safetensors file.
+    Format {
+        /// What the parser said.
+        message: String,
+    },
+    /// The network has a parameter the file lacks.
+    MissingTensor {
+        /// Its name, e.g. `"2.weight"`.
+        name: String,
+    },
+    /// The file has a tensor the network lacks.
+    UnexpectedTensor {
+        /// Its name.
+        name: String,
+    },
+    /// A tensor has another element type than the network.
+    WrongDtype {
+        /// Its name.
+        name: String,
+        /// The network's type, e.g. `"F32"`.
+        expected: String,
+        /// The file's type.
+        found: String,
+    },
+    /// A tensor has another shape than the network's parameter.
+    WrongShape {
+        /// Its name.
+        name: String,
+        /// The network's shape (PyTorch's `out × in` for a weight).
+        expected: Vec<usize>,
+        /// The file's shape.
+        found: Vec<usize>,
+    },
+    /// A tensor holds NaN or an infinity.
+    NonFinite {
+        /// Its name.
+        name: String,
+        /// Index of the first such value, in the file's (row-major) order.
+        index: usize,
+    },
+}
+
+impl fmt::Display for WeightsProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WeightsProblem::Format { message } => {
+                write!(f, "not a valid safetensors file: {message}")
+            }
+            WeightsProblem::MissingTensor { name } => write!(
+                f,
+                "tensor `{name}` is missing: the file was saved from a network of another shape"
+            ),
+            WeightsProblem::UnexpectedTensor { name } => write!(
+                f,
+                "tensor `{name}` has no place in this network: the file was saved from a network of another shape"
+            ),
+            WeightsProblem::WrongDtype {
+                name,
+                expected,
+                found,
+            } => write!(f, "tensor `{name}` holds {found}, expected {expected}"),
+            WeightsProblem::WrongShape {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "tensor `{name}` has shape {found:?}, expected {expected:?}: the file was saved from a network of another shape"
+            ),
+            WeightsProblem::NonFinite { name, index } => write!(
+                f,
+                "tensor `{name}` holds a non-finite value (NaN or infinity) at index {index}"
+            ),
+        }
+    }
+}

@@ -54,7 +54,10 @@
 
 mod data;
 mod error;
+mod fsutil;
 mod init;
+#[cfg(feature = "safetensors")]
+pub mod io;
 mod layer;
 mod layers;
 mod linalg;
@@ -68,7 +71,9 @@ mod train;
 
 pub use data::Dataset;
 pub use data::synthetic as datasets;
-pub use error::Error;
+pub use data::{idx, mnist};
+pub use fsutil::write_atomic;
+pub use error::{Error, IdxProblem, WeightsProblem};
 pub use init::Init;
 pub use layer::{Chain, ChainBatchTape, ChainTape, Layer, Param, ParamKind, ParamMut};
 pub use layers::{Activation, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};

@@ -1,5 +1,7 @@
 //! Datasets: where outside numbers become typed, checked samples.
 
+pub mod idx;
+pub mod mnist;
 pub mod synthetic;
 
 use std::ops::Range;

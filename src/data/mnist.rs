@@ -1,0 +1,190 @@
+//! The MNIST handwritten digits: 28×28 grey images, ten classes.
+
+use std::path::{Path, PathBuf};
+
+use super::idx::read_idx;
+use crate::error::IdxProblem;
+use crate::{Batch, Dataset, Error};
+
+/// Pixels per image (28 × 28), the input size of an MNIST network.
+pub const PIXELS: usize = 28 * 28;
+/// Classes (the digits 0 to 9), the output size of an MNIST network.
+pub const CLASSES: usize = 10;
+
+/// The standard file names, without the `.gz` that the compressed copies add.
+pub const FILES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
+/// MNIST images as `f32` pixels in [0, 1] with their digit labels.
+pub type MnistSet = Dataset<f32, PIXELS, usize>;
+
+/// The 60,000 training and 10,000 test images of MNIST.
+#[derive(Debug, Clone)]
+pub struct Mnist {
+    /// The training set.
+    pub train: MnistSet,
+    /// The test set.
+    pub test: MnistSet,
+}
+
+/// Finds `name.gz` or `name` in `dir`.
+fn find(dir: &Path, name: &str) -> Result<PathBuf, Error> {
+    let candidates = [dir.join(format!("{name}.gz")), dir.join(name)];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| Error::FileNotFound {
+            looked_for: candidates.to_vec(),
+        })
+}
+
+/// Loads MNIST from the four standard files in `dir`, each gzip-compressed (`*.gz`) or raw.
+///
+/// # Errors
+/// [`Error::FileNotFound`] listing the paths tried for a missing file; the errors of
+/// [`read_mnist`] for a malformed one.
+///
+/// # Example
+/// ```no_run
+/// let mnist = constnet::mnist::load_mnist("data/mnist".as_ref())?;
+/// assert_eq!((mnist.train.len(), mnist.test.len()), (60_000, 10_000));
+/// # Ok::<(), constnet::Error>(())
+/// ```
+pub fn load_mnist(dir: &Path) -> Result<Mnist, Error> {
+    let [train_images, train_labels, test_images, test_labels] = FILES;
+    let train = read_mnist(&find(dir, train_images)?, &find(dir, train_labels)?)?;
+    let test = read_mnist(&find(dir, test_images)?, &find(dir, test_labels)?)?;
+    Ok(Mnist { train, test })
+}
+
+/// Reads one image file and its label file into a dataset, pixels scaled to [0, 1].
+///
+/// # Errors
+/// [`Error::Io`] if a file cannot be read; [`Error::Idx`] naming the file if it is not a
+/// valid IDX file of unsigned bytes, if the images are not 28×28, if the counts of images
+/// and labels differ, or if a label is not a digit 0–9.
+pub fn read_mnist(images: &Path, labels: &Path) -> Result<MnistSet, Error> {
+    let image_array = read_idx(images)?;
+    match image_array.dims[..] {
+        [_, 28, 28] => {}
+        _ => {
+            return Err(Error::Idx {
+                path: images.to_path_buf(),
+                problem: IdxProblem::WrongDimensions {
+                    expected: vec![0, 28, 28],
+                    found: image_array.dims,
+                },
+            });
+        }
+    }
+    let label_array = read_idx(labels)?;
+    let label_problem = |problem| Error::Idx {
+        path: labels.to_path_buf(),
+        problem,
+    };
+    if label_array.dims.len() != 1 {
+        return Err(label_problem(IdxProblem::WrongDimensions {
+            expected: vec![0],
+            found: label_array.dims,
+        }));
+    }
+    let count = image_array.dims[0];
+    if label_array.dims[0] != count {
+        return Err(label_problem(IdxProblem::CountMismatch {
+            images: count,
+            labels: label_array.dims[0],
+        }));
+    }
+    if let Some((index, &label)) = label_array.data.iter().enumerate().find(|(_, l)| **l >= 10) {
+        return Err(label_problem(IdxProblem::LabelOutOfRange { index, label }));
+    }
+    let pixels: Vec<f32> = image_array.data.iter().map(|&p| f32::from(p) / 255.0).collect();
+    let targets = label_array.data.iter().map(|&l| usize::from(l)).collect();
+    Dataset::new(Batch::from_vec(pixels), targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::idx::write_idx;
+    use crate::fsutil::test_dir;
+
+    fn write_set(dir: &Path, images: usize, side: usize, labels: &[u8]) {
+        let pixels: Vec<u8> = (0..images * side * side).map(|i| (i % 256) as u8).collect();
+        write_idx(&dir.join("train-images-idx3-ubyte.gz"), &[images, side, side], &pixels)
+            .unwrap();
+        write_idx(&dir.join("train-labels-idx1-ubyte"), &[labels.len()], labels).unwrap();
+    }
+
+    fn read(dir: &Path) -> Result<MnistSet, Error> {
+        read_mnist(
+            &find(dir, FILES[0]).unwrap(),
+            &find(dir, FILES[1]).unwrap(),
+        )
+    }
+
+    #[test]
+    fn small_files_round_trip_into_a_dataset() {
+        let dir = test_dir("mnist-ok");
+        write_set(&dir, 3, 28, &[7, 0, 9]);
+        let data = read(&dir).unwrap();
+        assert_eq!(data.targets(), &[7, 0, 9]);
+        let (x, _) = data.sample(1);
+        assert_eq!(x[0], (784 % 256) as f32 / 255.0);
+        assert!(x.iter().all(|&p| (0.0..=1.0).contains(&p)));
+    }
+
+    #[test]
+    fn inconsistent_files_are_rejected_with_the_file_named() {
+        let dir = test_dir("mnist-count");
+        write_set(&dir, 3, 28, &[1, 2]);
+        let err = read(&dir).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Idx {
+                problem: IdxProblem::CountMismatch {
+                    images: 3,
+                    labels: 2
+                },
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("train-labels-idx1-ubyte"), "{err}");
+
+        let dir = test_dir("mnist-label");
+        write_set(&dir, 2, 28, &[1, 10]);
+        assert!(matches!(
+            read(&dir).unwrap_err(),
+            Error::Idx {
+                problem: IdxProblem::LabelOutOfRange { index: 1, label: 10 },
+                ..
+            }
+        ));
+
+        let dir = test_dir("mnist-side");
+        write_set(&dir, 2, 27, &[1, 2]);
+        let err = read(&dir).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Idx {
+                problem: IdxProblem::WrongDimensions { .. },
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("[2, 27, 27]"), "{err}");
+    }
+
+    #[test]
+    fn missing_files_say_where_they_were_looked_for() {
+        let dir = test_dir("mnist-missing");
+        let err = load_mnist(&dir).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("train-images-idx3-ubyte.gz"), "{text}");
+        assert!(text.contains(&dir.display().to_string()), "{text}");
+    }
+}

@@ -1,0 +1,337 @@
+//! Saving and loading a network's parameters in the safetensors format, with PyTorch's
+//! names and layout, so that `safetensors.torch.load_file` reads them into an equal
+//! `nn.Sequential`.
+//!
+//! Layer `k` of the network (counting activations, as `nn.Sequential` does) stores
+//! `k.weight` as an `out × in` row-major tensor and `k.bias` as a vector of `out`; `f32`
+//! networks write `F32` tensors, `f64` networks `F64`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::error::WeightsProblem;
+use crate::layer::ParamKind;
+use crate::{Error, Layer, Scalar, write_atomic};
+
+fn dtype<T: Scalar>() -> Dtype {
+    if size_of::<T>() == 4 {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    }
+}
+
+/// PyTorch's name and shape of a parameter.
+fn tensor_name(layer: usize, kind: ParamKind) -> String {
+    format!("{layer}.{}", kind.name())
+}
+
+fn torch_shape(kind: ParamKind, (rows, cols): (usize, usize)) -> Vec<usize> {
+    match kind {
+        ParamKind::Weight => vec![rows, cols],
+        ParamKind::Bias => vec![rows],
+    }
+}
+
+fn encode<T: Scalar>(value: T, out: &mut Vec<u8>) {
+    if size_of::<T>() == 4 {
+        out.extend_from_slice(&(value.as_f64() as f32).to_le_bytes());
+    } else {
+        out.extend_from_slice(&value.as_f64().to_le_bytes());
+    }
+}
+
+fn decode<T: Scalar>(bytes: &[u8]) -> T {
+    match *bytes {
+        [a, b, c, d] => T::of(f32::from_le_bytes([a, b, c, d]) as f64),
+        [a, b, c, d, e, f, g, h] => T::of(f64::from_le_bytes([a, b, c, d, e, f, g, h])),
+        _ => unreachable!("chunks of the dtype's size"),
+    }
+}
+
+/// The network's parameters as safetensors bytes.
+///
+/// # Errors
+/// [`Error::Weights`] if the encoder fails (it does not for networks of this library).
+pub fn to_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+) -> Result<Vec<u8>, Error> {
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    net.visit_params(0, &mut |p| {
+        let (rows, cols) = p.shape;
+        let mut bytes = Vec::with_capacity(p.value.len() * size_of::<T>());
+        // nalgebra is column-major, PyTorch row-major.
+        for r in 0..rows {
+            for c in 0..cols {
+                encode(p.value[c * rows + r], &mut bytes);
+            }
+        }
+        tensors.push((tensor_name(p.layer, p.kind), torch_shape(p.kind, p.shape), bytes));
+    });
+    let format_error = |e: safetensors::SafeTensorError| Error::Weights {
+        path: "<memory>".into(),
+        problem: WeightsProblem::Format {
+            message: e.to_string(),
+        },
+    };
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(dtype::<T>(), shape.clone(), bytes).map(|v| (name.clone(), v))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(format_error)?;
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    safetensors::serialize(views, Some(metadata)).map_err(format_error)
+}
+
+/// Saves the network's parameters to `path` in the safetensors format, atomically.
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be written; the old file, if any, is then untouched.
+///
+/// # Example
+/// ```
+/// use constnet::{Layer, Linear, Relu, io};
+/// let net = Linear::<4, 3>::zeros().then(Relu).then(Linear::<3, 2>::zeros());
+/// let path = std::env::temp_dir().join("constnet-doc-save.safetensors");
+/// io::save_safetensors(&net, &path)?;
+/// let mut copy = Linear::<4, 3>::zeros().then(Relu).then(Linear::<3, 2>::zeros());
+/// io::load_safetensors(&mut copy, &path)?;
+/// # Ok::<(), constnet::Error>(())
+/// ```
+pub fn save_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+    path: &Path,
+) -> Result<(), Error> {
+    let bytes = to_safetensors(net).map_err(|e| match e {
+        Error::Weights { problem, .. } => Error::Weights {
+            path: path.to_path_buf(),
+            problem,
+        },
+        other => other,
+    })?;
+    write_atomic(path, &bytes)
+}
+
+/// Loads parameters saved by [`save_safetensors`] (or by PyTorch's `save_file` from an
+/// equal `nn.Sequential`) from `path` into `net`.
+///
+/// Everything is checked before anything is written: on error the network is unchanged.
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be read; [`Error::Weights`] naming the file and the
+/// tensor if the file is not valid safetensors, lacks a parameter of the network, has a
+/// tensor the network lacks, or has a tensor of another element type or shape, or holding
+/// NaN or an infinity.
+pub fn load_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &mut N,
+    path: &Path,
+) -> Result<(), Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    from_safetensors(net, &bytes).map_err(|problem| Error::Weights {
+        path: path.to_path_buf(),
+        problem,
+    })
+}
+
+/// Loads parameters from safetensors bytes into `net`; see [`load_safetensors`].
+///
+/// # Errors
+/// The [`WeightsProblem`] found, as for [`load_safetensors`].
+pub fn from_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &mut N,
+    bytes: &[u8],
+) -> Result<(), WeightsProblem> {
+    let file = SafeTensors::deserialize(bytes).map_err(|e| WeightsProblem::Format {
+        message: e.to_string(),
+    })?;
+    let mut expected = Vec::new();
+    net.visit_params(0, &mut |p| expected.push((p.layer, p.kind, p.shape)));
+
+    // Decode and check every tensor before touching the network.
+    let mut decoded: Vec<Vec<T>> = Vec::with_capacity(expected.len());
+    for &(layer, kind, (rows, cols)) in &expected {
+        let name = tensor_name(layer, kind);
+        let tensor = file
+            .tensor(&name)
+            .map_err(|_| WeightsProblem::MissingTensor { name: name.clone() })?;
+        if tensor.dtype() != dtype::<T>() {
+            return Err(WeightsProblem::WrongDtype {
+                name,
+                expected: dtype::<T>().to_string(),
+                found: tensor.dtype().to_string(),
+            });
+        }
+        let shape = torch_shape(kind, (rows, cols));
+        if tensor.shape() != shape {
+            return Err(WeightsProblem::WrongShape {
+                name,
+                expected: shape,
+                found: tensor.shape().to_vec(),
+            });
+        }
+        let mut values = vec![T::zero(); rows * cols];
+        for (index, chunk) in tensor.data().chunks_exact(size_of::<T>()).enumerate() {
+            let v: T = decode(chunk);
+            if !v.finite() {
+                return Err(WeightsProblem::NonFinite { name, index });
+            }
+            let (r, c) = (index / cols, index % cols);
+            values[c * rows + r] = v;
+        }
+        decoded.push(values);
+    }
+    let known: BTreeSet<String> = expected
+        .iter()
+        .map(|&(layer, kind, _)| tensor_name(layer, kind))
+        .collect();
+    let mut names = file.names();
+    names.sort_unstable();
+    if let Some(extra) = names.into_iter().find(|n| !known.contains(*n)) {
+        return Err(WeightsProblem::UnexpectedTensor {
+            name: extra.to_string(),
+        });
+    }
+
+    let mut slot = 0;
+    net.visit_params_mut(0, &mut |p| {
+        p.value.copy_from_slice(&decoded[slot]);
+        slot += 1;
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fsutil::test_dir;
+    use crate::{Init, Linear, Relu, Tanh};
+    use nalgebra::SVector;
+    use rand::SeedableRng;
+
+    type Small = crate::Chain<crate::Chain<Linear<3, 4>, Relu, 4>, Linear<4, 2>, 4>;
+
+    fn small(seed: u64) -> Small {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        Linear::<3, 4>::new(Init::HeNormal, &mut rng)
+            .then(Relu)
+            .then(Linear::<4, 2>::new(Init::HeNormal, &mut rng))
+    }
+
+    #[test]
+    fn round_trip_is_bit_identical() {
+        let dir = test_dir("io-round-trip");
+        let path = dir.join("net.safetensors");
+        let mut net = small(1);
+        net.first_mut().first_mut().bias_mut()[2] = 0.125;
+        save_safetensors(&net, &path).unwrap();
+        let mut loaded = small(2);
+        load_safetensors(&mut loaded, &path).unwrap();
+        let x = SVector::from([0.3, -1.2, 2.5]);
+        assert_eq!(net.forward(&x), loaded.forward(&x));
+        assert_eq!(
+            net.first().first().weight(),
+            loaded.first().first().weight()
+        );
+    }
+
+    #[test]
+    fn layout_and_names_follow_pytorch() {
+        let net = Linear::<2, 3, f64>::from_rows(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[7.0, 8.0, 9.0])
+            .unwrap()
+            .then(Tanh)
+            .then(Linear::<3, 1, f64>::zeros());
+        let bytes = to_safetensors(&net).unwrap();
+        let file = SafeTensors::deserialize(&bytes).unwrap();
+        let mut names = file.names();
+        names.sort_unstable();
+        assert_eq!(names, ["0.bias", "0.weight", "2.bias", "2.weight"]);
+        let w = file.tensor("0.weight").unwrap();
+        assert_eq!(w.dtype(), Dtype::F64);
+        assert_eq!(w.shape(), &[3, 2]);
+        let values: Vec<f64> = w.data().chunks_exact(8).map(decode::<f64>).collect();
+        assert_eq!(values, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "row-major out × in");
+        assert_eq!(file.tensor("2.bias").unwrap().shape(), &[1]);
+    }
+
+    #[test]
+    fn a_network_of_another_shape_is_refused_and_left_unchanged() {
+        let bytes = to_safetensors(&small(1)).unwrap();
+        let mut other = Linear::<3, 5>::zeros().then(Relu).then(Linear::<5, 2>::zeros());
+        assert_eq!(
+            from_safetensors(&mut other, &bytes),
+            Err(WeightsProblem::WrongShape {
+                name: "0.weight".into(),
+                expected: vec![5, 3],
+                found: vec![4, 3],
+            })
+        );
+        assert_eq!(other.num_params(), 3 * 5 + 5 + 5 * 2 + 2);
+        assert!(other.first().first().weight().iter().all(|&w| w == 0.0));
+
+        // Fewer layers: the file has tensors the network lacks.
+        let mut shallow = Linear::<3, 4>::zeros();
+        assert_eq!(
+            from_safetensors(&mut shallow, &bytes),
+            Err(WeightsProblem::UnexpectedTensor {
+                name: "2.bias".into()
+            })
+        );
+        // More layers: the network has parameters the file lacks.
+        let short = to_safetensors(&Linear::<3, 4>::zeros()).unwrap();
+        assert_eq!(
+            from_safetensors(&mut small(3), &short),
+            Err(WeightsProblem::MissingTensor {
+                name: "2.weight".into()
+            })
+        );
+    }
+
+    #[test]
+    fn mistyped_non_finite_and_malformed_files_are_refused() {
+        let f64_net = Linear::<3, 4, f64>::zeros().then(Relu).then(Linear::<4, 2, f64>::zeros());
+        let bytes = to_safetensors(&f64_net).unwrap();
+        assert!(matches!(
+            from_safetensors(&mut small(1), &bytes),
+            Err(WeightsProblem::WrongDtype { ref name, .. }) if name == "0.weight"
+        ));
+
+        let mut net = Linear::<2, 1>::zeros();
+        net.bias_mut()[0] = f32::NAN;
+        let bytes = to_safetensors(&net).unwrap();
+        assert_eq!(
+            from_safetensors(&mut Linear::<2, 1>::zeros(), &bytes),
+            Err(WeightsProblem::NonFinite {
+                name: "0.bias".into(),
+                index: 0
+            })
+        );
+
+        for junk in [&b""[..], b"not a safetensors file", &[0xff; 16]] {
+            assert!(matches!(
+                from_safetensors(&mut Linear::<2, 1>::zeros(), junk),
+                Err(WeightsProblem::Format { .. })
+            ));
+        }
+        let good = to_safetensors(&small(1)).unwrap();
+        let truncated = &good[..good.len() - 3];
+        assert!(from_safetensors(&mut small(1), truncated).is_err());
+    }
+
+    #[test]
+    fn file_errors_name_the_file() {
+        let dir = test_dir("io-errors");
+        let path = dir.join("bad.safetensors");
+        std::fs::write(&path, b"garbage").unwrap();
+        let err = load_safetensors(&mut small(1), &path).unwrap_err();
+        assert!(err.to_string().contains("bad.safetensors"), "{err}");
+        let err = load_safetensors(&mut small(1), &dir.join("absent")).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }));
+    }
+}
