@@ -59,7 +59,10 @@ mod tests {
         write_atomic(&path, b"first").unwrap();
         write_atomic(&path, b"second").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"second");
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 
@@ -67,6 +70,9 @@ mod tests {
     fn a_failed_write_names_the_path() {
         let path = Path::new("/nonexistent-dir-constnet/out.bin");
         let err = write_atomic(path, b"x").unwrap_err();
-        assert!(err.to_string().contains("nonexistent-dir-constnet"), "{err}");
+        assert!(
+            err.to_string().contains("nonexistent-dir-constnet"),
+            "{err}"
+        );
     }
 }

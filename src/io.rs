@@ -68,7 +68,11 @@ pub fn to_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usi
                 encode(p.value[c * rows + r], &mut bytes);
             }
         }
-        tensors.push((tensor_name(p.layer, p.kind), torch_shape(p.kind, p.shape), bytes));
+        tensors.push((
+            tensor_name(p.layer, p.kind),
+            torch_shape(p.kind, p.shape),
+            bytes,
+        ));
     });
     let format_error = |e: safetensors::SafeTensorError| Error::Weights {
         path: "<memory>".into(),
@@ -263,7 +267,9 @@ mod tests {
     #[test]
     fn a_network_of_another_shape_is_refused_and_left_unchanged() {
         let bytes = to_safetensors(&small(1)).unwrap();
-        let mut other = Linear::<3, 5>::zeros().then(Relu).then(Linear::<5, 2>::zeros());
+        let mut other = Linear::<3, 5>::zeros()
+            .then(Relu)
+            .then(Linear::<5, 2>::zeros());
         assert_eq!(
             from_safetensors(&mut other, &bytes),
             Err(WeightsProblem::WrongShape {
@@ -295,7 +301,9 @@ mod tests {
 
     #[test]
     fn mistyped_non_finite_and_malformed_files_are_refused() {
-        let f64_net = Linear::<3, 4, f64>::zeros().then(Relu).then(Linear::<4, 2, f64>::zeros());
+        let f64_net = Linear::<3, 4, f64>::zeros()
+            .then(Relu)
+            .then(Linear::<4, 2, f64>::zeros());
         let bytes = to_safetensors(&f64_net).unwrap();
         assert!(matches!(
             from_safetensors(&mut small(1), &bytes),

@@ -72,8 +72,8 @@ mod train;
 pub use data::Dataset;
 pub use data::synthetic as datasets;
 pub use data::{idx, mnist};
-pub use fsutil::write_atomic;
 pub use error::{Error, IdxProblem, WeightsProblem};
+pub use fsutil::write_atomic;
 pub use init::Init;
 pub use layer::{Chain, ChainBatchTape, ChainTape, Layer, Param, ParamKind, ParamMut};
 pub use layers::{Activation, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
@@ -84,7 +84,7 @@ pub use optim::{Adam, Optimizer, Sgd};
 pub use scalar::Scalar;
 pub use train::{
     BatchProgress, EpochReport, Evaluation, Observer, Order, PrintEpochs, Trainer, Workspace,
-    evaluate, train_sample,
+    evaluate, max_abs_weights, train_sample,
 };
 
 // Re-exported so that users name the same versions the library uses.

@@ -139,7 +139,7 @@ pub struct BatchProgress {
 }
 
 /// What an epoch achieved.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EpochReport {
     /// Epoch, from 1.
     pub epoch: usize,
@@ -151,6 +151,9 @@ pub struct EpochReport {
     pub validation: Option<Evaluation>,
     /// Time spent training (minibatch steps only, without the evaluation).
     pub train_time: Duration,
+    /// The largest absolute weight of each layer that has weights, first to last, after the
+    /// epoch: a quick view of weights growing or dying.
+    pub max_abs_weights: Vec<f64>,
 }
 
 /// Receives progress from [`Trainer::fit`]. Both methods do nothing by default; `()` is the
@@ -229,6 +232,7 @@ pub struct Trainer<L, Opt> {
     epochs: usize,
     batch_size: usize,
     order: Order,
+    lr_decay: f64,
 }
 
 impl<L, Opt> Trainer<L, Opt> {
@@ -240,6 +244,7 @@ impl<L, Opt> Trainer<L, Opt> {
             epochs: 10,
             batch_size: 32,
             order: Order::Shuffled { seed: 0 },
+            lr_decay: 1.0,
         }
     }
 
@@ -262,6 +267,14 @@ impl<L, Opt> Trainer<L, Opt> {
         self
     }
 
+    /// Multiplies the learning rate by `gamma` after every epoch (exponential decay, as
+    /// PyTorch's `ExponentialLR`): epoch `e` (from 1) runs at `lr · gamma^(e−1)`. The default
+    /// 1 keeps the rate constant. `fit` rejects a `gamma` outside (0, 1].
+    pub fn lr_decay(mut self, gamma: f64) -> Self {
+        self.lr_decay = gamma;
+        self
+    }
+
     /// The loss.
     pub fn loss(&self) -> &L {
         &self.loss
@@ -277,6 +290,8 @@ impl<L, Opt> Trainer<L, Opt> {
     ///
     /// # Errors
     /// - [`Error::InvalidBatchSize`] for a batch size of 0;
+    /// - [`Error::InvalidHyperparameter`] for a learning-rate decay outside (0, 1], or
+    ///   [`Error::InvalidLearningRate`] if the decayed rate underflows to zero;
     /// - [`Error::EmptyDataset`] for an empty training set;
     /// - [`Error::LabelOutOfRange`] / [`Error::InvalidTarget`] for a target the loss cannot
     ///   take, in either dataset (checked before any training);
@@ -298,6 +313,13 @@ impl<L, Opt> Trainer<L, Opt> {
         if self.batch_size == 0 {
             return Err(Error::InvalidBatchSize { batch_size: 0 });
         }
+        if !(self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
+            return Err(Error::InvalidHyperparameter {
+                name: "learning-rate decay",
+                value: self.lr_decay,
+                expected: "in (0, 1]",
+            });
+        }
         if train.is_empty() {
             return Err(Error::EmptyDataset {
                 what: "training set",
@@ -318,8 +340,13 @@ impl<L, Opt> Trainer<L, Opt> {
         let mut x = Batch::<T, I>::zeros(0);
         let mut targets = Vec::with_capacity(self.batch_size);
         let mut history = Vec::with_capacity(self.epochs);
+        let initial_lr = self.optimizer.learning_rate();
 
         for epoch in 1..=self.epochs {
+            if self.lr_decay != 1.0 {
+                let lr = initial_lr * self.lr_decay.powi(epoch as i32 - 1);
+                self.optimizer.set_learning_rate(lr)?;
+            }
             let start = Instant::now();
             if let Some(rng) = rng.as_mut() {
                 order.shuffle(rng);
@@ -352,12 +379,30 @@ impl<L, Opt> Trainer<L, Opt> {
                 train_accuracy: correct.map(|c| c as f64 / train.len() as f64),
                 validation: validation.map(|v| evaluate_checked(net, &self.loss, v)),
                 train_time,
+                max_abs_weights: max_abs_weights(net),
             };
             observer.on_epoch(&report);
             history.push(report);
         }
         Ok(history)
     }
+}
+
+/// The largest absolute weight of each layer that has a weight matrix, first to last.
+pub fn max_abs_weights<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+) -> Vec<f64> {
+    let mut out = Vec::new();
+    net.visit_params(0, &mut |p| {
+        if p.kind == crate::ParamKind::Weight {
+            out.push(
+                p.value
+                    .iter()
+                    .fold(0.0, |m: f64, w| m.max(w.abs().as_f64())),
+            );
+        }
+    });
+    out
 }
 
 fn check_targets<T: Scalar, L: Loss<T, O>, const I: usize, const O: usize>(

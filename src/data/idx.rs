@@ -11,9 +11,9 @@ use std::path::Path;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
+use crate::Error;
 use crate::error::IdxProblem;
 use crate::fsutil::write_atomic;
-use crate::Error;
 
 /// The element-type code of unsigned bytes.
 pub const UNSIGNED_BYTE: u8 = 0x08;
@@ -133,9 +133,7 @@ pub fn parse_idx(mut reader: impl Read, path: &Path) -> Result<IdxArray, Error> 
         .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
         .collect();
     // Saturates rather than overflows: an absurd header then reads as truncated.
-    let expected = dims
-        .iter()
-        .fold(1u64, |n, &d| n.saturating_mul(d as u64));
+    let expected = dims.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64));
     // Never more than the header announces plus one byte (to detect padding), and never
     // more than the input really holds: a lying header cannot make us allocate.
     let mut data = Vec::new();
@@ -251,7 +249,10 @@ mod tests {
         );
         let mut padded = good.clone();
         padded.push(0);
-        assert_eq!(idx_problem(&padded), IdxProblem::TrailingBytes { expected: 6 });
+        assert_eq!(
+            idx_problem(&padded),
+            IdxProblem::TrailingBytes { expected: 6 }
+        );
         assert_eq!(
             idx_problem(&good[..6]),
             IdxProblem::TruncatedHeader {

@@ -103,7 +103,11 @@ pub fn read_mnist(images: &Path, labels: &Path) -> Result<MnistSet, Error> {
     if let Some((index, &label)) = label_array.data.iter().enumerate().find(|(_, l)| **l >= 10) {
         return Err(label_problem(IdxProblem::LabelOutOfRange { index, label }));
     }
-    let pixels: Vec<f32> = image_array.data.iter().map(|&p| f32::from(p) / 255.0).collect();
+    let pixels: Vec<f32> = image_array
+        .data
+        .iter()
+        .map(|&p| f32::from(p) / 255.0)
+        .collect();
     let targets = label_array.data.iter().map(|&l| usize::from(l)).collect();
     Dataset::new(Batch::from_vec(pixels), targets)
 }
@@ -116,16 +120,22 @@ mod tests {
 
     fn write_set(dir: &Path, images: usize, side: usize, labels: &[u8]) {
         let pixels: Vec<u8> = (0..images * side * side).map(|i| (i % 256) as u8).collect();
-        write_idx(&dir.join("train-images-idx3-ubyte.gz"), &[images, side, side], &pixels)
-            .unwrap();
-        write_idx(&dir.join("train-labels-idx1-ubyte"), &[labels.len()], labels).unwrap();
+        write_idx(
+            &dir.join("train-images-idx3-ubyte.gz"),
+            &[images, side, side],
+            &pixels,
+        )
+        .unwrap();
+        write_idx(
+            &dir.join("train-labels-idx1-ubyte"),
+            &[labels.len()],
+            labels,
+        )
+        .unwrap();
     }
 
     fn read(dir: &Path) -> Result<MnistSet, Error> {
-        read_mnist(
-            &find(dir, FILES[0]).unwrap(),
-            &find(dir, FILES[1]).unwrap(),
-        )
+        read_mnist(&find(dir, FILES[0]).unwrap(), &find(dir, FILES[1]).unwrap())
     }
 
     #[test]
@@ -161,7 +171,10 @@ mod tests {
         assert!(matches!(
             read(&dir).unwrap_err(),
             Error::Idx {
-                problem: IdxProblem::LabelOutOfRange { index: 1, label: 10 },
+                problem: IdxProblem::LabelOutOfRange {
+                    index: 1,
+                    label: 10
+                },
                 ..
             }
         ));

@@ -1,0 +1,500 @@
+//! Trains a multi-layer perceptron on MNIST, the project's main job.
+//!
+//! `cargo run --release --example mnist` trains the default network (784-256-10 with ReLU,
+//! Adam at 0.002 decayed ×0.7 per epoch, batch 64, 10 epochs) on the 60,000 bundled training images and tests it on the 10,000 test
+//! images; `--help` lists the options, among them the lesson's experiments with
+//! `--layers 1|2|3` and `--activation relu|tanh|sigmoid`. Each layer count is a different
+//! compile-time type: `Linear<784, 10>`; `Linear<784, 256>` → act → `Linear<256, 10>`;
+//! `Linear<784, 256>` → act → `Linear<256, 128>` → act → `Linear<128, 10>`.
+
+mod common;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use constnet::mnist::{self, MnistSet};
+use constnet::rand::SeedableRng;
+use constnet::rand::rngs::StdRng;
+use constnet::{
+    Adam, Chain, ConfusionMatrix, EpochReport, Init, Layer, Linear, Observer, Optimizer, Order,
+    ParamMut, Relu, Sgd, Sigmoid, SoftmaxCrossEntropy, Tanh, Trainer, evaluate, io,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Hidden sizes: `--layers 2` is 784-H-10, `--layers 3` is 784-H1-H2-10.
+const H: usize = 256;
+const H1: usize = 256;
+const H2: usize = 128;
+
+const HELP: &str = "\
+Train a compile-time-typed MLP on MNIST.
+
+Usage: cargo run --release --example mnist -- [OPTIONS]
+
+Options:
+  --data-dir DIR        where the four MNIST files are, gzip'd or raw [default: data/mnist]
+  --epochs N            passes over the 60,000 training images [default: 10]
+  --batch-size N        minibatch size [default: 64]
+  --lr RATE             learning rate [default: 0.002 for adam, 0.1 for sgd, 0.05 for momentum]
+  --lr-decay GAMMA      multiply the learning rate by GAMMA after each epoch [default: 0.7]
+  --optimizer NAME      sgd | momentum | adam [default: adam]
+  --seed N              seed for initialisation and shuffling [default: 0]
+  --layers N            1: 784-10;  2: 784-256-10;  3: 784-256-128-10 [default: 2]
+  --activation NAME     relu | tanh | sigmoid, for the hidden layers [default: relu]
+  --save PATH           save the trained weights (safetensors, PyTorch names and layout)
+  --load PATH           evaluate saved weights on the test set instead of training
+  --metrics PATH        write a CSV row per epoch: loss, accuracies, max |w| of each layer
+  --plot PATH           draw training vs validation accuracy and max |w| per epoch (PNG)
+  -h, --help            print this help
+
+The validation set, evaluated after every epoch, is the 10,000 MNIST test images.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OptimizerKind {
+    Sgd,
+    Momentum,
+    Adam,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ActivationKind {
+    Relu,
+    Tanh,
+    Sigmoid,
+}
+
+impl fmt::Display for ActivationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ActivationKind::Relu => "ReLU",
+            ActivationKind::Tanh => "tanh",
+            ActivationKind::Sigmoid => "sigmoid",
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Options {
+    data_dir: PathBuf,
+    epochs: usize,
+    batch_size: usize,
+    lr: Option<f64>,
+    lr_decay: f64,
+    optimizer: OptimizerKind,
+    seed: u64,
+    layers: u8,
+    activation: ActivationKind,
+    save: Option<PathBuf>,
+    load: Option<PathBuf>,
+    metrics: Option<PathBuf>,
+    plot: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Options, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut o = Options {
+        data_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
+        epochs: 10,
+        batch_size: 64,
+        lr: None,
+        lr_decay: 0.7,
+        optimizer: OptimizerKind::Adam,
+        seed: 0,
+        layers: 2,
+        activation: ActivationKind::Relu,
+        save: None,
+        load: None,
+        metrics: None,
+        plot: None,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("data-dir") => o.data_dir = parser.value()?.into(),
+            Long("epochs") => o.epochs = parser.value()?.parse()?,
+            Long("batch-size") => o.batch_size = parser.value()?.parse()?,
+            Long("lr") => o.lr = Some(parser.value()?.parse()?),
+            Long("lr-decay") => o.lr_decay = parser.value()?.parse()?,
+            Long("seed") => o.seed = parser.value()?.parse()?,
+            Long("save") => o.save = Some(parser.value()?.into()),
+            Long("load") => o.load = Some(parser.value()?.into()),
+            Long("metrics") => o.metrics = Some(parser.value()?.into()),
+            Long("plot") => o.plot = Some(parser.value()?.into()),
+            Long("optimizer") => {
+                o.optimizer = match parser.value()?.string()?.as_str() {
+                    "sgd" => OptimizerKind::Sgd,
+                    "momentum" => OptimizerKind::Momentum,
+                    "adam" => OptimizerKind::Adam,
+                    other => {
+                        return Err(format!(
+                            "unknown optimizer `{other}`: expected sgd, momentum or adam"
+                        )
+                        .into());
+                    }
+                }
+            }
+            Long("activation") => {
+                o.activation = match parser.value()?.string()?.as_str() {
+                    "relu" => ActivationKind::Relu,
+                    "tanh" => ActivationKind::Tanh,
+                    "sigmoid" => ActivationKind::Sigmoid,
+                    other => {
+                        return Err(format!(
+                            "unknown activation `{other}`: expected relu, tanh or sigmoid"
+                        )
+                        .into());
+                    }
+                }
+            }
+            Long("layers") => {
+                o.layers = parser.value()?.parse()?;
+                if !(1..=3).contains(&o.layers) {
+                    return Err(format!("--layers must be 1, 2 or 3, not {}", o.layers).into());
+                }
+            }
+            Short('h') | Long("help") => {
+                println!("{HELP}");
+                std::process::exit(0);
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(o)
+}
+
+/// The three optimizers behind one type, so that each network is compiled once.
+enum AnyOptimizer {
+    Sgd(Sgd),
+    Adam(Adam),
+}
+
+impl Optimizer<f32> for AnyOptimizer {
+    fn begin_step(&mut self) {
+        match self {
+            AnyOptimizer::Sgd(o) => o.begin_step(),
+            AnyOptimizer::Adam(o) => o.begin_step(),
+        }
+    }
+    fn update(&mut self, slot: usize, param: ParamMut<'_, f32>) {
+        match self {
+            AnyOptimizer::Sgd(o) => o.update(slot, param),
+            AnyOptimizer::Adam(o) => o.update(slot, param),
+        }
+    }
+    fn learning_rate(&self) -> f64 {
+        match self {
+            AnyOptimizer::Sgd(o) => o.learning_rate(),
+            AnyOptimizer::Adam(o) => o.learning_rate(),
+        }
+    }
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), constnet::Error> {
+        match self {
+            AnyOptimizer::Sgd(o) => o.set_learning_rate(lr),
+            AnyOptimizer::Adam(o) => o.set_learning_rate(lr),
+        }
+    }
+}
+
+fn optimizer(o: &Options) -> Result<AnyOptimizer, constnet::Error> {
+    Ok(match o.optimizer {
+        OptimizerKind::Sgd => AnyOptimizer::Sgd(Sgd::new(o.lr.unwrap_or(0.1))?),
+        OptimizerKind::Momentum => {
+            AnyOptimizer::Sgd(Sgd::new(o.lr.unwrap_or(0.05))?.momentum(0.9)?)
+        }
+        OptimizerKind::Adam => AnyOptimizer::Adam(Adam::new(o.lr.unwrap_or(2e-3))?),
+    })
+}
+
+/// One hidden layer: 784 → H → 10.
+type TwoLayers<A> = Chain<Chain<Linear<784, H>, A, H>, Linear<H, 10>, H>;
+/// Two hidden layers: 784 → H1 → H2 → 10.
+type ThreeLayers<A> = Chain<
+    Chain<Chain<Chain<Linear<784, H1>, A, H1>, Linear<H1, H2>, H1>, A, H2>,
+    Linear<H2, 10>,
+    H2,
+>;
+
+fn two_layers<A: Layer<f32, H, H>>(act: A, init: Init, rng: &mut StdRng) -> TwoLayers<A> {
+    Linear::new(init, rng)
+        .then(act)
+        .then(Linear::new(Init::XavierUniform, rng))
+}
+
+fn three_layers<A>(act: A, init: Init, rng: &mut StdRng) -> ThreeLayers<A>
+where
+    A: Layer<f32, H1, H1> + Layer<f32, H2, H2> + Copy,
+{
+    Linear::new(init, rng)
+        .then(act)
+        .then(Linear::new(init, rng))
+        .then(act)
+        .then(Linear::new(Init::XavierUniform, rng))
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}\n\nRun with --help for the options.");
+            return ExitCode::from(2);
+        }
+    };
+    match dispatch(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Builds the network that the options ask for (each a distinct type) and runs it.
+fn dispatch(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = StdRng::seed_from_u64(o.seed);
+    // He initialisation suits ReLU, Glorot the saturating activations.
+    let init = match o.activation {
+        ActivationKind::Relu => Init::HeNormal,
+        _ => Init::XavierUniform,
+    };
+    let a = o.activation;
+    match (o.layers, a) {
+        (1, _) => run(
+            Linear::<784, 10>::new(Init::XavierUniform, &mut rng),
+            "784-10 (linear)".into(),
+            o,
+        ),
+        (2, ActivationKind::Relu) => run(
+            two_layers(Relu, init, &mut rng),
+            format!("784-{H}-10 ({a})"),
+            o,
+        ),
+        (2, ActivationKind::Tanh) => run(
+            two_layers(Tanh, init, &mut rng),
+            format!("784-{H}-10 ({a})"),
+            o,
+        ),
+        (2, ActivationKind::Sigmoid) => run(
+            two_layers(Sigmoid, init, &mut rng),
+            format!("784-{H}-10 ({a})"),
+            o,
+        ),
+        (_, ActivationKind::Relu) => run(
+            three_layers(Relu, init, &mut rng),
+            format!("784-{H1}-{H2}-10 ({a})"),
+            o,
+        ),
+        (_, ActivationKind::Tanh) => run(
+            three_layers(Tanh, init, &mut rng),
+            format!("784-{H1}-{H2}-10 ({a})"),
+            o,
+        ),
+        (_, ActivationKind::Sigmoid) => run(
+            three_layers(Sigmoid, init, &mut rng),
+            format!("784-{H1}-{H2}-10 ({a})"),
+            o,
+        ),
+    }
+}
+
+fn load_data(o: &Options) -> Result<mnist::Mnist, Box<dyn std::error::Error>> {
+    let start = Instant::now();
+    let data = mnist::load_mnist(&o.data_dir).map_err(|e| {
+        format!(
+            "{e}\nThe four MNIST files ({}, each optionally .gz) must be in {}; pass --data-dir to look elsewhere.",
+            mnist::FILES.join(", "),
+            o.data_dir.display()
+        )
+    })?;
+    println!(
+        "loaded {} training and {} test images from {} in {:.2} s",
+        data.train.len(),
+        data.test.len(),
+        o.data_dir.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(data)
+}
+
+fn report_test<N: Layer<f32, 784, 10>>(
+    net: &N,
+    test: &MnistSet,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let result = evaluate(net, &SoftmaxCrossEntropy, test)?;
+    println!(
+        "\ntest accuracy {:.2}% (loss {:.4}) on {} images",
+        100.0 * result.accuracy.unwrap_or(0.0),
+        result.loss,
+        test.len()
+    );
+    println!(
+        "\nconfusion matrix (rows: true digit, columns: predicted digit)\n{}",
+        ConfusionMatrix::of(net, test)
+    );
+    Ok(())
+}
+
+fn run<N: Layer<f32, 784, 10>>(
+    mut net: N,
+    name: String,
+    o: &Options,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let wall = Instant::now();
+    let data = load_data(o)?;
+    println!("network {name}: {} parameters", net.num_params());
+
+    if let Some(path) = &o.load {
+        io::load_safetensors(&mut net, path)?;
+        println!("loaded weights from {}", path.display());
+        return report_test(&net, &data.test);
+    }
+
+    println!(
+        "training {} epochs, batch {}, {:?} (learning rate {}, ×{} per epoch), seed {}",
+        o.epochs,
+        o.batch_size,
+        o.optimizer,
+        optimizer(o)?.learning_rate(),
+        o.lr_decay,
+        o.seed
+    );
+    let mut progress = Progress::new(o.epochs);
+    let history = Trainer::new(SoftmaxCrossEntropy, optimizer(o)?)
+        .epochs(o.epochs)
+        .batch_size(o.batch_size)
+        .order(Order::Shuffled { seed: o.seed })
+        .lr_decay(o.lr_decay)
+        .fit(&mut net, &data.train, Some(&data.test), &mut progress)?;
+
+    report_test(&net, &data.test)?;
+    let training: Duration = history.iter().map(|r| r.train_time).sum();
+    println!(
+        "training time {:.2} s ({:.2} s per epoch), total time {:.2} s",
+        training.as_secs_f64(),
+        training.as_secs_f64() / history.len().max(1) as f64,
+        wall.elapsed().as_secs_f64()
+    );
+
+    if let Some(path) = &o.save {
+        io::save_safetensors(&net, path)?;
+        println!("saved weights to {}", path.display());
+    }
+    if let Some(path) = &o.metrics {
+        constnet::write_atomic(path, metrics_csv(&history).as_bytes())?;
+        println!("wrote per-epoch metrics to {}", path.display());
+    }
+    if let Some(path) = &o.plot {
+        plot(path, &name, &history)?;
+        println!("drew {}", path.display());
+    }
+    Ok(())
+}
+
+/// A progress bar per epoch with the running loss, and a line per finished epoch.
+struct Progress {
+    epochs: usize,
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new(epochs: usize) -> Self {
+        Progress { epochs, bar: None }
+    }
+}
+
+impl Observer for Progress {
+    fn on_batch(&mut self, p: &constnet::BatchProgress) {
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(p.batches as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "epoch {prefix} [{bar:40}] {pos}/{len} batches, loss {msg} ({elapsed})",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{}/{}", p.epoch, self.epochs));
+            bar
+        });
+        bar.set_position(p.batch as u64);
+        if p.batch % 16 == 0 || p.batch == p.batches {
+            bar.set_message(format!("{:.4}", p.running_loss));
+        }
+    }
+
+    fn on_epoch(&mut self, r: &EpochReport) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let validation = r.validation.and_then(|v| v.accuracy).unwrap_or(f64::NAN);
+        println!(
+            "epoch {:>2}/{}: train loss {:.4}, train accuracy {:.2}%, test accuracy {:.2}%, {:.2} s",
+            r.epoch,
+            self.epochs,
+            r.train_loss,
+            100.0 * r.train_accuracy.unwrap_or(f64::NAN),
+            100.0 * validation,
+            r.train_time.as_secs_f64()
+        );
+    }
+}
+
+fn metrics_csv(history: &[EpochReport]) -> String {
+    let layers = history.first().map_or(0, |r| r.max_abs_weights.len());
+    let mut csv = String::from("epoch,train_loss,train_accuracy,validation_accuracy");
+    for k in 1..=layers {
+        csv.push_str(&format!(",max_abs_weight_layer{k}"));
+    }
+    csv.push('\n');
+    for r in history {
+        let validation = r.validation.and_then(|v| v.accuracy).unwrap_or(f64::NAN);
+        csv.push_str(&format!(
+            "{},{},{},{}",
+            r.epoch,
+            r.train_loss,
+            r.train_accuracy.unwrap_or(f64::NAN),
+            validation
+        ));
+        for w in &r.max_abs_weights {
+            csv.push_str(&format!(",{w}"));
+        }
+        csv.push('\n');
+    }
+    csv
+}
+
+fn plot(
+    path: &std::path::Path,
+    name: &str,
+    history: &[EpochReport],
+) -> Result<(), Box<dyn std::error::Error>> {
+    use common::{Panel, Series};
+    let series = |label: &str, f: &dyn Fn(&EpochReport) -> f64| Series {
+        name: label.to_string(),
+        points: history.iter().map(|r| (r.epoch as f64, f(r))).collect(),
+    };
+    let accuracy = Panel {
+        title: format!("MNIST {name}: accuracy"),
+        x_label: "epoch".into(),
+        y_label: "accuracy (%)".into(),
+        series: vec![
+            series("training", &|r| {
+                100.0 * r.train_accuracy.unwrap_or(f64::NAN)
+            }),
+            series("validation (test set)", &|r| {
+                100.0 * r.validation.and_then(|v| v.accuracy).unwrap_or(f64::NAN)
+            }),
+        ],
+    };
+    let layers = history.first().map_or(0, |r| r.max_abs_weights.len());
+    let weights = Panel {
+        title: "largest |weight| per layer".into(),
+        x_label: "epoch".into(),
+        y_label: "max |w|".into(),
+        series: (0..layers)
+            .map(|k| series(&format!("layer {}", k + 1), &|r| r.max_abs_weights[k]))
+            .collect(),
+    };
+    common::plot_panels(path, &[accuracy, weights])
+}
