@@ -102,24 +102,31 @@ where
     Ok(())
 }
 
-/// Renders a PNG through a temporary file that is renamed into place when complete.
+/// Renders a PNG in memory, compresses it hard and writes it atomically (temporary file,
+/// then rename), creating the folder if needed.
 pub fn write_png(
     path: &Path,
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<(), Box<dyn Error>>,
 ) -> Result<(), Box<dyn Error>> {
+    use image::ImageEncoder;
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+
     register_font();
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("tmp.png");
+    let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
     {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
         root.fill(&WHITE)?;
         draw(&root)?;
         root.present()?;
     }
-    std::fs::rename(&tmp, path)?;
+    let mut png = Vec::new();
+    PngEncoder::new_with_quality(&mut png, CompressionType::Best, FilterType::Adaptive)
+        .write_image(&pixels, size.0, size.1, image::ColorType::Rgb8)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    constnet::write_atomic(path, &png)?;
     Ok(())
 }
 
@@ -133,4 +140,130 @@ pub fn plot_panels(path: &Path, panels: &[Panel]) -> Result<(), Box<dyn Error>> 
         }
         Ok(())
     })
+}
+
+/// Parses `--out DIR`, `--epochs N` and `--seed N` (the options every lesson example takes), with
+/// `default_epochs`; anything else is an error that lists them.
+pub struct LessonOptions {
+    pub out: std::path::PathBuf,
+    pub epochs: usize,
+    pub seed: u64,
+}
+
+pub fn lesson_options(
+    default_epochs: usize,
+    default_seed: u64,
+) -> Result<LessonOptions, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut o = LessonOptions {
+        out: std::path::PathBuf::from("target/plots"),
+        epochs: default_epochs,
+        seed: default_seed,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("out") => o.out = parser.value()?.into(),
+            Long("epochs") => o.epochs = parser.value()?.parse()?,
+            Long("seed") => o.seed = parser.value()?.parse()?,
+            Short('h') | Long("help") => {
+                println!(
+                    "Options:\n  --out DIR     where to write the PNG files [default: target/plots]\n  \
+                     --epochs N    training epochs [default: {default_epochs}]\n  \
+                     --seed N      seed of the data and the initial weights [default: {default_seed}]"
+                );
+                std::process::exit(0);
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(o)
+}
+
+/// Runs `body`, printing an error and exiting with status 1 if it fails.
+pub fn exit_on_error(body: impl FnOnce() -> Result<(), Box<dyn Error>>) -> std::process::ExitCode {
+    match body() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Mixes two colours: `t = 0` gives `a`, `t = 1` gives `b`.
+pub fn mix(a: RGBColor, b: RGBColor, t: f64) -> RGBColor {
+    let t = t.clamp(0.0, 1.0);
+    let m = |x: u8, y: u8| (x as f64 + (y as f64 - x as f64) * t).round() as u8;
+    RGBColor(m(a.0, b.0), m(a.1, b.1), m(a.2, b.2))
+}
+
+/// A two-class map: the probability of class 1 over a grid as a shaded background (light
+/// blue for class 0 through white to light orange for class 1), with points drawn on top.
+pub struct DecisionMap<'a> {
+    pub title: String,
+    pub x_range: std::ops::Range<f64>,
+    pub y_range: std::ops::Range<f64>,
+    /// Probability of class 1 at a point.
+    pub probability: &'a dyn Fn(f64, f64) -> f64,
+    /// Training points and their classes (filled circles).
+    pub train: Vec<(f64, f64, usize)>,
+    /// Test points and their classes (crosses).
+    pub test: Vec<(f64, f64, usize)>,
+}
+
+pub fn draw_decision_map<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    map: &DecisionMap<'_>,
+) -> Result<(), Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    const CELLS: usize = 120;
+    let mut chart = ChartBuilder::on(area)
+        .caption(&map.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(map.x_range.clone(), map.y_range.clone())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .label_style(("sans-serif", 13))
+        .draw()?;
+    let (x0, x1) = (map.x_range.start, map.x_range.end);
+    let (y0, y1) = (map.y_range.start, map.y_range.end);
+    let (dx, dy) = ((x1 - x0) / CELLS as f64, (y1 - y0) / CELLS as f64);
+    let light = [RGBColor(160, 196, 230), RGBColor(250, 200, 150)];
+    chart.draw_series((0..CELLS * CELLS).map(|k| {
+        let (i, j) = (k % CELLS, k / CELLS);
+        let (x, y) = (x0 + (i as f64 + 0.5) * dx, y0 + (j as f64 + 0.5) * dy);
+        // Ten bands of probability: they read like contour lines (and compress well).
+        let p = ((map.probability)(x, y) * 10.0).floor().clamp(0.0, 9.0) / 9.0;
+        // Through white at p = 0.5, so the boundary shows as the palest band.
+        let colour = if p < 0.5 {
+            mix(light[0], WHITE, p * 2.0)
+        } else {
+            mix(WHITE, light[1], (p - 0.5) * 2.0)
+        };
+        let (cx, cy) = (x0 + i as f64 * dx, y0 + j as f64 * dy);
+        Rectangle::new([(cx, cy), (cx + dx, cy + dy)], colour.filled())
+    }))?;
+    let strong = [COLOURS[0], COLOURS[1]];
+    chart.draw_series(
+        map.train
+            .iter()
+            .map(|&(x, y, c)| Circle::new((x, y), 4, strong[c.min(1)].filled())),
+    )?;
+    chart.draw_series(
+        map.train
+            .iter()
+            .map(|&(x, y, _)| Circle::new((x, y), 4, BLACK.stroke_width(1))),
+    )?;
+    chart.draw_series(
+        map.test
+            .iter()
+            .map(|&(x, y, c)| Cross::new((x, y), 5, strong[c.min(1)].stroke_width(3))),
+    )?;
+    Ok(())
 }
