@@ -287,6 +287,11 @@ where
     type BatchTape = ChainBatchTape<A::BatchTape, B::BatchTape, T, M>;
 
     #[inline]
+    fn forward(&self, x: &SVector<T, I>) -> SVector<T, O> {
+        self.second.forward(&self.first.forward(x))
+    }
+
+    #[inline]
     fn forward_tape(&self, x: &SVector<T, I>, tape: &mut Self::Tape) -> SVector<T, O> {
         tape.hidden = self.first.forward_tape(x, &mut tape.first);
         self.second.forward_tape(&tape.hidden, &mut tape.second)

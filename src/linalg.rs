@@ -4,7 +4,7 @@
 //! transpose expressed as swapped strides; nalgebra's all-static product loop is never used
 //! at minibatch sizes (it is several times slower, see `DESIGN-NOTES.md`).
 
-use nalgebra::{Const, Dyn, OMatrix, SMatrix};
+use nalgebra::{Const, Dyn, OMatrix, SMatrix, SVector};
 
 use crate::Scalar;
 
@@ -128,5 +128,159 @@ pub(crate) fn mul_wt_dy<T: Scalar, const I: usize, const O: usize>(
             1,
             I as isize,
         );
+    }
+}
+
+/// The values of a vector as an array, so that loops over it have a length the compiler knows.
+#[inline(always)]
+pub(crate) fn array<T: Scalar, const N: usize>(v: &SVector<T, N>) -> &[T; N] {
+    &v.data.0[0]
+}
+
+/// The values of a vector as a mutable array.
+#[inline(always)]
+pub(crate) fn array_mut<T: Scalar, const N: usize>(v: &mut SVector<T, N>) -> &mut [T; N] {
+    &mut v.data.0[0]
+}
+
+/// A column of a minibatch as an array.
+#[inline(always)]
+pub(crate) fn column<T, const N: usize>(slice: &[T]) -> &[T; N] {
+    slice.try_into().expect("a column of N values")
+}
+
+/// A column of a minibatch as a mutable array.
+#[inline(always)]
+pub(crate) fn column_mut<T, const N: usize>(slice: &mut [T]) -> &mut [T; N] {
+    slice.try_into().expect("a column of N values")
+}
+
+/// `y ← b + W·x` for one sample, as a sum of the columns of `W` scaled by `x`: contiguous,
+/// with sizes the compiler knows, so it unrolls and vectorises. Columns are taken two at a
+/// time, so that the chain of dependent additions is half as long.
+#[inline(always)]
+pub(crate) fn affine<T: Scalar, const I: usize, const O: usize>(
+    w: &SMatrix<T, O, I>,
+    b: &[T; O],
+    x: &[T; I],
+    y: &mut [T; O],
+) {
+    let mut acc = *b;
+    let w = &w.data.0;
+    let mut c = 0;
+    while c + 1 < I {
+        let (x0, x1) = (x[c], x[c + 1]);
+        let (w0, w1) = (&w[c], &w[c + 1]);
+        for r in 0..O {
+            acc[r] += w0[r] * x0 + w1[r] * x1;
+        }
+        c += 2;
+    }
+    if c < I {
+        let (xc, wc) = (x[c], &w[c]);
+        for r in 0..O {
+            acc[r] += wc[r] * xc;
+        }
+    }
+    *y = acc;
+}
+
+/// `G ← G + dy·xᵀ` for one sample (a rank-one update of the weight gradient).
+#[inline(always)]
+pub(crate) fn add_outer<T: Scalar, const I: usize, const O: usize>(
+    dy: &[T; O],
+    x: &[T; I],
+    g: &mut SMatrix<T, O, I>,
+) {
+    for (column, &xc) in g.data.0.iter_mut().zip(x) {
+        for r in 0..O {
+            column[r] += dy[r] * xc;
+        }
+    }
+}
+
+/// `G ← G + dY·Xᵀ` over a minibatch of small layers: one column of `G` at a time, kept in
+/// registers while the samples stream past (adding the samples in order, as one-sample
+/// backward passes would).
+#[inline(always)]
+pub(crate) fn add_dy_xt_small<T: Scalar, const I: usize, const O: usize>(
+    dy: &[T],
+    x: &[T],
+    g: &mut SMatrix<T, O, I>,
+) {
+    for (c, gc) in g.data.0.iter_mut().enumerate() {
+        let mut acc = *gc;
+        for (dyj, xj) in dy.chunks_exact(O).zip(x.chunks_exact(I)) {
+            let (dyj, xc) = (column::<T, O>(dyj), xj[c]);
+            for r in 0..O {
+                acc[r] += dyj[r] * xc;
+            }
+        }
+        *gc = acc;
+    }
+}
+
+/// `dx ← Wᵀ·dy` for one sample: one dot product per column of `W`.
+#[inline(always)]
+pub(crate) fn mul_wt<T: Scalar, const I: usize, const O: usize>(
+    w: &SMatrix<T, O, I>,
+    dy: &[T; O],
+    dx: &mut [T; I],
+) {
+    for (d, column) in dx.iter_mut().zip(&w.data.0) {
+        *d = dot(column, dy);
+    }
+}
+
+/// A dot product with eight partial sums, so that it vectorises (in a fixed order, so that
+/// results do not depend on the machine).
+#[inline(always)]
+pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
+    const LANES: usize = 8;
+    let mut acc = [T::zero(); LANES];
+    let (a_body, a_tail) = a.split_at(a.len() - a.len() % LANES);
+    let (b_body, b_tail) = b.split_at(a_body.len().min(b.len()));
+    for (ca, cb) in a_body.chunks_exact(LANES).zip(b_body.chunks_exact(LANES)) {
+        for k in 0..LANES {
+            acc[k] += ca[k] * cb[k];
+        }
+    }
+    let mut tail = T::zero();
+    for (&x, &y) in a_tail.iter().zip(b_tail) {
+        tail += x * y;
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
+}
+
+/// Whether minibatch products of a `O×I` weight go through `matrixmultiply` rather than the
+/// per-sample loops above. Below this size, packing the operands costs more than it saves.
+#[inline(always)]
+pub(crate) const fn use_gemm(inputs: usize, outputs: usize) -> bool {
+    inputs * outputs >= GEMM_THRESHOLD
+}
+
+/// Weight-matrix size (`O·I`) from which minibatch products use `matrixmultiply`.
+pub(crate) const GEMM_THRESHOLD: usize = 64 * 64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_kernels_match_nalgebra() {
+        let w = SMatrix::<f64, 3, 11>::from_fn(|r, c| (r as f64 + 1.0) * 0.5 - c as f64 * 0.25);
+        let x = SVector::<f64, 11>::from_fn(|i, _| i as f64 - 4.0);
+        let b = SVector::<f64, 3>::new(1.0, -2.0, 0.5);
+        let mut y = SVector::<f64, 3>::zeros();
+        affine(&w, array(&b), array(&x), array_mut(&mut y));
+        assert_eq!(y, w * x + b);
+        let dy = SVector::<f64, 3>::new(0.5, -1.0, 2.0);
+        let mut dx = SVector::<f64, 11>::zeros();
+        mul_wt(&w, array(&dy), array_mut(&mut dx));
+        assert_eq!(dx, w.transpose() * dy);
+        let mut g = SMatrix::<f64, 3, 11>::zeros();
+        add_outer(array(&dy), array(&x), &mut g);
+        assert_eq!(g, dy * x.transpose());
+        assert_eq!(dot(x.as_slice(), x.as_slice()), x.norm_squared());
     }
 }

@@ -137,9 +137,16 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
             ParamKind::Bias => T::zero(),
         };
         if self.momentum == 0.0 {
-            for (w, g) in p.value.iter_mut().zip(p.grad.iter_mut()) {
-                *w -= lr * (*g + decay * *w);
-                *g = T::zero();
+            if decay == T::zero() {
+                for (w, g) in p.value.iter_mut().zip(p.grad.iter_mut()) {
+                    *w -= lr * *g;
+                    *g = T::zero();
+                }
+            } else {
+                for (w, g) in p.value.iter_mut().zip(p.grad.iter_mut()) {
+                    *w -= lr * (*g + decay * *w);
+                    *g = T::zero();
+                }
             }
             return;
         }

@@ -213,7 +213,7 @@ pub struct Tanh;
 impl<T: Scalar> Activation<T> for Tanh {
     #[inline(always)]
     fn activate(&self, x: T) -> T {
-        x.tanh()
+        x.fast_tanh()
     }
     #[inline(always)]
     fn derivative(&self, _x: T, y: T) -> T {
@@ -225,15 +225,12 @@ impl<T: Scalar> Activation<T> for Tanh {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sigmoid;
 
-/// The logistic function, without overflow for inputs of large magnitude.
+/// The logistic function, as `½ + ½·tanh(x/2)`: no overflow for inputs of any magnitude,
+/// no branch, and as fast as [`Scalar::fast_tanh`].
 #[inline(always)]
 pub(crate) fn sigmoid<T: Scalar>(x: T) -> T {
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
+    let half = T::of(0.5);
+    half + half * (x * half).fast_tanh()
 }
 
 impl<T: Scalar> Activation<T> for Sigmoid {

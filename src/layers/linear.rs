@@ -6,7 +6,10 @@ use nalgebra::{SMatrix, SVector};
 use rand::Rng;
 
 use crate::layer::{Param, ParamKind, ParamMut};
-use crate::linalg::{add_dy_xt, boxed_zeros, ensure_cols, mul_w_x, mul_wt_dy};
+use crate::linalg::{
+    add_dy_xt, add_dy_xt_small, add_outer, affine, array, array_mut, boxed_zeros, column,
+    column_mut, ensure_cols, mul_w_x, mul_wt, mul_wt_dy, use_gemm,
+};
 use crate::{Batch, Error, Init, Layer, Scalar};
 
 /// A fully connected (affine) layer: `y = W·x + b`, from `I` inputs to `O` outputs.
@@ -166,8 +169,8 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
 
     #[inline]
     fn forward_tape(&self, x: &SVector<T, I>, _: &mut ()) -> SVector<T, O> {
-        let mut y = *self.bias;
-        y.gemv(T::one(), &*self.weight, x, T::one());
+        let mut y = SVector::<T, O>::zeros();
+        affine(&self.weight, array(&self.bias), array(x), array_mut(&mut y));
         y
     }
 
@@ -179,19 +182,27 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
         dy: &SVector<T, O>,
         _: &(),
     ) -> SVector<T, I> {
-        self.weight_grad.ger(T::one(), dy, x, T::one());
+        add_outer(array(dy), array(x), &mut self.weight_grad);
         *self.bias_grad += dy;
         let mut dx = SVector::<T, I>::zeros();
-        dx.gemv_tr(T::one(), &*self.weight, dy, T::zero());
+        mul_wt(&self.weight, array(dy), array_mut(&mut dx));
         dx
     }
 
     fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, _: &mut ()) {
         ensure_cols(y, x.ncols());
-        for column in y.as_mut_slice().chunks_exact_mut(O) {
-            column.copy_from_slice(self.bias.as_slice());
+        let bias = array(&self.bias);
+        if use_gemm(I, O) {
+            for yj in y.as_mut_slice().chunks_exact_mut(O) {
+                yj.copy_from_slice(bias);
+            }
+            mul_w_x(&self.weight, x, T::one(), y);
+        } else {
+            let inputs = x.as_slice().chunks_exact(I);
+            for (yj, xj) in y.as_mut_slice().chunks_exact_mut(O).zip(inputs) {
+                affine(&self.weight, bias, column(xj), column_mut(yj));
+            }
         }
-        mul_w_x(&self.weight, x, T::one(), y);
     }
 
     fn backward_batch(
@@ -202,16 +213,31 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
         dx: Option<&mut Batch<T, I>>,
         _: &mut (),
     ) {
-        add_dy_xt(dy, x, &mut self.weight_grad);
-        let bias_grad = self.bias_grad.as_mut_slice();
-        for column in dy.as_slice().chunks_exact(O) {
-            for (g, &d) in bias_grad.iter_mut().zip(column) {
+        let bias_grad = array_mut(&mut self.bias_grad);
+        for dyj in dy.as_slice().chunks_exact(O) {
+            for (g, &d) in bias_grad.iter_mut().zip(column::<T, O>(dyj)) {
                 *g += d;
             }
         }
-        if let Some(dx) = dx {
-            ensure_cols(dx, dy.ncols());
-            mul_wt_dy(&self.weight, dy, dx);
+        if use_gemm(I, O) {
+            add_dy_xt(dy, x, &mut self.weight_grad);
+            if let Some(dx) = dx {
+                ensure_cols(dx, dy.ncols());
+                mul_wt_dy(&self.weight, dy, dx);
+            }
+        } else {
+            assert_eq!(x.ncols(), dy.ncols(), "minibatch sizes differ");
+            add_dy_xt_small(dy.as_slice(), x.as_slice(), &mut self.weight_grad);
+            if let Some(dx) = dx {
+                ensure_cols(dx, dy.ncols());
+                // Wᵀ once (it is small here), then each dx is a sum of its columns.
+                let wt = self.weight.transpose();
+                let zero = [T::zero(); I];
+                let columns = dx.as_mut_slice().chunks_exact_mut(I);
+                for (dxj, dyj) in columns.zip(dy.as_slice().chunks_exact(O)) {
+                    affine(&wt, &zero, column(dyj), column_mut(dxj));
+                }
+            }
         }
     }
 
@@ -313,6 +339,30 @@ mod tests {
         check_layer_gradients(random_linear::<5, 3>(11), 4);
         check_layer_gradients(random_linear::<1, 7>(12), 3);
         check_layer_gradients(random_linear::<9, 1>(13), 1);
+    }
+
+    #[test]
+    fn matrixmultiply_path_matches_the_per_sample_path() {
+        // 72·64 is above the size from which minibatches go through matrixmultiply, while one
+        // sample always takes the per-sample loops: each checks the other.
+        assert!(crate::linalg::use_gemm(72, 64));
+        let mut batch_layer = random_linear::<72, 64>(5);
+        let mut sample_layer = batch_layer.clone();
+        let n = 5;
+        let x = Batch::<f64, 72>::from_fn(n, |r, c| ((r * 7 + c * 13) % 17) as f64 / 8.0 - 1.0);
+        let dy = Batch::<f64, 64>::from_fn(n, |r, c| ((r * 5 + c * 3) % 11) as f64 / 5.0 - 1.0);
+        let y = batch_layer.predict_batch(&x);
+        let mut dx = Batch::zeros(0);
+        batch_layer.backward_batch(&x, &y, &dy, Some(&mut dx), &mut ());
+        for j in 0..n {
+            let xj = x.column(j).into_owned();
+            let yj = sample_layer.forward(&xj);
+            assert!((yj - y.column(j)).amax() < 1e-12);
+            let dxj = sample_layer.backward(&xj, &yj, &dy.column(j).into_owned(), &());
+            assert!((dxj - dx.column(j)).amax() < 1e-12);
+        }
+        assert!((batch_layer.weight_grad() - sample_layer.weight_grad()).amax() < 1e-12);
+        assert!((batch_layer.bias_grad() - sample_layer.bias_grad()).amax() < 1e-12);
     }
 
     #[test]
