@@ -97,6 +97,13 @@ pub enum Error {
         /// What is wrong with it.
         problem: WeightsProblem,
     },
+    /// Worker threads could not be started.
+    Threads {
+        /// How many were asked for.
+        threads: usize,
+        /// What the thread pool said.
+        message: String,
+    },
     /// The training loss became NaN or infinite.
     Diverged {
         /// Epoch, counted from 1.
@@ -166,6 +173,9 @@ impl fmt::Display for Error {
             }
             Error::Idx { path, problem } => write!(f, "{}: {problem}", path.display()),
             Error::Weights { path, problem } => write!(f, "{}: {problem}", path.display()),
+            Error::Threads { threads, message } => {
+                write!(f, "could not start {threads} worker threads: {message}")
+            }
             Error::Diverged { epoch, batch, loss } => write!(
                 f,
                 "training diverged: the loss became {loss} in epoch {epoch}, batch {batch} \

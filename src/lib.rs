@@ -64,6 +64,7 @@ mod linalg;
 mod loss;
 mod metrics;
 mod optim;
+mod parallel;
 mod scalar;
 #[cfg(test)]
 mod testing;
@@ -81,6 +82,7 @@ pub use linalg::Batch;
 pub use loss::{BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, SoftmaxCrossEntropy};
 pub use metrics::{ConfusionMatrix, accuracy, argmax};
 pub use optim::{Adam, Optimizer, Sgd};
+pub use parallel::{current_threads, with_threads};
 pub use scalar::Scalar;
 pub use train::{
     BatchProgress, EpochReport, Evaluation, Observer, Order, PrintEpochs, Trainer, Workspace,

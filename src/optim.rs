@@ -6,7 +6,45 @@
 //! [`Layer::step`](crate::Layer::step).
 
 use crate::layer::{ParamKind, ParamMut};
+use crate::parallel::{SharedMut, current_threads, part, run_parts};
 use crate::{Error, Scalar};
+
+/// Tensors from which an update is shared between the threads of
+/// [`with_threads`](crate::with_threads): each thread then updates the part of the weights
+/// whose gradient it computed, in its own cache.
+const SPLIT_LEN: usize = 1 << 15;
+
+/// Calls `update(w, g, s1, s2)` on matching parts of the parameter, its gradient and up to
+/// two state buffers (empty slices when absent), on several threads for large tensors.
+/// Elementwise updates give the same values however the tensor is split.
+fn for_parts<T: Scalar>(
+    value: &mut [T],
+    grad: &mut [T],
+    state1: &mut [T],
+    state2: &mut [T],
+    update: &(dyn Fn(&mut [T], &mut [T], &mut [T], &mut [T]) + Sync),
+) {
+    let len = value.len();
+    let threads = current_threads();
+    if threads <= 1 || len < SPLIT_LEN {
+        update(value, grad, state1, state2);
+        return;
+    }
+    let ptrs = [value, grad, state1, state2].map(|s| (SharedMut(s.as_mut_ptr()), s.len()));
+    run_parts(threads, &|k| {
+        let range = part(len, threads, k);
+        // SAFETY: the parts' ranges are disjoint; a buffer shorter than the tensor (an absent
+        // state) yields an empty slice.
+        let [a, b, c, d] = ptrs.map(|(p, n)| unsafe {
+            if n >= range.end {
+                std::slice::from_raw_parts_mut(p.ptr().add(range.start), range.len())
+            } else {
+                &mut []
+            }
+        });
+        update(a, b, c, d);
+    });
+}
 
 /// Updates parameters from their accumulated gradients.
 pub trait Optimizer<T: Scalar> {
@@ -137,28 +175,33 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
             ParamKind::Bias => T::zero(),
         };
         if self.momentum == 0.0 {
-            if decay == T::zero() {
-                for (w, g) in p.value.iter_mut().zip(p.grad.iter_mut()) {
-                    *w -= lr * *g;
-                    *g = T::zero();
+            for_parts(p.value, p.grad, &mut [], &mut [], &|w, g, _, _| {
+                if decay == T::zero() {
+                    for (w, g) in w.iter_mut().zip(g.iter_mut()) {
+                        *w -= lr * *g;
+                        *g = T::zero();
+                    }
+                } else {
+                    for (w, g) in w.iter_mut().zip(g.iter_mut()) {
+                        *w -= lr * (*g + decay * *w);
+                        *g = T::zero();
+                    }
                 }
-            } else {
-                for (w, g) in p.value.iter_mut().zip(p.grad.iter_mut()) {
-                    *w -= lr * (*g + decay * *w);
-                    *g = T::zero();
-                }
-            }
+            });
             return;
         }
         let mu = T::of(self.momentum);
+        let nesterov = self.nesterov;
         let velocity = state(&mut self.velocity, slot, p.value.len());
-        for ((w, g), v) in p.value.iter_mut().zip(p.grad.iter_mut()).zip(velocity) {
-            let grad = *g + decay * *w;
-            *v = mu * *v + grad;
-            let direction = if self.nesterov { grad + mu * *v } else { *v };
-            *w -= lr * direction;
-            *g = T::zero();
-        }
+        for_parts(p.value, p.grad, velocity, &mut [], &|w, g, v, _| {
+            for ((w, g), v) in w.iter_mut().zip(g.iter_mut()).zip(v.iter_mut()) {
+                let grad = *g + decay * *w;
+                *v = mu * *v + grad;
+                let direction = if nesterov { grad + mu * *v } else { *v };
+                *w -= lr * direction;
+                *g = T::zero();
+            }
+        });
     }
 
     fn learning_rate(&self) -> f64 {
@@ -265,13 +308,15 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
         let len = p.value.len();
         let m = state(&mut self.m, slot, len);
         let v = state(&mut self.v, slot, len);
-        for (((w, g), m), v) in p.value.iter_mut().zip(p.grad.iter_mut()).zip(m).zip(v) {
-            let grad = *g + decay * *w;
-            *m = b1 * *m + c1 * grad;
-            *v = b2 * *v + c2 * grad * grad;
-            *w -= step * *m / (v.sqrt() + eps);
-            *g = T::zero();
-        }
+        for_parts(p.value, p.grad, m, v, &|w, g, m, v| {
+            for (((w, g), m), v) in w.iter_mut().zip(g.iter_mut()).zip(m).zip(v) {
+                let grad = *g + decay * *w;
+                *m = b1 * *m + c1 * grad;
+                *v = b2 * *v + c2 * grad * grad;
+                *w -= step * *m / (v.sqrt() + eps);
+                *g = T::zero();
+            }
+        });
     }
 
     fn learning_rate(&self) -> f64 {

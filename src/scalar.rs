@@ -26,7 +26,16 @@ mod sealed {
 /// assert_eq!(half(3.0_f32), 1.5);
 /// ```
 pub trait Scalar:
-    RealField + Copy + Default + Debug + Display + FromPrimitive + ToPrimitive + sealed::Sealed
+    RealField
+    + Copy
+    + Default
+    + Debug
+    + Display
+    + FromPrimitive
+    + ToPrimitive
+    + Send
+    + Sync
+    + sealed::Sealed
 {
     /// Converts from `f64`, rounding to the nearest value of `Self`.
     fn of(x: f64) -> Self;

@@ -9,6 +9,7 @@ use std::ops::Range;
 use nalgebra::SVector;
 
 use crate::linalg::ensure_cols;
+use crate::parallel::{SharedMut, current_threads, part, run_parts};
 use crate::{Batch, Error, Layer, Scalar};
 
 /// Samples with `I` features each (a compile-time size) and one target of type `Y` each:
@@ -158,7 +159,8 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
     }
 
     /// Copies the samples at `indices` into the minibatch `x` (resized if needed) and their
-    /// targets into `y`.
+    /// targets into `y`; inside [`with_threads`](crate::with_threads), large copies are shared
+    /// between the threads.
     ///
     /// # Panics
     /// If an index is out of range.
@@ -168,11 +170,27 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
     {
         ensure_cols(x, indices.len());
         y.clear();
+        y.extend(indices.iter().map(|&i| self.targets[i].clone()));
         let source = self.features.as_slice();
-        for (column, &i) in x.as_mut_slice().chunks_exact_mut(I).zip(indices) {
-            column.copy_from_slice(&source[i * I..(i + 1) * I]);
-            y.push(self.targets[i].clone());
+        let copy = |indices: &[usize], columns: &mut [T]| {
+            for (column, &i) in columns.chunks_exact_mut(I).zip(indices) {
+                column.copy_from_slice(&source[i * I..(i + 1) * I]);
+            }
+        };
+        let threads = current_threads();
+        if threads <= 1 || indices.len() * I < 1 << 16 {
+            copy(indices, x.as_mut_slice());
+            return;
         }
+        let columns = SharedMut(x.as_mut_slice().as_mut_ptr());
+        run_parts(threads, &|k| {
+            let range = part(indices.len(), threads, k);
+            // SAFETY: the parts' column ranges are disjoint and inside the batch.
+            let out = unsafe {
+                std::slice::from_raw_parts_mut(columns.ptr().add(range.start * I), range.len() * I)
+            };
+            copy(&indices[range], out);
+        });
     }
 
     /// The network's outputs for every sample, one per column, computed in minibatches.

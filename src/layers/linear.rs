@@ -8,7 +8,7 @@ use rand::Rng;
 use crate::layer::{Param, ParamKind, ParamMut};
 use crate::linalg::{
     add_dy_xt, add_dy_xt_small, add_outer, affine, array, array_mut, boxed_zeros, column,
-    column_mut, ensure_cols, mul_w_x, mul_wt, mul_wt_dy, use_gemm,
+    column_mut, ensure_cols, gemm_backward, gemm_forward, mul_w_x, mul_wt, mul_wt_dy,
 };
 use crate::{Batch, Error, Init, Layer, Scalar};
 
@@ -192,7 +192,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
     fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, _: &mut ()) {
         ensure_cols(y, x.ncols());
         let bias = array(&self.bias);
-        if use_gemm(I, O) {
+        if gemm_forward(I, O) {
             for yj in y.as_mut_slice().chunks_exact_mut(O) {
                 yj.copy_from_slice(bias);
             }
@@ -219,7 +219,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
                 *g += d;
             }
         }
-        if use_gemm(I, O) {
+        if gemm_backward(I, O) {
             add_dy_xt(dy, x, &mut self.weight_grad);
             if let Some(dx) = dx {
                 ensure_cols(dx, dy.ncols());
@@ -343,9 +343,9 @@ mod tests {
 
     #[test]
     fn matrixmultiply_path_matches_the_per_sample_path() {
-        // 72·64 is above the size from which minibatches go through matrixmultiply, while one
-        // sample always takes the per-sample loops: each checks the other.
-        assert!(crate::linalg::use_gemm(72, 64));
+        // 72·64 is above the sizes from which minibatches go through matrixmultiply, while
+        // one sample always takes the per-sample loops: each checks the other.
+        assert!(crate::linalg::gemm_forward(72, 64) && crate::linalg::gemm_backward(72, 64));
         let mut batch_layer = random_linear::<72, 64>(5);
         let mut sample_layer = batch_layer.clone();
         let n = 5;
