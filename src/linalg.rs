@@ -89,7 +89,11 @@ fn gemm_w_x<T: Scalar, const I: usize, const O: usize>(
 }
 
 /// `Y ← W·X + β·Y` with `W` of size `O×I` and `X`, `Y` holding one sample per column.
-/// Inside [`with_threads`](crate::with_threads), the columns are shared between the threads.
+///
+/// Inside [`with_threads`](crate::with_threads) the work is shared between the threads: by
+/// rows of `W` when the minibatch is narrower than `W` is tall (each thread then packs only
+/// its part of the larger operand), by columns of `X` otherwise. Either way each output
+/// value is one thread's, computed exactly as on one thread.
 #[inline]
 pub(crate) fn mul_w_x<T: Scalar, const I: usize, const O: usize>(
     w: &SMatrix<T, O, I>,
@@ -99,15 +103,47 @@ pub(crate) fn mul_w_x<T: Scalar, const I: usize, const O: usize>(
 ) {
     let n = x.ncols();
     same_batch(n, y.ncols());
-    let parts = split_into(O * I * n, n);
+    let by_rows = n < 2 * O;
+    let parts = split_into(O * I * n, if by_rows { O } else { n });
+    if parts <= 1 {
+        gemm_w_x(w, x.as_slice(), beta, y.as_mut_slice(), n);
+        return;
+    }
     let (xs, ys) = (x.as_slice(), SharedMut(y.as_mut_slice().as_mut_ptr()));
-    run_parts(parts, &|k| {
-        let cols = part(n, parts, k);
-        // SAFETY: the parts' column ranges are disjoint, inside Y's O×n values.
-        let y =
-            unsafe { std::slice::from_raw_parts_mut(ys.ptr().add(cols.start * O), cols.len() * O) };
-        gemm_w_x(w, &xs[cols.start * I..cols.end * I], beta, y, cols.len());
-    });
+    if by_rows {
+        run_parts(parts, &|k| {
+            let rows = part(O, parts, k);
+            // SAFETY: rows `rows` of W (O×I, column-major) and of Y (O×n) are read and
+            // written with their full column strides; the parts' rows are disjoint.
+            unsafe {
+                T::gemm(
+                    rows.len(),
+                    I,
+                    n,
+                    T::one(),
+                    w.as_ptr().add(rows.start),
+                    1,
+                    O as isize,
+                    xs.as_ptr(),
+                    1,
+                    I as isize,
+                    beta,
+                    ys.ptr().add(rows.start),
+                    1,
+                    O as isize,
+                );
+            }
+        });
+    } else {
+        run_parts(parts, &|k| {
+            let cols = part(n, parts, k);
+            // SAFETY: the parts' column ranges are disjoint, inside Y's O×n values.
+            let y = unsafe {
+                std::slice::from_raw_parts_mut(ys.ptr().add(cols.start * O), cols.len() * O)
+            };
+            gemm_w_x(w, &xs[cols.start * I..cols.end * I], beta, y, cols.len());
+        });
+    }
 }
 
 /// `dW ← dW + dY·Xᵀ`: accumulates the weight gradient over a minibatch. Inside
@@ -311,13 +347,16 @@ pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
 }
 
-/// Whether the minibatch forward product of an `O×I` weight goes through `matrixmultiply`
-/// rather than the per-sample loops above. Below this size, packing the operands costs more
-/// than the faster kernel saves (measured on this project's machine at batch 32 and 64:
-/// 64×32 is 1.8 times faster through `matrixmultiply`, 32×10 1.4 times slower).
+/// Whether the minibatch forward product of an `O×I` weight over `n` samples goes through
+/// `matrixmultiply` rather than the per-sample loops above. Below this size, packing the
+/// operands costs more than the faster kernel saves (measured on this project's machine:
+/// at batch 32, 64×32 is 1.8 times faster through `matrixmultiply` and 32×10 1.4 times
+/// slower; at batch 1,000, 128×10 is faster through it).
 #[inline(always)]
-pub(crate) const fn gemm_forward(inputs: usize, outputs: usize) -> bool {
-    inputs * outputs >= 2048
+pub(crate) const fn gemm_forward(inputs: usize, outputs: usize, n: usize) -> bool {
+    let size = inputs * outputs;
+    let min = if inputs < outputs { inputs } else { outputs };
+    size >= 2048 || (min >= 8 && size * n >= 1 << 18)
 }
 
 /// The same choice for the backward products (`dW` and `dX`), which gain from

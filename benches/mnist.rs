@@ -1,0 +1,84 @@
+//! MNIST-sized training and inference: 784-128-10 (ReLU), f32.
+//!
+//! `cargo bench --bench mnist`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use constnet::rand::rngs::StdRng;
+use constnet::rand::{RngExt, SeedableRng};
+use constnet::{
+    Adam, Batch, Chain, Init, Layer, Linear, Optimizer, Relu, Sgd, SoftmaxCrossEntropy, Workspace,
+    seq, with_threads,
+};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+type Mlp = Chain<Chain<Linear<784, 128>, Relu, 128>, Linear<128, 10>, 128>;
+
+fn mlp(rng: &mut StdRng) -> Mlp {
+    seq![
+        Linear::<784, 128>::new(Init::HeNormal, rng),
+        Relu,
+        Linear::<128, 10>::new(Init::XavierUniform, rng),
+    ]
+}
+
+fn step<Opt: Optimizer<f32>>(c: &mut Criterion, name: &str, make: impl Fn() -> Opt) {
+    let mut group = c.benchmark_group(format!("784-128-10 training step, {name}"));
+    for batch in [32usize, 64, 128] {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut net = mlp(&mut rng);
+        let x = Batch::<f32, 784>::from_fn(batch, |_, _| rng.random_range(0.0..1.0));
+        let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+        let mut optimizer = make();
+        let mut workspace = Workspace::new();
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_with_input(BenchmarkId::new("batch", batch), &batch, |b, _| {
+            b.iter(|| {
+                workspace.step(
+                    &mut net,
+                    &SoftmaxCrossEntropy,
+                    &mut optimizer,
+                    black_box(&x),
+                    &labels,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn training(c: &mut Criterion) {
+    step(c, "SGD", || Sgd::new(0.01).unwrap());
+    step(c, "Adam", || Adam::new(1e-3).unwrap());
+}
+
+fn inference(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(2);
+    let net = mlp(&mut rng);
+    let x = Batch::<f32, 784>::from_fn(1000, |_, _| rng.random_range(0.0..1.0));
+    let mut y = Batch::zeros(1000);
+    let mut tape = Default::default();
+    let mut group = c.benchmark_group("784-128-10 inference, batch 1000");
+    group.throughput(Throughput::Elements(1000));
+    group.bench_function("1 thread", |b| {
+        b.iter(|| net.forward_batch(black_box(&x), &mut y, &mut tape))
+    });
+    with_threads(2, || {
+        group.bench_function("2 threads", |b| {
+            b.iter(|| net.forward_batch(black_box(&x), &mut y, &mut tape))
+        });
+    })
+    .unwrap();
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30);
+    targets = training, inference
+}
+criterion_main!(benches);

@@ -1,0 +1,296 @@
+//! Measures the library and prints a Markdown table for the README: small networks (one
+//! sample and batch 32), MNIST epochs (784-128-10, plain SGD, batch 32/64/128, one and two
+//! threads) against the same run's matrix-product peak, and MNIST inference.
+//!
+//! `cargo run --release --example bench_report`
+//!
+//! Timings are the best of several repetitions (the least disturbed by other work on the
+//! machine); `cargo bench` gives criterion's statistics for the same operations.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use constnet::mnist::load_mnist;
+use constnet::nalgebra::SVector;
+use constnet::rand::rngs::StdRng;
+use constnet::rand::{RngExt, SeedableRng};
+use constnet::{
+    Batch, Init, Layer, Linear, Relu, Sgd, SoftmaxCrossEntropy, Tanh, Trainer, Workspace, seq,
+    train_sample, with_threads,
+};
+
+/// Counts every heap allocation of the program, to report allocations per step.
+struct Counting;
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Best time per call of `f` over `reps` repetitions of `n` calls.
+fn best(reps: usize, n: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..n.div_ceil(10) {
+        f();
+    }
+    (0..reps)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            start.elapsed() / n as u32
+        })
+        .min()
+        .expect("at least one repetition")
+}
+
+fn ns(d: Duration) -> String {
+    format!("{:.0}", d.as_nanos() as f64)
+}
+
+struct SmallRow {
+    name: &'static str,
+    forward: Duration,
+    step: Duration,
+    batch_step: Duration,
+    allocations: u64,
+}
+
+/// Measures one small classifier: one-sample forward, one-sample SGD step, batch-32 step.
+fn small<N: Layer<f32, I, O>, const I: usize, const O: usize>(
+    name: &'static str,
+    mut net: N,
+) -> SmallRow {
+    let mut rng = StdRng::seed_from_u64(42);
+    let x = SVector::<f32, I>::from_fn(|_, _| rng.random_range(-1.0..1.0));
+    let mut sgd = Sgd::new(1e-3).expect("valid rate");
+    let forward = best(7, 200_000, || {
+        black_box(black_box(&net).forward(black_box(&x)));
+    });
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let step = best(7, 100_000, || {
+        black_box(train_sample(
+            &mut net,
+            &SoftmaxCrossEntropy,
+            &mut sgd,
+            black_box(&x),
+            &1,
+        ));
+    });
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let xb = Batch::<f32, I>::from_fn(32, |_, _| rng.random_range(-1.0..1.0));
+    let labels: Vec<usize> = (0..32).map(|i| i % O).collect();
+    let mut workspace = Workspace::new();
+    let batch_step = best(7, 5_000, || {
+        black_box(workspace.step(
+            &mut net,
+            &SoftmaxCrossEntropy,
+            &mut sgd,
+            black_box(&xb),
+            &labels,
+        ));
+    });
+    SmallRow {
+        name,
+        forward,
+        step,
+        batch_step,
+        allocations,
+    }
+}
+
+/// Floating-point operations of one 784-128-10 training step per image: forward, weight
+/// gradients of both layers, input gradient of the second (the first layer skips its own).
+const FLOP_PER_IMAGE: f64 = 2.0 * (784.0 * 128.0 + 128.0 * 10.0) * 2.0 + 2.0 * 128.0 * 10.0;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = StdRng::seed_from_u64(0);
+    let r = &mut rng;
+    let rows = vec![
+        small(
+            "2-4-1 (XOR, tanh, 2 classes)",
+            seq![
+                Linear::<2, 4>::new(Init::XavierUniform, r),
+                Tanh,
+                Linear::<4, 2>::new(Init::XavierUniform, r)
+            ],
+        ),
+        small(
+            "2-16-16-2 (tanh)",
+            seq![
+                Linear::<2, 16>::new(Init::XavierUniform, r),
+                Tanh,
+                Linear::<16, 16>::new(Init::XavierUniform, r),
+                Tanh,
+                Linear::<16, 2>::new(Init::XavierUniform, r)
+            ],
+        ),
+        small(
+            "4-16-3 (ReLU)",
+            seq![
+                Linear::<4, 16>::new(Init::HeNormal, r),
+                Relu,
+                Linear::<16, 3>::new(Init::XavierUniform, r)
+            ],
+        ),
+        small(
+            "6-64-8-4 (ReLU)",
+            seq![
+                Linear::<6, 64>::new(Init::HeNormal, r),
+                Relu,
+                Linear::<64, 8>::new(Init::HeNormal, r),
+                Relu,
+                Linear::<8, 4>::new(Init::XavierUniform, r)
+            ],
+        ),
+        small(
+            "64-32-10 (ReLU)",
+            seq![
+                Linear::<64, 32>::new(Init::HeNormal, r),
+                Relu,
+                Linear::<32, 10>::new(Init::XavierUniform, r)
+            ],
+        ),
+    ];
+
+    // The same run's matrix-product peak: a 1024×1024 by 1024×1024 product through the
+    // library's own path (matrixmultiply, split by columns on two threads).
+    let big = Linear::<1024, 1024>::zeros();
+    let xb = Batch::<f32, 1024>::from_fn(1024, |_, _| rng.random_range(-1.0..1.0));
+    let mut yb = Batch::zeros(1024);
+    let flop = 2.0 * 1024f64.powi(3);
+    let mut peak = [0.0; 3];
+    for threads in [1, 2] {
+        let t = with_threads(threads, || {
+            best(5, 3, || big.forward_batch(&xb, &mut yb, &mut ()))
+        })?;
+        peak[threads] = flop / t.as_secs_f64() / 1e9;
+    }
+
+    // MNIST epochs: 60,000 images, plain SGD, pure training time (best of three epochs).
+    let data = load_mnist(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist").as_ref())?;
+    let mut epochs = Vec::new();
+    for batch in [32, 64, 128] {
+        for threads in [1, 2] {
+            let mut rng = StdRng::seed_from_u64(1);
+            let mut net = seq![
+                Linear::<784, 128>::new(Init::HeNormal, &mut rng),
+                Relu,
+                Linear::<128, 10>::new(Init::XavierUniform, &mut rng),
+            ];
+            let history = with_threads(threads, || {
+                Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.05).expect("valid rate"))
+                    .epochs(3)
+                    .batch_size(batch)
+                    .fit(&mut net, &data.train, None, &mut ())
+            })??;
+            let time = history
+                .iter()
+                .map(|r| r.train_time)
+                .min()
+                .expect("three epochs");
+            epochs.push((batch, threads, time));
+        }
+    }
+
+    // Inference on a batch of 1,000 test images.
+    let mut rng = StdRng::seed_from_u64(2);
+    let net = seq![
+        Linear::<784, 128>::new(Init::HeNormal, &mut rng),
+        Relu,
+        Linear::<128, 10>::new(Init::XavierUniform, &mut rng),
+    ];
+    let images = data.test.subset(0..1000);
+    let x = images.features().clone();
+    let mut y = Batch::zeros(1000);
+    let mut tape = Default::default();
+    let mut inference = Vec::new();
+    for threads in [1, 2] {
+        let t = with_threads(threads, || {
+            best(7, 50, || {
+                net.forward_batch(black_box(&x), &mut y, &mut tape)
+            })
+        })?;
+        inference.push((threads, 1000.0 / t.as_secs_f64()));
+    }
+
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let rustc = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let simd = if cfg!(target_feature = "avx2") {
+        "AVX2 enabled at compile time"
+    } else {
+        "baseline x86-64 (SSE2) for the library's own loops"
+    };
+
+    println!(
+        "Measured by `cargo run --release --example bench_report` on {cpu} ({cores} cores), {rustc},"
+    );
+    println!(
+        "release profile (opt-level 3), no RUSTFLAGS: {simd}; matrixmultiply picks AVX-512/AVX2 kernels at run time. f32 throughout.\n"
+    );
+    println!(
+        "| small network (f32) | forward, 1 sample | training step, 1 sample | heap allocations per step | training step, batch 32 |"
+    );
+    println!("|---|---|---|---|---|");
+    for row in &rows {
+        println!(
+            "| {} | {} ns | {} ns | {} | {:.2} µs |",
+            row.name,
+            ns(row.forward),
+            ns(row.step),
+            row.allocations,
+            row.batch_step.as_secs_f64() * 1e6
+        );
+    }
+    println!(
+        "\nMatrix-product peak of this run (1024³ f32 product): {:.0} GFLOP/s on 1 thread, {:.0} GFLOP/s on 2.\n",
+        peak[1], peak[2]
+    );
+    println!(
+        "| MNIST 784-128-10, SGD | threads | epoch (60,000 images) | GFLOP/s | fraction of peak |"
+    );
+    println!("|---|---|---|---|---|");
+    for (batch, threads, time) in &epochs {
+        let gflops = FLOP_PER_IMAGE * 60_000.0 / time.as_secs_f64() / 1e9;
+        println!(
+            "| batch {batch} | {threads} | {:.3} s | {:.0} | {:.0}% |",
+            time.as_secs_f64(),
+            gflops,
+            100.0 * gflops / peak[*threads]
+        );
+    }
+    println!("\n| MNIST 784-128-10 inference, batch 1,000 | images per second |");
+    println!("|---|---|");
+    for (threads, rate) in &inference {
+        println!(
+            "| {threads} thread{} | {:.2} M |",
+            if *threads == 1 { "" } else { "s" },
+            rate / 1e6
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! The one-sample forward pass and training step of small networks allocate nothing on the
+//! heap, counted by a global allocator (this test binary's own).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use constnet::nalgebra::SVector;
+use constnet::rand::SeedableRng;
+use constnet::rand::rngs::StdRng;
+use constnet::{
+    Adam, Init, Layer, Linear, Loss, Mse, Optimizer, Relu, Sgd, SoftmaxCrossEntropy, Tanh, seq,
+    train_sample,
+};
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts allocations made by the current thread.
+struct Counting;
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_in(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+/// Forward passes and training steps after a first (warm-up) step allocate nothing.
+fn check<N, L, Opt, const I: usize, const O: usize>(
+    name: &str,
+    mut net: N,
+    loss: L,
+    mut optimizer: Opt,
+    target: L::Target,
+) where
+    N: Layer<f32, I, O>,
+    L: Loss<f32, O>,
+    Opt: Optimizer<f32>,
+{
+    let x = SVector::<f32, I>::from_fn(|i, _| (i as f32 * 0.37).sin());
+    // The first step may allocate optimizer state (momentum, Adam moments), once.
+    train_sample(&mut net, &loss, &mut optimizer, &x, &target);
+    let count = allocations_in(|| {
+        for _ in 0..1000 {
+            std::hint::black_box(net.forward(std::hint::black_box(&x)));
+            train_sample(&mut net, &loss, &mut optimizer, &x, &target);
+        }
+    });
+    assert_eq!(
+        count, 0,
+        "{name}: {count} heap allocations in 1000 forward passes and steps"
+    );
+}
+
+#[test]
+fn small_networks_step_without_heap_allocation() {
+    let mut rng = StdRng::seed_from_u64(0);
+    let rng = &mut rng;
+    // The counter works: a Vec allocates.
+    assert_eq!(
+        allocations_in(|| drop(std::hint::black_box(vec![1u8; 10]))),
+        1
+    );
+
+    let xor = seq![
+        Linear::<2, 4>::new(Init::XavierUniform, rng),
+        Tanh,
+        Linear::<4, 1>::new(Init::XavierUniform, rng),
+    ];
+    check(
+        "2-4-1",
+        xor,
+        Mse,
+        Sgd::new(0.1).unwrap(),
+        SVector::from([1.0]),
+    );
+    let net = seq![
+        Linear::<2, 16>::new(Init::XavierUniform, rng),
+        Tanh,
+        Linear::<16, 16>::new(Init::XavierUniform, rng),
+        Tanh,
+        Linear::<16, 2>::new(Init::XavierUniform, rng),
+    ];
+    check(
+        "2-16-16-2",
+        net,
+        SoftmaxCrossEntropy,
+        Sgd::new(0.1).unwrap(),
+        1,
+    );
+    let net = seq![
+        Linear::<4, 16>::new(Init::HeNormal, rng),
+        Relu,
+        Linear::<16, 3>::new(Init::XavierUniform, rng),
+    ];
+    let momentum = Sgd::new(0.01).unwrap().momentum(0.9).unwrap();
+    check("4-16-3", net, SoftmaxCrossEntropy, momentum, 2);
+    let net = seq![
+        Linear::<6, 64>::new(Init::HeNormal, rng),
+        Relu,
+        Linear::<64, 8>::new(Init::HeNormal, rng),
+        Relu,
+        Linear::<8, 4>::new(Init::XavierUniform, rng),
+    ];
+    check(
+        "6-64-8-4",
+        net,
+        SoftmaxCrossEntropy,
+        Adam::new(1e-3).unwrap(),
+        3,
+    );
+    let net = seq![
+        Linear::<64, 32>::new(Init::HeNormal, rng),
+        Relu,
+        Linear::<32, 10>::new(Init::XavierUniform, rng),
+    ];
+    check(
+        "64-32-10",
+        net,
+        SoftmaxCrossEntropy,
+        Sgd::new(0.1).unwrap(),
+        7,
+    );
+}
