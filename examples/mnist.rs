@@ -41,6 +41,7 @@ Options:
   --lr-decay GAMMA      multiply the learning rate by GAMMA after each epoch [default: 0.7]
   --optimizer NAME      sgd | momentum | adam [default: adam]
   --seed N              seed for initialisation and shuffling [default: 0]
+  --threads N           threads for the matrix products; results are identical for any N [default: 1]
   --layers N            1: 784-10;  2: 784-256-10;  3: 784-256-128-10 [default: 2]
   --activation NAME     relu | tanh | sigmoid, for the hidden layers [default: relu]
   --save PATH           save the trained weights (safetensors, PyTorch names and layout)
@@ -84,6 +85,7 @@ struct Options {
     lr_decay: f64,
     optimizer: OptimizerKind,
     seed: u64,
+    threads: usize,
     layers: u8,
     activation: ActivationKind,
     save: Option<PathBuf>,
@@ -102,6 +104,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         lr_decay: 0.7,
         optimizer: OptimizerKind::Adam,
         seed: 0,
+        threads: 1,
         layers: 2,
         activation: ActivationKind::Relu,
         save: None,
@@ -118,6 +121,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
             Long("lr") => o.lr = Some(parser.value()?.parse()?),
             Long("lr-decay") => o.lr_decay = parser.value()?.parse()?,
             Long("seed") => o.seed = parser.value()?.parse()?,
+            Long("threads") => o.threads = parser.value()?.parse()?,
             Long("save") => o.save = Some(parser.value()?.into()),
             Long("load") => o.load = Some(parser.value()?.into()),
             Long("metrics") => o.metrics = Some(parser.value()?.into()),
@@ -351,21 +355,25 @@ fn run<N: Layer<f32, 784, 10>>(
     }
 
     println!(
-        "training {} epochs, batch {}, {:?} (learning rate {}, ×{} per epoch), seed {}",
+        "training {} epochs, batch {}, {:?} (learning rate {}, ×{} per epoch), seed {}, {} thread{}",
         o.epochs,
         o.batch_size,
         o.optimizer,
         optimizer(o)?.learning_rate(),
         o.lr_decay,
-        o.seed
+        o.seed,
+        o.threads,
+        if o.threads == 1 { "" } else { "s" }
     );
     let mut progress = Progress::new(o.epochs);
-    let history = Trainer::new(SoftmaxCrossEntropy, optimizer(o)?)
+    let mut trainer = Trainer::new(SoftmaxCrossEntropy, optimizer(o)?)
         .epochs(o.epochs)
         .batch_size(o.batch_size)
         .order(Order::Shuffled { seed: o.seed })
-        .lr_decay(o.lr_decay)
-        .fit(&mut net, &data.train, Some(&data.test), &mut progress)?;
+        .lr_decay(o.lr_decay);
+    let history = constnet::with_threads(o.threads, || {
+        trainer.fit(&mut net, &data.train, Some(&data.test), &mut progress)
+    })??;
 
     report_test(&net, &data.test)?;
     let training: Duration = history.iter().map(|r| r.train_time).sum();
