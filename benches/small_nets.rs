@@ -10,7 +10,7 @@ use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Batch, Init, Layer, Linear, Mse, Relu, Sgd, SoftmaxCrossEntropy, Tanh, Workspace, seq,
+    Batch, Init, Layer, Linear, LogisticLoss, Relu, Sgd, SoftmaxCrossEntropy, Tanh, Workspace, seq,
     train_sample,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -79,7 +79,7 @@ fn small_nets(c: &mut Criterion) {
         Linear::<32, 10>::new(Init::XavierUniform, rng),
     ]);
 
-    // XOR as regression to one output, as in the lesson: 2-4-1 with squared error.
+    // XOR with one output, as in the lesson: 2-4-1 with the logistic loss.
     let mut rng = StdRng::seed_from_u64(7);
     let mut net = seq![
         Linear::<2, 4>::new(Init::XavierUniform, &mut rng),
@@ -87,13 +87,13 @@ fn small_nets(c: &mut Criterion) {
         Linear::<4, 1>::new(Init::XavierUniform, &mut rng),
     ];
     let x = SVector::from([1.0_f32, 0.0]);
-    let t = SVector::from([1.0_f32]);
+    let t = 1.0_f32;
     let mut sgd = Sgd::new(0.1).unwrap();
     let mut group = c.benchmark_group("2-4-1 tanh (xor)");
     group.throughput(Throughput::Elements(1));
     group.bench_function("forward", |b| b.iter(|| net.forward(black_box(&x))));
     group.bench_function("train_step", |b| {
-        b.iter(|| train_sample(&mut net, &Mse, &mut sgd, black_box(&x), &t))
+        b.iter(|| train_sample(&mut net, &LogisticLoss, &mut sgd, black_box(&x), &t))
     });
     group.finish();
 }

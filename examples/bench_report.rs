@@ -1,5 +1,5 @@
 //! Measures the library and prints a Markdown table for the README: small networks (one
-//! sample and batch 32), MNIST epochs (784-128-10, plain SGD, batch 32/64/128, one and two
+//! sample and batch 32, plain SGD), MNIST epochs (784-128-10, plain SGD, batch 32/64/128, one and two
 //! threads) against the same run's matrix-product peak, and MNIST inference.
 //!
 //! `cargo run --release --example bench_report`
@@ -17,8 +17,8 @@ use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Batch, Init, Layer, Linear, Relu, Sgd, SoftmaxCrossEntropy, Tanh, Trainer, Workspace, seq,
-    train_sample, with_threads,
+    Batch, Init, Layer, Linear, LogisticLoss, Loss, Relu, Sgd, SoftmaxCrossEntropy, Tanh, Trainer,
+    Workspace, seq, train_sample, with_threads,
 };
 
 /// Counts every heap allocation of the program, to report allocations per step.
@@ -67,11 +67,17 @@ struct SmallRow {
     allocations: u64,
 }
 
-/// Measures one small classifier: one-sample forward, one-sample SGD step, batch-32 step.
-fn small<N: Layer<f32, I, O>, const I: usize, const O: usize>(
+/// Measures one small network: one-sample forward, one-sample SGD step, batch-32 step.
+fn small<N, L, const I: usize, const O: usize>(
     name: &'static str,
     mut net: N,
-) -> SmallRow {
+    loss: L,
+    target: L::Target,
+) -> SmallRow
+where
+    N: Layer<f32, I, O>,
+    L: Loss<f32, O>,
+{
     let mut rng = StdRng::seed_from_u64(42);
     let x = SVector::<f32, I>::from_fn(|_, _| rng.random_range(-1.0..1.0));
     let mut sgd = Sgd::new(1e-3).expect("valid rate");
@@ -82,24 +88,18 @@ fn small<N: Layer<f32, I, O>, const I: usize, const O: usize>(
     let step = best(7, 100_000, || {
         black_box(train_sample(
             &mut net,
-            &SoftmaxCrossEntropy,
+            &loss,
             &mut sgd,
             black_box(&x),
-            &1,
+            &target,
         ));
     });
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     let xb = Batch::<f32, I>::from_fn(32, |_, _| rng.random_range(-1.0..1.0));
-    let labels: Vec<usize> = (0..32).map(|i| i % O).collect();
+    let targets = vec![target; 32];
     let mut workspace = Workspace::new();
     let batch_step = best(7, 5_000, || {
-        black_box(workspace.step(
-            &mut net,
-            &SoftmaxCrossEntropy,
-            &mut sgd,
-            black_box(&xb),
-            &labels,
-        ));
+        black_box(workspace.step(&mut net, &loss, &mut sgd, black_box(&xb), &targets));
     });
     SmallRow {
         name,
@@ -119,15 +119,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let r = &mut rng;
     let rows = vec![
         small(
-            "2-4-1 (XOR, tanh, 2 classes)",
+            "2-4-1 (XOR: tanh, logistic loss)",
             seq![
                 Linear::<2, 4>::new(Init::XavierUniform, r),
                 Tanh,
-                Linear::<4, 2>::new(Init::XavierUniform, r)
+                Linear::<4, 1>::new(Init::XavierUniform, r)
             ],
+            LogisticLoss,
+            1.0,
         ),
         small(
-            "2-16-16-2 (tanh)",
+            "2-16-16-2 (tanh, softmax cross-entropy)",
             seq![
                 Linear::<2, 16>::new(Init::XavierUniform, r),
                 Tanh,
@@ -135,17 +137,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Tanh,
                 Linear::<16, 2>::new(Init::XavierUniform, r)
             ],
+            SoftmaxCrossEntropy,
+            1,
         ),
         small(
-            "4-16-3 (ReLU)",
+            "4-16-3 (ReLU, softmax cross-entropy)",
             seq![
                 Linear::<4, 16>::new(Init::HeNormal, r),
                 Relu,
                 Linear::<16, 3>::new(Init::XavierUniform, r)
             ],
+            SoftmaxCrossEntropy,
+            1,
         ),
         small(
-            "6-64-8-4 (ReLU)",
+            "6-64-8-4 (ReLU, softmax cross-entropy)",
             seq![
                 Linear::<6, 64>::new(Init::HeNormal, r),
                 Relu,
@@ -153,14 +159,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Relu,
                 Linear::<8, 4>::new(Init::XavierUniform, r)
             ],
+            SoftmaxCrossEntropy,
+            1,
         ),
         small(
-            "64-32-10 (ReLU)",
+            "64-32-10 (ReLU, softmax cross-entropy)",
             seq![
                 Linear::<64, 32>::new(Init::HeNormal, r),
                 Relu,
                 Linear::<32, 10>::new(Init::XavierUniform, r)
             ],
+            SoftmaxCrossEntropy,
+            1,
         ),
     ];
 
