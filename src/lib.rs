@@ -89,6 +89,11 @@ pub use train::{
     evaluate, max_abs_weights, train_sample,
 };
 
+/// The README's code compiles and runs: it is tested as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 // Re-exported so that users name the same versions the library uses.
 pub use nalgebra;
 pub use rand;
