@@ -426,7 +426,7 @@ impl Observer for Progress {
             bar
         });
         bar.set_position(p.batch as u64);
-        if p.batch % 16 == 0 || p.batch == p.batches {
+        if p.batch.is_multiple_of(16) || p.batch == p.batches {
             bar.set_message(format!("{:.4}", p.running_loss));
         }
     }

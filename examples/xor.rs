@@ -52,7 +52,7 @@ struct EveryHundred;
 
 impl constnet::Observer for EveryHundred {
     fn on_epoch(&mut self, report: &constnet::EpochReport) {
-        if report.epoch % 100 == 0 || report.epoch == 1 {
+        if report.epoch.is_multiple_of(100) || report.epoch == 1 {
             PrintEpochs.on_epoch(report);
         }
     }

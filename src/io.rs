@@ -61,7 +61,7 @@ pub fn to_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usi
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     net.visit_params(0, &mut |p| {
         let (rows, cols) = p.shape;
-        let mut bytes = Vec::with_capacity(p.value.len() * size_of::<T>());
+        let mut bytes = Vec::with_capacity(size_of_val(p.value));
         // nalgebra is column-major, PyTorch row-major.
         for r in 0..rows {
             for c in 0..cols {

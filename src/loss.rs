@@ -209,6 +209,26 @@ impl<T: Scalar> Loss<T, 1> for LogisticLoss {
     }
 }
 
+/// The mean over the `O` outputs of `f(r)` for the residuals `r = y − t`, where `f` gives the
+/// loss term and its derivative; writes `∂L/∂y = f′(r)/O` into `grad`.
+#[inline(always)]
+fn mean_over_residuals<T: Scalar, const O: usize>(
+    y: &SVector<T, O>,
+    t: &SVector<T, O>,
+    grad: &mut SVector<T, O>,
+    f: impl Fn(T) -> (T, T),
+) -> T {
+    let scale = T::of(1.0 / O as f64);
+    let mut sum = T::zero();
+    let pairs = y.as_slice().iter().zip(t.as_slice());
+    for (g, (&y, &t)) in grad.as_mut_slice().iter_mut().zip(pairs) {
+        let (value, derivative) = f(y - t);
+        sum += value;
+        *g = derivative * scale;
+    }
+    sum * scale
+}
+
 /// Squared error (MSE), averaged over the `O` outputs: `L = (1/O)·Σᵢ (yᵢ − tᵢ)²`,
 /// `∂L/∂yᵢ = 2(yᵢ − tᵢ)/O`. Over a minibatch this is PyTorch's `nn.MSELoss`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -219,19 +239,7 @@ impl<T: Scalar, const O: usize> Loss<T, O> for Mse {
 
     #[inline]
     fn sample(&self, y: &SVector<T, O>, t: &SVector<T, O>, grad: &mut SVector<T, O>) -> T {
-        let scale = T::of(1.0 / O as f64);
-        let mut sum = T::zero();
-        for ((g, &y), &t) in grad
-            .as_mut_slice()
-            .iter_mut()
-            .zip(y.as_slice())
-            .zip(t.as_slice())
-        {
-            let r = y - t;
-            sum += r * r;
-            *g = (r + r) * scale;
-        }
-        sum * scale
+        mean_over_residuals(y, t, grad, |r| (r * r, r + r))
     }
 
     fn check_target(&self, index: usize, t: &SVector<T, O>) -> Result<(), Error> {
@@ -250,25 +258,16 @@ impl<T: Scalar, const O: usize> Loss<T, O> for Mae {
 
     #[inline]
     fn sample(&self, y: &SVector<T, O>, t: &SVector<T, O>, grad: &mut SVector<T, O>) -> T {
-        let scale = T::of(1.0 / O as f64);
-        let mut sum = T::zero();
-        for ((g, &y), &t) in grad
-            .as_mut_slice()
-            .iter_mut()
-            .zip(y.as_slice())
-            .zip(t.as_slice())
-        {
-            let r = y - t;
-            sum += r.abs();
-            *g = if r > T::zero() {
-                scale
+        mean_over_residuals(y, t, grad, |r| {
+            let sign = if r > T::zero() {
+                T::one()
             } else if r < T::zero() {
-                -scale
+                -T::one()
             } else {
                 T::zero()
             };
-        }
-        sum * scale
+            (r.abs(), sign)
+        })
     }
 
     fn check_target(&self, index: usize, t: &SVector<T, O>) -> Result<(), Error> {

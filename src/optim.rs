@@ -14,6 +14,9 @@ use crate::{Error, Scalar};
 /// whose gradient it computed, in its own cache.
 const SPLIT_LEN: usize = 1 << 15;
 
+/// An elementwise update of matching parts of a parameter, its gradient and two state buffers.
+type PartUpdate<'a, T> = dyn Fn(&mut [T], &mut [T], &mut [T], &mut [T]) + Sync + 'a;
+
 /// Calls `update(w, g, s1, s2)` on matching parts of the parameter, its gradient and up to
 /// two state buffers (empty slices when absent), on several threads for large tensors.
 /// Elementwise updates give the same values however the tensor is split.
@@ -22,7 +25,7 @@ fn for_parts<T: Scalar>(
     grad: &mut [T],
     state1: &mut [T],
     state2: &mut [T],
-    update: &(dyn Fn(&mut [T], &mut [T], &mut [T], &mut [T]) + Sync),
+    update: &PartUpdate<'_, T>,
 ) {
     let len = value.len();
     let threads = current_threads();

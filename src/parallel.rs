@@ -112,7 +112,7 @@ impl Team {
 #[inline]
 fn spin_wait(spins: &mut u32) {
     *spins = spins.saturating_add(1);
-    if *spins % 1024 == 0 {
+    if spins.is_multiple_of(1024) {
         std::thread::yield_now();
     } else {
         std::hint::spin_loop();
