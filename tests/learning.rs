@@ -172,3 +172,42 @@ fn training_is_deterministic_for_a_seed() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn in_order_minibatches_of_one_are_the_one_sample_steps_in_file_order() {
+    let data = two_moons::<f64>(40, 0.1, 12);
+    let make = || {
+        let mut rng = StdRng::seed_from_u64(13);
+        seq![
+            Linear::<2, 6, f64>::new(Init::HeNormal, &mut rng),
+            Tanh,
+            Linear::<6, 2, f64>::new(Init::XavierUniform, &mut rng),
+        ]
+    };
+    let mut by_trainer = make();
+    Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.1).unwrap())
+        .epochs(2)
+        .batch_size(1)
+        .order(constnet::Order::InOrder)
+        .fit(&mut by_trainer, &data, None, &mut ())
+        .unwrap();
+    let mut by_hand = make();
+    let mut sgd = Sgd::new(0.1).unwrap();
+    for _ in 0..2 {
+        for i in 0..data.len() {
+            let (x, y) = data.sample(i);
+            constnet::train_sample(&mut by_hand, &SoftmaxCrossEntropy, &mut sgd, &x, y);
+        }
+    }
+    let probe = SVector::from([0.2, 0.4]);
+    let (a, b) = (by_trainer.forward(&probe), by_hand.forward(&probe));
+    assert!((a - b).amax() < 1e-12, "{a} vs {b}");
+    // A shuffled order gives another trajectory.
+    let mut shuffled = make();
+    Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.1).unwrap())
+        .epochs(2)
+        .batch_size(1)
+        .fit(&mut shuffled, &data, None, &mut ())
+        .unwrap();
+    assert!((shuffled.forward(&probe) - a).amax() > 1e-9);
+}
