@@ -64,7 +64,12 @@ impl Team {
         self.parts.store(parts, Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
         self.generation.fetch_add(1, Ordering::Release);
-        let own = catch_unwind(AssertUnwindSafe(|| job(0)));
+        // Part 0 runs without the team, so that a product inside a job (which the library
+        // never does) would run serially instead of handing out a job over this one.
+        let own = {
+            let _restore = Restore(TEAM.with(|t| t.replace(None)));
+            catch_unwind(AssertUnwindSafe(|| job(0)))
+        };
         let mut spins = 0u32;
         while self.done.load(Ordering::Acquire) < self.helpers {
             spin_wait(&mut spins);
