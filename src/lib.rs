@@ -19,8 +19,12 @@
 //!   L2 weight decay.
 //! - Initialisation: [`Init`] (Xavier/Glorot, He/Kaiming, LeCun), or given weights with
 //!   [`Linear::from_rows`].
-//! - Data and training: [`Dataset`], [`Trainer`] (the epoch loop), [`train_sample`] and
-//!   [`Workspace`] (single steps), [`evaluate`], [`accuracy`], [`ConfusionMatrix`].
+//! - Data and training: [`Dataset`], [`datasets`] (toy problems), [`Trainer`] (the epoch
+//!   loop), [`train_sample`] and [`Workspace`] (single steps), [`evaluate`], [`accuracy`],
+//!   [`ConfusionMatrix`].
+//! - Files: [`mnist::load_mnist`] and [`idx`] (the IDX format, gzip'd or raw), [`io`]
+//!   (weights as safetensors, in PyTorch's names and layout), [`write_atomic`].
+//! - Two cores, on request: [`with_threads`], with results identical to one thread.
 //!
 //! ## Example: learning XOR
 //! ```
