@@ -10,7 +10,7 @@
 
 use nalgebra::SVector;
 
-use crate::layers::{sigmoid, softmax_into};
+use crate::layers::sigmoid;
 use crate::metrics::argmax;
 use crate::{Batch, Error, Scalar};
 
@@ -128,11 +128,16 @@ impl<T: Scalar, const O: usize> Loss<T, O> for SoftmaxCrossEntropy {
 
     #[inline]
     fn sample(&self, z: &SVector<T, O>, &label: &usize, grad: &mut SVector<T, O>) -> T {
-        softmax_into(z.as_slice(), grad.as_mut_slice());
-        grad[label] -= T::one();
-        // log Σ e^z − z_label, with the maximum taken out so that nothing overflows.
+        // One pass of exponentials serves both the softmax and log Σ e^z, with the maximum
+        // taken out so that nothing overflows.
         let max = z.max();
-        let sum = z.iter().fold(T::zero(), |s, &v| s + (v - max).exp());
+        let mut sum = T::zero();
+        for (g, &v) in grad.iter_mut().zip(z.iter()) {
+            *g = (v - max).exp();
+            sum += *g;
+        }
+        *grad /= sum;
+        grad[label] -= T::one();
         sum.ln() + max - z[label]
     }
 

@@ -265,7 +265,7 @@ pub struct Softmax;
 
 /// Writes the softmax of `x` into `y` (both of one sample's length).
 #[inline]
-pub(crate) fn softmax_into<T: Scalar>(x: &[T], y: &mut [T]) {
+fn softmax_into<T: Scalar>(x: &[T], y: &mut [T]) {
     let max = x
         .iter()
         .fold(T::min_value().unwrap_or(T::zero()), |m, &v| m.max(v));

@@ -3,6 +3,6 @@
 mod activation;
 mod linear;
 
+pub(crate) use activation::sigmoid;
 pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
-pub(crate) use activation::{sigmoid, softmax_into};
 pub use linear::Linear;
