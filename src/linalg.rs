@@ -1,8 +1,11 @@
-//! Heap allocation of large static matrices and the three minibatch matrix products.
+//! Heap allocation of large static matrices, the per-sample kernels and the three minibatch
+//! matrix products.
 //!
-//! Every product goes through `matrixmultiply` on the contiguous column-major storage, with a
-//! transpose expressed as swapped strides; nalgebra's all-static product loop is never used
-//! at minibatch sizes (it is several times slower, see `DESIGN-NOTES.md`).
+//! Minibatch products of large layers go through `matrixmultiply` on the contiguous
+//! column-major storage, with a transpose expressed as swapped strides; small layers use the
+//! per-sample loops, which the compiler unrolls (see [`gemm_forward`] and [`gemm_backward`]
+//! for where the line is). nalgebra's all-static product loop is never used: it is several
+//! times slower at minibatch sizes (see `DESIGN-NOTES.md`).
 
 use nalgebra::{Const, Dyn, OMatrix, SMatrix, SVector};
 
@@ -347,16 +350,14 @@ pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
 }
 
-/// Whether the minibatch forward product of an `O×I` weight over `n` samples goes through
-/// `matrixmultiply` rather than the per-sample loops above. Below this size, packing the
-/// operands costs more than the faster kernel saves (measured on this project's machine:
-/// at batch 32, 64×32 is 1.8 times faster through `matrixmultiply` and 32×10 1.4 times
-/// slower; at batch 1,000, 128×10 is faster through it).
+/// Whether the minibatch forward product of an `O×I` weight goes through `matrixmultiply`
+/// rather than the per-sample loops above. Below this size, packing the operands costs more
+/// than the faster kernel saves. Measured on this project's machine: at batch 32, 64×32 is
+/// 1.8 times faster through `matrixmultiply` and 32×10 1.4 times slower; at batch 1,000,
+/// 128×10 (91 against 99 µs), 64×8 and 32×10 are still faster through the loops.
 #[inline(always)]
-pub(crate) const fn gemm_forward(inputs: usize, outputs: usize, n: usize) -> bool {
-    let size = inputs * outputs;
-    let min = if inputs < outputs { inputs } else { outputs };
-    size >= 2048 || (min >= 8 && size * n >= 1 << 18)
+pub(crate) const fn gemm_forward(inputs: usize, outputs: usize) -> bool {
+    inputs * outputs >= 2048
 }
 
 /// The same choice for the backward products (`dW` and `dX`), which gain from
