@@ -104,6 +104,37 @@ pub enum Error {
         /// What the thread pool said.
         message: String,
     },
+    /// A path that must name a regular file names a device, a pipe or a folder.
+    NotARegularFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A file or its decoded contents are larger than the limit set for it.
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes (of the file, or of its decoded data for compressed files).
+        limit: u64,
+    },
+    /// Memory for data could not be allocated.
+    OutOfMemory {
+        /// What was being allocated.
+        what: &'static str,
+        /// How many bytes were asked for.
+        bytes: usize,
+    },
+    /// A weight or bias is NaN or infinite: given so, or grown so by a diverging training.
+    NonFiniteParameter {
+        /// The tensor: `"weights"` or `"biases"` of a layer being built, or the PyTorch name
+        /// of a network's parameter such as `"2.weight"`.
+        tensor: String,
+        /// Row of the value (the output unit).
+        row: usize,
+        /// Column of the value (the input; 0 for a bias).
+        column: usize,
+        /// The epoch after which training found it, if it was found by training.
+        epoch: Option<usize>,
+    },
     /// The training loss became NaN or infinite.
     Diverged {
         /// Epoch, counted from 1.
@@ -175,6 +206,37 @@ impl fmt::Display for Error {
             Error::Weights { path, problem } => write!(f, "{}: {problem}", path.display()),
             Error::Threads { threads, message } => {
                 write!(f, "could not start {threads} worker threads: {message}")
+            }
+            Error::NotARegularFile { path } => write!(
+                f,
+                "{}: not a regular file (a device, a pipe or a folder)",
+                path.display()
+            ),
+            Error::FileTooLarge { path, limit } => write!(
+                f,
+                "{}: larger than the limit of {limit} bytes set for it",
+                path.display()
+            ),
+            Error::OutOfMemory { what, bytes } => {
+                write!(f, "out of memory: cannot allocate {bytes} bytes for {what}")
+            }
+            Error::NonFiniteParameter {
+                tensor,
+                row,
+                column,
+                epoch,
+            } => {
+                write!(
+                    f,
+                    "{tensor} hold a non-finite value (NaN or infinity) at row {row}, column {column}"
+                )?;
+                match epoch {
+                    Some(e) => write!(
+                        f,
+                        " after epoch {e}: training diverged (try a smaller learning rate)"
+                    ),
+                    None => Ok(()),
+                }
             }
             Error::Diverged { epoch, batch, loss } => write!(
                 f,

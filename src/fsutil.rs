@@ -1,25 +1,35 @@
-//! Atomic file writes.
+//! Files: atomic writes, and bounded reads of regular files.
 
-use std::fs;
-use std::io::Write;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::Error;
 
-fn io_error(path: &Path, source: std::io::Error) -> Error {
+/// The suffix of the temporary files that [`write_atomic`] creates beside their target:
+/// `.NAME.PID-COUNTER-NONCE.constnet-tmp`.
+const TMP_SUFFIX: &str = ".constnet-tmp";
+
+/// Tells temporary files of one process apart, also between its threads.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn io_error(path: &Path, source: io::Error) -> Error {
     Error::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-/// Writes `bytes` to `path` atomically: to a temporary file beside it, flushed to disk, then
-/// renamed over `path`. A reader sees the old file or the new one, never a part of either,
-/// and a failed write leaves the old file as it was.
-///
-/// # Errors
-/// [`Error::Io`] naming the file that could not be written or renamed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+/// An I/O error on the temporary file, reported on the user's path with the temporary
+/// file named in the message.
+fn tmp_error(path: &Path, tmp: &Path, e: io::Error) -> Error {
+    let message = format!("{e} (writing the temporary file {})", tmp.display());
+    io_error(path, io::Error::new(e.kind(), message))
+}
+
+fn split_path(path: &Path) -> (PathBuf, String) {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -28,17 +38,192 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    (dir, name)
+}
+
+/// A temporary file beside `name` in `dir`, created exclusively (`O_CREAT | O_EXCL`): it is
+/// new, so no other writer shares it and a symbolic link planted at its name is refused,
+/// never followed.
+fn create_temporary(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(
+            ".{name}.{}-{n}-{nanos:08x}{TMP_SUFFIX}",
+            std::process::id()
+        ));
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            // Left by another process with our pid and counter: take the next name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Removes temporary files of `name` left in `dir` by processes that no longer run (a
+/// process killed while saving). Only files of this library's naming pattern whose process
+/// is known to be gone are touched; where that cannot be known (outside Linux), none are.
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|f| f.strip_suffix(TMP_SUFFIX))
+        else {
+            continue;
+        };
+        let mut fields = rest.split('-');
+        let (Some(pid), Some(counter), Some(nonce), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let well_formed = pid.parse::<u32>().is_ok()
+            && counter.parse::<u64>().is_ok()
+            && u32::from_str_radix(nonce, 16).is_ok();
+        if well_formed && !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically: to a new temporary file beside it (created
+/// exclusively, with a name no other writer uses), flushed to disk, renamed over `path`,
+/// and the directory flushed. A reader sees the old file or the new one, never a part of
+/// either; a failed write leaves the old file as it was; several threads or processes may
+/// save to one path at once (the last rename wins). Temporary files left behind by a
+/// process that was killed while saving are removed on the next save to the same path.
+///
+/// # Errors
+/// [`Error::Io`] naming `path` (and, in the message, the temporary file) if the file cannot
+/// be written or renamed.
+///
+/// # Example
+/// ```
+/// let path = std::env::temp_dir().join("constnet-doc-atomic.txt");
+/// constnet::write_atomic(&path, b"hello")?;
+/// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+/// # Ok::<(), constnet::Error>(())
+/// ```
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let (dir, name) = split_path(path);
+    remove_stale_temporaries(&dir, &name);
+    let (tmp, mut file) = create_temporary(&dir, &name).map_err(|e| io_error(path, e))?;
     let result = (|| {
-        let mut file = fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
-        file.write_all(bytes).map_err(|e| io_error(&tmp, e))?;
-        file.sync_all().map_err(|e| io_error(&tmp, e))?;
+        file.write_all(bytes)
+            .map_err(|e| tmp_error(path, &tmp, e))?;
+        file.sync_all().map_err(|e| tmp_error(path, &tmp, e))?;
+        drop(file);
         fs::rename(&tmp, path).map_err(|e| io_error(path, e))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+        return result;
     }
-    result
+    // Makes the rename itself durable. Some file systems cannot sync a directory; the new
+    // file is in place either way, so that is not reported as a failure.
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Checks, before any long work, that `path` can later be written by [`write_atomic`]: its
+/// folder exists and takes new files, and `path` is not a folder. Creates and removes one
+/// temporary file; `path` itself is not touched.
+///
+/// # Errors
+/// [`Error::Io`] naming `path` and what the operating system said.
+///
+/// # Example
+/// ```
+/// assert!(constnet::check_writable("/nonexistent-constnet-dir/out.csv".as_ref()).is_err());
+/// assert!(constnet::check_writable(&std::env::temp_dir().join("out.csv")).is_ok());
+/// ```
+pub fn check_writable(path: &Path) -> Result<(), Error> {
+    if path.is_dir() {
+        return Err(io_error(
+            path,
+            io::Error::new(io::ErrorKind::IsADirectory, "is a folder, not a file"),
+        ));
+    }
+    let (dir, name) = split_path(path);
+    let (tmp, file) = create_temporary(&dir, &name).map_err(|e| io_error(path, e))?;
+    drop(file);
+    fs::remove_file(&tmp).map_err(|e| tmp_error(path, &tmp, e))
+}
+
+/// Reads a whole regular file of at most `limit` bytes.
+///
+/// Devices, pipes and folders are refused before anything is read, and no more than
+/// `limit + 1` bytes are ever read, so `/dev/zero` or a huge file cannot exhaust memory.
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be opened or read; [`Error::NotARegularFile`];
+/// [`Error::FileTooLarge`] if it holds more than `limit` bytes; [`Error::OutOfMemory`] if
+/// the buffer cannot be allocated.
+pub(crate) fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    let file = open_regular_file(path)?;
+    let len = file.metadata().map_err(|e| io_error(path, e))?.len();
+    if len > limit {
+        return Err(Error::FileTooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
+    }
+    let mut bytes = Vec::new();
+    try_reserve(&mut bytes, len as usize, "the file's bytes")?;
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::FileTooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Opens `path` for reading if it is a regular file (after following links).
+///
+/// # Errors
+/// [`Error::Io`] if it cannot be opened; [`Error::NotARegularFile`] for a device, a pipe
+/// or a folder.
+pub(crate) fn open_regular_file(path: &Path) -> Result<File, Error> {
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let meta = file.metadata().map_err(|e| io_error(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotARegularFile {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(file)
+}
+
+/// Reserves room for `additional` more elements, as an error rather than an abort when the
+/// memory is not there.
+pub(crate) fn try_reserve<T>(
+    v: &mut Vec<T>,
+    additional: usize,
+    what: &'static str,
+) -> Result<(), Error> {
+    v.try_reserve_exact(additional)
+        .map_err(|_| Error::OutOfMemory {
+            what,
+            bytes: additional.saturating_mul(size_of::<T>()),
+        })
 }
 
 #[cfg(test)]
@@ -52,6 +237,15 @@ pub(crate) fn test_dir(name: &str) -> PathBuf {
 mod tests {
     use super::*;
 
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn replaces_the_file_and_leaves_no_temporary() {
         let dir = test_dir("atomic");
@@ -59,11 +253,7 @@ mod tests {
         write_atomic(&path, b"first").unwrap();
         write_atomic(&path, b"second").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"second");
-        let names: Vec<_> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1, "{names:?}");
+        assert_eq!(names(&dir), ["out.bin"]);
     }
 
     #[test]
@@ -71,8 +261,108 @@ mod tests {
         let path = Path::new("/nonexistent-dir-constnet/out.bin");
         let err = write_atomic(path, b"x").unwrap_err();
         assert!(
-            err.to_string().contains("nonexistent-dir-constnet"),
+            err.to_string().contains("nonexistent-dir-constnet/out.bin"),
             "{err}"
         );
+    }
+
+    /// Regression: the temporary name was `.NAME.tmp-PID`, shared by all threads of a
+    /// process, so two threads saving one path made each other fail (254 of 600 saves).
+    #[test]
+    fn threads_saving_one_path_at_once_all_succeed_and_readers_see_whole_files() {
+        let dir = test_dir("atomic-threads");
+        let path = dir.join("shared.bin");
+        let contents: Vec<Vec<u8>> = (0..2u8).map(|t| vec![t; 64 * 1024]).collect();
+        write_atomic(&path, &contents[0]).unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let writers: Vec<_> = contents
+                .iter()
+                .map(|c| s.spawn(|| (0..300).filter(|_| write_atomic(&path, c).is_err()).count()))
+                .collect();
+            let reader = s.spawn(|| {
+                let mut reads = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let bytes = fs::read(&path).unwrap();
+                    assert!(contents.contains(&bytes), "a partial file was read");
+                    reads += 1;
+                }
+                reads
+            });
+            let failures: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+            stop.store(true, Ordering::Relaxed);
+            assert!(reader.join().unwrap() > 0);
+            assert_eq!(failures, 0, "failed saves");
+        });
+        assert_eq!(names(&dir), ["shared.bin"]);
+    }
+
+    /// Regression: the temporary file was opened without `O_EXCL` at a predictable name, so
+    /// a link planted there made the save write through it into another file.
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_at_a_temporary_name_is_never_written_through() {
+        let dir = test_dir("atomic-link");
+        let victim = dir.join("victim.txt");
+        fs::write(&victim, b"precious").unwrap();
+        let path = dir.join("out.bin");
+        let pid = std::process::id();
+        std::os::unix::fs::symlink(&victim, dir.join(format!(".out.bin.tmp-{pid}"))).unwrap();
+        // Plant links at the next names this process would choose, too.
+        let next = COUNTER.load(Ordering::Relaxed);
+        for n in next..next + 8 {
+            for nanos in [0u32, 1] {
+                let name = format!(".out.bin.{pid}-{n}-{nanos:08x}{TMP_SUFFIX}");
+                std::os::unix::fs::symlink(&victim, dir.join(name)).unwrap();
+            }
+        }
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn temporaries_of_dead_processes_are_removed_and_others_kept() {
+        let dir = test_dir("atomic-stale");
+        let path = dir.join("model.bin");
+        // pid 4194305 is above Linux's largest possible pid (2^22), so it cannot be running.
+        let stale = format!(".model.bin.4194305-3-0000abcd{TMP_SUFFIX}");
+        let live = format!(
+            ".model.bin.{}-999999-0000abcd{TMP_SUFFIX}",
+            std::process::id()
+        );
+        let foreign = ".model.bin.4194305-tmp".to_string();
+        for name in [&stale, &live, &foreign] {
+            fs::write(dir.join(name), b"x").unwrap();
+        }
+        write_atomic(&path, b"data").unwrap();
+        let mut expected = vec![foreign, live, "model.bin".to_string()];
+        expected.sort();
+        assert_eq!(names(&dir), expected);
+    }
+
+    #[test]
+    fn destinations_are_checked_without_touching_them() {
+        let dir = test_dir("writable");
+        assert!(check_writable(&dir.join("new.csv")).is_ok());
+        assert_eq!(names(&dir), Vec::<String>::new());
+        let err = check_writable(&dir).unwrap_err();
+        assert!(err.to_string().contains("folder"), "{err}");
+        let err = check_writable(&dir.join("missing/out.csv")).unwrap_err();
+        assert!(err.to_string().contains("missing/out.csv"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn reads_refuse_devices_and_files_over_the_limit() {
+        let err = read_regular_file(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert!(matches!(err, Error::NotARegularFile { .. }), "{err}");
+        let dir = test_dir("bounded-read");
+        let path = dir.join("ten.bin");
+        fs::write(&path, [7u8; 10]).unwrap();
+        assert_eq!(read_regular_file(&path, 10).unwrap(), [7u8; 10]);
+        let err = read_regular_file(&path, 9).unwrap_err();
+        assert!(matches!(err, Error::FileTooLarge { limit: 9, .. }), "{err}");
     }
 }

@@ -12,7 +12,9 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::WeightsProblem;
+use crate::fsutil::read_regular_file;
 use crate::layer::ParamKind;
+use crate::layer::check_finite_params;
 use crate::{Error, Layer, Scalar, write_atomic};
 
 fn dtype<T: Scalar>() -> Dtype {
@@ -51,13 +53,19 @@ fn decode<T: Scalar>(bytes: &[u8]) -> T {
     }
 }
 
+/// Room in a weights file beyond its tensors' values, for the header and metadata.
+const HEADER_ALLOWANCE: u64 = 1 << 20;
+
 /// The network's parameters as safetensors bytes.
 ///
 /// # Errors
-/// [`Error::Weights`] if the encoder fails (it does not for networks of this library).
+/// [`Error::NonFiniteParameter`] if a parameter is NaN or infinite (such a file could not be
+/// loaded); [`Error::Weights`] if the encoder fails (it does not for networks of this
+/// library).
 pub fn to_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &N,
 ) -> Result<Vec<u8>, Error> {
+    check_finite_params(net, None)?;
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     net.visit_params(0, &mut |p| {
         let (rows, cols) = p.shape;
@@ -94,6 +102,7 @@ pub fn to_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usi
 /// Saves the network's parameters to `path` in the safetensors format, atomically.
 ///
 /// # Errors
+/// [`Error::NonFiniteParameter`] if a parameter is NaN or infinite (nothing is written);
 /// [`Error::Io`] if the file cannot be written; the old file, if any, is then untouched.
 ///
 /// # Example
@@ -124,9 +133,12 @@ pub fn save_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
 /// equal `nn.Sequential`) from `path` into `net`.
 ///
 /// Everything is checked before anything is written: on error the network is unchanged.
+/// Only a regular file is read, and only if it is no larger than the network's parameters
+/// plus 1 MiB for the header, so a wrong path (a device, a huge file) cannot exhaust memory.
 ///
 /// # Errors
-/// [`Error::Io`] if the file cannot be read; [`Error::Weights`] naming the file and the
+/// [`Error::Io`] if the file cannot be read; [`Error::NotARegularFile`];
+/// [`Error::FileTooLarge`]; [`Error::Weights`] naming the file and the
 /// tensor if the file is not valid safetensors, lacks a parameter of the network, has a
 /// tensor the network lacks, or has a tensor of another element type or shape, or holding
 /// NaN or an infinity.
@@ -134,10 +146,8 @@ pub fn load_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
     net: &mut N,
     path: &Path,
 ) -> Result<(), Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let limit = (net.num_params() * size_of::<T>()) as u64 + HEADER_ALLOWANCE;
+    let bytes = read_regular_file(path, limit)?;
     from_safetensors(net, &bytes).map_err(|problem| Error::Weights {
         path: path.to_path_buf(),
         problem,
@@ -312,7 +322,23 @@ mod tests {
 
         let mut net = Linear::<2, 1>::zeros();
         net.bias_mut()[0] = f32::NAN;
-        let bytes = to_safetensors(&net).unwrap();
+        assert!(matches!(
+            to_safetensors(&net),
+            Err(Error::NonFiniteParameter { ref tensor, row: 0, column: 0, epoch: None })
+                if tensor == "0.bias"
+        ));
+        let nan = f32::NAN.to_le_bytes();
+        let views = [
+            (
+                "0.weight",
+                TensorView::new(Dtype::F32, vec![1, 2], &[0; 8]).unwrap(),
+            ),
+            (
+                "0.bias",
+                TensorView::new(Dtype::F32, vec![1], &nan).unwrap(),
+            ),
+        ];
+        let bytes = safetensors::serialize(views, None).unwrap();
         assert_eq!(
             from_safetensors(&mut Linear::<2, 1>::zeros(), &bytes),
             Err(WeightsProblem::NonFinite {
@@ -341,5 +367,32 @@ mod tests {
         assert!(err.to_string().contains("bad.safetensors"), "{err}");
         let err = load_safetensors(&mut small(1), &dir.join("absent")).unwrap_err();
         assert!(matches!(err, Error::Io { .. }));
+    }
+
+    /// Regression: `--load /dev/zero` read until memory ran out (24 GB resident).
+    #[cfg(unix)]
+    #[test]
+    fn devices_and_oversized_files_are_refused_before_reading() {
+        let err = load_safetensors(&mut small(1), Path::new("/dev/zero")).unwrap_err();
+        assert!(matches!(err, Error::NotARegularFile { .. }), "{err}");
+        let dir = test_dir("io-oversized");
+        let path = dir.join("big.safetensors");
+        std::fs::write(&path, vec![0u8; 2 << 20]).unwrap();
+        let err = load_safetensors(&mut small(1), &path).unwrap_err();
+        assert!(matches!(err, Error::FileTooLarge { .. }), "{err}");
+    }
+
+    /// Regression: a network whose training diverged on its last update was saved to a
+    /// file that `load_safetensors` then refused.
+    #[test]
+    fn non_finite_weights_are_not_saved() {
+        let dir = test_dir("io-non-finite");
+        let path = dir.join("net.safetensors");
+        let mut net = small(1);
+        net.second_mut().weight_mut()[(1, 2)] = f32::INFINITY;
+        let err = save_safetensors(&net, &path).unwrap_err();
+        assert!(err.to_string().contains("2.weight"), "{err}");
+        assert!(err.to_string().contains("row 1, column 2"), "{err}");
+        assert!(!path.exists());
     }
 }

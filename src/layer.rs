@@ -346,6 +346,29 @@ where
     }
 }
 
+/// The first NaN or infinite parameter of `net`, as an error naming its tensor (PyTorch's
+/// name, e.g. `2.weight`), row and column; `epoch` says when training found it.
+pub(crate) fn check_finite_params<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+    epoch: Option<usize>,
+) -> Result<(), crate::Error> {
+    let mut found = None;
+    net.visit_params(0, &mut |p| {
+        if found.is_none()
+            && let Some(index) = p.value.iter().position(|v| !v.finite())
+        {
+            let rows = p.shape.0.max(1);
+            found = Some(crate::Error::NonFiniteParameter {
+                tensor: format!("{}.{}", p.layer, p.kind.name()),
+                row: index % rows,
+                column: index / rows,
+                epoch,
+            });
+        }
+    });
+    found.map_or(Ok(()), Err)
+}
+
 /// Chains layers left to right: `seq![a, b, c]` is `a.then(b).then(c)`.
 ///
 /// # Example

@@ -78,7 +78,7 @@ pub use data::Dataset;
 pub use data::synthetic as datasets;
 pub use data::{idx, mnist};
 pub use error::{Error, IdxProblem, WeightsProblem};
-pub use fsutil::write_atomic;
+pub use fsutil::{check_writable, write_atomic};
 pub use init::Init;
 pub use layer::{Chain, ChainBatchTape, ChainTape, Layer, Param, ParamKind, ParamMut};
 pub use layers::{Activation, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};

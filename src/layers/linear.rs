@@ -67,7 +67,8 @@ impl<const I: usize, const O: usize, T: Scalar> Linear<I, O, T> {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] if `weight` does not hold `O·I` values or `bias` not `O`;
-    /// [`Error::NonFinite`] if a value is NaN or infinite (`index` is the row).
+    /// [`Error::NonFiniteParameter`] naming the tensor (`"weights"` or `"biases"`), row and
+    /// column of a NaN or infinite value.
     pub fn from_rows(weight: &[T], bias: &[T]) -> Result<Self, Error> {
         check_len("weights", O * I, weight.len())?;
         check_len("biases", O, bias.len())?;
@@ -128,19 +129,15 @@ fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), Er
     }
 }
 
-fn check_finite<T: Scalar>(
-    what: &'static str,
-    index: usize,
-    component: usize,
-    v: T,
-) -> Result<(), Error> {
+fn check_finite<T: Scalar>(tensor: &str, row: usize, column: usize, v: T) -> Result<(), Error> {
     if v.finite() {
         Ok(())
     } else {
-        Err(Error::NonFinite {
-            what,
-            index,
-            component,
+        Err(Error::NonFiniteParameter {
+            tensor: tensor.to_string(),
+            row,
+            column,
+            epoch: None,
         })
     }
 }
@@ -390,12 +387,16 @@ mod tests {
         let err = Linear::<2, 3, f64>::from_rows(&w, &[0.0; 3]).unwrap_err();
         assert!(matches!(
             err,
-            Error::NonFinite {
-                what: "weights",
-                index: 1,
-                component: 1
-            }
+            Error::NonFiniteParameter { ref tensor, row: 1, column: 1, epoch: None }
+                if tensor == "weights"
         ));
+        // Regression: the message spoke of "sample 0, component 1".
+        assert_eq!(
+            err.to_string(),
+            "weights hold a non-finite value (NaN or infinity) at row 1, column 1"
+        );
+        let err = Linear::<2, 3, f64>::from_rows(&[1.0; 6], &[0.0, 0.0, f64::INFINITY]);
+        assert!(err.unwrap_err().to_string().starts_with("biases hold"));
     }
 
     #[test]
