@@ -92,14 +92,15 @@ where
             &mut sgd,
             black_box(&x),
             &target,
-        ));
+        ))
+        .unwrap();
     });
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     let xb = Batch::<f32, I>::from_fn(32, |_, _| rng.random_range(-1.0..1.0));
     let targets = vec![target; 32];
     let mut workspace = Workspace::new();
     let batch_step = best(7, 5_000, || {
-        black_box(workspace.step(&mut net, &loss, &mut sgd, black_box(&xb), &targets));
+        black_box(workspace.step(&mut net, &loss, &mut sgd, black_box(&xb), &targets)).unwrap();
     });
     SmallRow {
         name,

@@ -42,6 +42,12 @@ pub trait Loss<T: Scalar, const O: usize> {
     type Target: Clone;
 
     /// The loss of one output `y` against `target`; writes ∂loss/∂y into `grad`.
+    ///
+    /// # Panics
+    /// May panic for a target that [`Loss::check_target`] refuses (a class label `≥ O`):
+    /// this low-level method trusts its caller, as the training functions
+    /// ([`train_sample`](crate::train_sample), [`Workspace::step`](crate::Workspace::step),
+    /// [`Trainer::fit`](crate::Trainer::fit)) do by checking targets first.
     fn sample(&self, y: &SVector<T, O>, target: &Self::Target, grad: &mut SVector<T, O>) -> T;
 
     /// Checks that the loss can take `target` (the `index`-th of its dataset).
@@ -60,7 +66,8 @@ pub trait Loss<T: Scalar, const O: usize> {
     /// that mean into `grad` (resized if needed).
     ///
     /// # Panics
-    /// If `targets` does not hold one target per column of `y`.
+    /// If `targets` does not hold one target per column of `y`, or holds a target that
+    /// [`Loss::check_target`] refuses (see [`Loss::sample`]).
     fn batch(
         &self,
         y: &Batch<T, O>,

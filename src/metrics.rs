@@ -74,9 +74,14 @@ impl<const K: usize> ConfusionMatrix<K> {
         }
     }
 
-    /// How often class `actual` was predicted as `predicted`.
+    /// How often class `actual` was predicted as `predicted`: 0 for a class `≥ K`, which
+    /// [`ConfusionMatrix::record`] never counts.
     pub fn count(&self, actual: usize, predicted: usize) -> u64 {
-        self.counts[actual][predicted]
+        self.counts
+            .get(actual)
+            .and_then(|row| row.get(predicted))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// All counts, rows = true class, columns = predicted class.

@@ -7,11 +7,16 @@ use nalgebra::SVector;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
+use crate::layer::check_finite_params;
 use crate::loss::BatchLoss;
 use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar};
 
 /// One training step on one sample: forward, loss, backward, optimizer update.
 /// Returns the loss before the update. Allocates nothing on the heap.
+///
+/// # Errors
+/// [`Error::LabelOutOfRange`] / [`Error::InvalidTarget`] for a target the loss cannot take
+/// (checked first: the network is then unchanged).
 ///
 /// # Example
 /// ```
@@ -23,7 +28,7 @@ use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar};
 /// let mut sgd = Sgd::new(0.1)?;
 /// for _ in 0..200 {
 ///     for (x, y) in [(1.0, 3.0), (-1.0, -1.0)] {
-///         train_sample(&mut net, &Mse, &mut sgd, &SVector::from([x]), &SVector::from([y]));
+///         train_sample(&mut net, &Mse, &mut sgd, &SVector::from([x]), &SVector::from([y]))?;
 ///     }
 /// }
 /// assert!((net.forward(&SVector::from([3.0]))[0] - 7.0).abs() < 1e-3);
@@ -36,20 +41,21 @@ pub fn train_sample<T, N, L, Opt, const I: usize, const O: usize>(
     optimizer: &mut Opt,
     x: &SVector<T, I>,
     target: &L::Target,
-) -> T
+) -> Result<T, Error>
 where
     T: Scalar,
     N: Layer<T, I, O>,
     L: Loss<T, O>,
     Opt: Optimizer<T>,
 {
+    loss.check_target(0, target)?;
     let mut tape = N::Tape::default();
     let y = net.forward_tape(x, &mut tape);
     let mut dy = SVector::zeros();
     let value = loss.sample(&y, target, &mut dy);
     net.backward(x, &y, &dy, &tape);
     net.step(optimizer);
-    value
+    Ok(value)
 }
 
 /// The buffers of minibatch training for network `N`, kept between steps so that a step
@@ -81,9 +87,33 @@ impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Workspace<T, 
     /// One minibatch step: forward, mean loss, backward (skipping the input gradient),
     /// optimizer update. Returns the batch's loss before the update.
     ///
-    /// # Panics
-    /// If `targets` does not hold one target per column of `x`.
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless `targets` holds one target per column of `x`;
+    /// [`Error::LabelOutOfRange`] / [`Error::InvalidTarget`] for a target the loss cannot
+    /// take (`index` is its column). Both are checked first: the network is then unchanged.
     pub fn step<L: Loss<T, O>, Opt: Optimizer<T>>(
+        &mut self,
+        net: &mut N,
+        loss: &L,
+        optimizer: &mut Opt,
+        x: &Batch<T, I>,
+        targets: &[L::Target],
+    ) -> Result<BatchLoss, Error> {
+        if targets.len() != x.ncols() {
+            return Err(Error::LengthMismatch {
+                what: "targets (one per column of the minibatch)",
+                expected: x.ncols(),
+                found: targets.len(),
+            });
+        }
+        for (i, t) in targets.iter().enumerate() {
+            loss.check_target(i, t)?;
+        }
+        Ok(self.step_checked(net, loss, optimizer, x, targets))
+    }
+
+    /// [`Workspace::step`] on targets already checked.
+    fn step_checked<L: Loss<T, O>, Opt: Optimizer<T>>(
         &mut self,
         net: &mut N,
         loss: &L,
@@ -292,11 +322,16 @@ impl<L, Opt> Trainer<L, Opt> {
     /// - [`Error::InvalidBatchSize`] for a batch size of 0;
     /// - [`Error::InvalidHyperparameter`] for a learning-rate decay outside (0, 1], or
     ///   [`Error::InvalidLearningRate`] if the decayed rate underflows to zero;
-    /// - [`Error::EmptyDataset`] for an empty training set;
+    /// - [`Error::EmptyDataset`] for an empty training or validation set, naming which;
     /// - [`Error::LabelOutOfRange`] / [`Error::InvalidTarget`] for a target the loss cannot
     ///   take, in either dataset (checked before any training);
     /// - [`Error::Diverged`] as soon as a minibatch's loss is NaN or infinite, naming the
-    ///   epoch and batch; the network then holds the weights of that moment.
+    ///   epoch and batch; [`Error::NonFiniteParameter`] if a parameter is NaN or infinite
+    ///   after an epoch (a last update that diverged), naming the tensor. The network then
+    ///   holds the weights of that moment.
+    ///
+    /// A batch size larger than the training set trains on the whole set at once; memory
+    /// for the history grows with the epochs done, not with the epochs asked for.
     pub fn fit<T, N, const I: usize, const O: usize>(
         &mut self,
         net: &mut N,
@@ -327,19 +362,25 @@ impl<L, Opt> Trainer<L, Opt> {
         }
         check_targets(&self.loss, train)?;
         if let Some(v) = validation {
+            if v.is_empty() {
+                return Err(Error::EmptyDataset {
+                    what: "validation set",
+                });
+            }
             check_targets(&self.loss, v)?;
         }
+        let batch_size = self.batch_size.min(train.len());
 
         let mut rng = match self.order {
             Order::Shuffled { seed } => Some(rand::rngs::StdRng::seed_from_u64(seed)),
             Order::InOrder => None,
         };
         let mut order: Vec<usize> = (0..train.len()).collect();
-        let batches = train.len().div_ceil(self.batch_size);
+        let batches = train.len().div_ceil(batch_size);
         let mut workspace = Workspace::<T, N, I, O>::new();
         let mut x = Batch::<T, I>::zeros(0);
-        let mut targets = Vec::with_capacity(self.batch_size);
-        let mut history = Vec::with_capacity(self.epochs);
+        let mut targets = Vec::with_capacity(batch_size);
+        let mut history = Vec::new();
         let initial_lr = self.optimizer.learning_rate();
 
         for epoch in 1..=self.epochs {
@@ -353,9 +394,10 @@ impl<L, Opt> Trainer<L, Opt> {
             }
             let mut loss_sum = 0.0;
             let mut correct = Some(0);
-            for (b, indices) in order.chunks(self.batch_size).enumerate() {
+            for (b, indices) in order.chunks(batch_size).enumerate() {
                 train.gather(indices, &mut x, &mut targets);
-                let out = workspace.step(net, &self.loss, &mut self.optimizer, &x, &targets);
+                let out =
+                    workspace.step_checked(net, &self.loss, &mut self.optimizer, &x, &targets);
                 if !out.mean.is_finite() {
                     return Err(Error::Diverged {
                         epoch,
@@ -369,10 +411,11 @@ impl<L, Opt> Trainer<L, Opt> {
                     epoch,
                     batch: b + 1,
                     batches,
-                    running_loss: loss_sum / (b * self.batch_size + indices.len()) as f64,
+                    running_loss: loss_sum / (b * batch_size + indices.len()) as f64,
                 });
             }
             let train_time = start.elapsed();
+            check_finite_params(net, Some(epoch))?;
             let report = EpochReport {
                 epoch,
                 train_loss: loss_sum / train.len() as f64,
@@ -450,7 +493,9 @@ where
     L: Loss<T, O>,
 {
     if data.is_empty() {
-        return Err(Error::EmptyDataset { what: "dataset" });
+        return Err(Error::EmptyDataset {
+            what: "dataset given to evaluate",
+        });
     }
     check_targets(loss, data)?;
     Ok(evaluate_checked(net, loss, data))

@@ -56,11 +56,11 @@ fn check<N, L, Opt, const I: usize, const O: usize>(
 {
     let x = SVector::<f32, I>::from_fn(|i, _| (i as f32 * 0.37).sin());
     // The first step may allocate optimizer state (momentum, Adam moments), once.
-    train_sample(&mut net, &loss, &mut optimizer, &x, &target);
+    train_sample(&mut net, &loss, &mut optimizer, &x, &target).unwrap();
     let count = allocations_in(|| {
         for _ in 0..1000 {
             std::hint::black_box(net.forward(std::hint::black_box(&x)));
-            train_sample(&mut net, &loss, &mut optimizer, &x, &target);
+            train_sample(&mut net, &loss, &mut optimizer, &x, &target).unwrap();
         }
     });
     assert_eq!(

@@ -129,3 +129,138 @@ fn a_diverging_loss_stops_training_with_epoch_and_batch() {
         other => panic!("expected Diverged, got {other}"),
     }
 }
+
+/// Regression: `batch_size(1 << 32)` on the 4-sample XOR set aborted allocating room for
+/// 2^32 targets; a batch larger than the set now trains on the whole set at once.
+#[test]
+fn a_batch_larger_than_the_dataset_is_the_whole_dataset() {
+    for batch_size in [4, 1 << 32, usize::MAX] {
+        let mut net = net();
+        let mut batches = 0;
+        struct Count<'a>(&'a mut usize);
+        impl constnet::Observer for Count<'_> {
+            fn on_batch(&mut self, p: &constnet::BatchProgress) {
+                assert_eq!(p.batches, 1);
+                *self.0 += 1;
+            }
+        }
+        Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.1).unwrap())
+            .batch_size(batch_size)
+            .epochs(3)
+            .fit(&mut net, &xor(), None, &mut Count(&mut batches))
+            .unwrap();
+        assert_eq!(batches, 3);
+    }
+}
+
+/// A regression set on which SGD at a huge rate sends the weights to infinity in its first
+/// update, while the loss measured before that update is still finite.
+fn exploding_regression() -> (Dataset<f32, 1, SVector<f32, 1>>, Trainer<Mse, Sgd>) {
+    let data = Dataset::from_rows(&[64.0], vec![SVector::from([192.0])]).unwrap();
+    (
+        data,
+        Trainer::new(Mse, Sgd::new(1e36).unwrap()).batch_size(1),
+    )
+}
+
+/// Regression: `epochs(usize::MAX)` panicked with "capacity overflow" before the first
+/// epoch; the history now grows as epochs complete (here training stops after epoch 1).
+#[test]
+fn a_huge_epoch_count_allocates_nothing_up_front() {
+    let (data, trainer) = exploding_regression();
+    let err = trainer
+        .epochs(usize::MAX)
+        .fit(&mut Linear::<1, 1>::zeros(), &data, None, &mut ())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::NonFiniteParameter { epoch: Some(1), .. }),
+        "{err}"
+    );
+}
+
+/// Regression: one epoch of one batch with a huge learning rate returned `Ok` with
+/// infinite weights; the parameters are now checked after every epoch.
+#[test]
+fn divergence_on_the_last_update_of_an_epoch_is_reported() {
+    let (data, trainer) = exploding_regression();
+    let mut net = Linear::<1, 1>::zeros();
+    let err = trainer
+        .epochs(1)
+        .fit(&mut net, &data, Some(&data), &mut ())
+        .unwrap_err();
+    assert!(!net.weight()[0].is_finite());
+    assert!(
+        matches!(
+            &err,
+            Error::NonFiniteParameter { tensor, row: 0, column: 0, epoch: Some(1) }
+                if tensor == "0.weight"
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("after epoch 1"), "{err}");
+}
+
+/// Regression: these panicked ("Matrix index out of bounds" at src/loss.rs:140).
+#[test]
+fn single_steps_refuse_labels_outside_the_outputs() {
+    let x = SVector::from([0.0, 1.0]);
+    for label in [2, usize::MAX] {
+        let mut n = net();
+        let mut sgd = Sgd::new(0.1).unwrap();
+        let err =
+            constnet::train_sample(&mut n, &SoftmaxCrossEntropy, &mut sgd, &x, &label).unwrap_err();
+        assert!(
+            matches!(err, Error::LabelOutOfRange { classes: 2, .. }),
+            "{err}"
+        );
+        let xb = constnet::Batch::<f32, 2>::zeros(2);
+        let mut workspace = constnet::Workspace::new();
+        let err = workspace
+            .step(&mut n, &SoftmaxCrossEntropy, &mut sgd, &xb, &[0, label])
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::LabelOutOfRange { index: 1, .. }),
+            "{err}"
+        );
+        let err = workspace
+            .step(&mut n, &SoftmaxCrossEntropy, &mut sgd, &xb, &[0])
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::LengthMismatch {
+                    expected: 2,
+                    found: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+    let mut n = Linear::<2, 1>::zeros();
+    let err = constnet::train_sample(&mut n, &LogisticLoss, &mut Sgd::new(0.1).unwrap(), &x, &2.0)
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidTarget { .. }));
+}
+
+/// Regression: `ConfusionMatrix::<2>::new().count(10, 0)` panicked, and a dataset of
+/// zero features divided by zero.
+#[test]
+fn out_of_range_counts_and_featureless_datasets_do_not_panic() {
+    assert_eq!(constnet::ConfusionMatrix::<2>::new().count(10, 0), 0);
+    let err = Dataset::<f32, 0, usize>::from_rows(&[], vec![0, 1]).unwrap_err();
+    assert!(err.to_string().contains("features per sample"), "{err}");
+    let err = Dataset::<f32, 0, usize>::new(constnet::Batch::zeros(3), vec![0; 3]).unwrap_err();
+    assert!(matches!(err, Error::LengthMismatch { .. }));
+}
+
+#[test]
+fn an_empty_validation_or_evaluation_set_is_named() {
+    let empty = Dataset::<f32, 2, usize>::from_rows(&[], vec![]).unwrap();
+    let err = Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.1).unwrap())
+        .fit(&mut net(), &xor(), Some(&empty), &mut ())
+        .unwrap_err();
+    assert_eq!(err.to_string(), "the validation set has no samples");
+    let err = evaluate(&net(), &SoftmaxCrossEntropy, &empty).unwrap_err();
+    assert!(err.to_string().contains("evaluate"), "{err}");
+}

@@ -49,7 +49,7 @@ fn xor_is_learned_one_sample_at_a_time_with_momentum() {
     for _ in 0..500 {
         for i in 0..4 {
             let (x, y) = data.sample(i);
-            constnet::train_sample(&mut net, &SoftmaxCrossEntropy, &mut sgd, &x, y);
+            constnet::train_sample(&mut net, &SoftmaxCrossEntropy, &mut sgd, &x, y).unwrap();
         }
     }
     assert_eq!(accuracy(&net, &data), 1.0);
@@ -196,7 +196,7 @@ fn in_order_minibatches_of_one_are_the_one_sample_steps_in_file_order() {
     for _ in 0..2 {
         for i in 0..data.len() {
             let (x, y) = data.sample(i);
-            constnet::train_sample(&mut by_hand, &SoftmaxCrossEntropy, &mut sgd, &x, y);
+            constnet::train_sample(&mut by_hand, &SoftmaxCrossEntropy, &mut sgd, &x, y).unwrap();
         }
     }
     let probe = SVector::from([0.2, 0.4]);

@@ -49,7 +49,7 @@ fn mnist_sized_network_trains_with_adam_on_a_2_mib_stack() {
         let copy = net.clone();
         let x = SVector::<f32, 784>::from_element(0.5);
         let mut adam = Adam::new(1e-3).unwrap();
-        train_sample(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &3);
+        train_sample(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &3).unwrap();
         assert_ne!(net.forward(&x), copy.forward(&x));
     });
 }

@@ -12,6 +12,19 @@ use crate::linalg::ensure_cols;
 use crate::parallel::{SharedMut, current_threads, part, run_parts};
 use crate::{Batch, Error, Layer, Scalar};
 
+/// A sample needs at least one feature: with none, nothing can be learned, and a matrix of
+/// zero rows cannot say how many samples it holds.
+fn check_feature_count<const I: usize>() -> Result<(), Error> {
+    if I == 0 {
+        return Err(Error::LengthMismatch {
+            what: "features per sample, at least",
+            expected: 1,
+            found: 0,
+        });
+    }
+    Ok(())
+}
+
 /// Samples with `I` features each (a compile-time size) and one target of type `Y` each:
 /// a class label (`usize`), a value (`T`) or a vector (`SVector<T, O>`).
 ///
@@ -42,9 +55,10 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
     /// A dataset from a feature matrix (one sample per column) and one target per sample.
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] if the counts differ; [`Error::NonFinite`] for a NaN or
-    /// infinite feature, naming the sample and the component.
+    /// [`Error::LengthMismatch`] if the counts differ or `I` is 0; [`Error::NonFinite`] for
+    /// a NaN or infinite feature, naming the sample and the component.
     pub fn new(features: Batch<T, I>, targets: Vec<Y>) -> Result<Self, Error> {
+        check_feature_count::<I>()?;
         if features.ncols() != targets.len() {
             return Err(Error::LengthMismatch {
                 what: "targets (one per sample)",
@@ -66,9 +80,10 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
     /// the other, as in a CSV file) and one target per sample.
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] if `rows` does not hold `I` values for each target;
-    /// [`Error::NonFinite`] as for [`Dataset::new`].
+    /// [`Error::LengthMismatch`] if `rows` does not hold `I` values for each target, or `I`
+    /// is 0; [`Error::NonFinite`] as for [`Dataset::new`].
     pub fn from_rows(rows: &[T], targets: Vec<Y>) -> Result<Self, Error> {
+        check_feature_count::<I>()?;
         if rows.len() != targets.len() * I {
             return Err(Error::LengthMismatch {
                 what: "feature values (inputs × targets)",
