@@ -298,6 +298,15 @@ pub enum IdxProblem {
         /// Data bytes present.
         found: u64,
     },
+    /// Bytes that are not another gzip member follow the compressed data.
+    TrailingGarbage,
+    /// The header announces more data than the limit set for reading it.
+    TooLarge {
+        /// Data bytes the header announces.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// Bytes follow the data that the header announces.
     TrailingBytes {
         /// Data bytes the header announces.
@@ -343,6 +352,14 @@ impl fmt::Display for IdxProblem {
             IdxProblem::Truncated { expected, found } => write!(
                 f,
                 "truncated: the header announces {expected} data bytes, the file has {found}"
+            ),
+            IdxProblem::TrailingGarbage => f.write_str(
+                "bytes that are not gzip data follow the compressed stream (a damaged or \
+                 concatenated file?)",
+            ),
+            IdxProblem::TooLarge { bytes, limit } => write!(
+                f,
+                "the header announces {bytes} data bytes, more than the limit of {limit}"
             ),
             IdxProblem::TrailingBytes { expected } => write!(
                 f,

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::idx::read_idx;
+use super::idx::IdxReader;
 use crate::error::IdxProblem;
+use crate::fsutil::try_reserve;
 use crate::{Batch, Dataset, Error};
 
 /// Pixels per image (28 × 28), the input size of an MNIST network.
@@ -43,7 +44,11 @@ fn find(dir: &Path, name: &str) -> Result<PathBuf, Error> {
         })
 }
 
-/// Loads MNIST from the four standard files in `dir`, each gzip-compressed (`*.gz`) or raw.
+/// The default limit on the samples of one MNIST file: 300,000, five times the training set.
+pub const DEFAULT_MAX_SAMPLES: usize = 300_000;
+
+/// Loads MNIST from the four standard files in `dir`, each gzip-compressed (`*.gz`) or raw,
+/// of at most [`DEFAULT_MAX_SAMPLES`] samples each.
 ///
 /// # Errors
 /// [`Error::FileNotFound`] listing the paths tried for a missing file; the errors of
@@ -56,58 +61,100 @@ fn find(dir: &Path, name: &str) -> Result<PathBuf, Error> {
 /// # Ok::<(), constnet::Error>(())
 /// ```
 pub fn load_mnist(dir: &Path) -> Result<Mnist, Error> {
+    load_mnist_limited(dir, DEFAULT_MAX_SAMPLES)
+}
+
+/// [`load_mnist`] with a limit of `max_samples` samples per file.
+///
+/// # Errors
+/// As [`load_mnist`].
+pub fn load_mnist_limited(dir: &Path, max_samples: usize) -> Result<Mnist, Error> {
     let [train_images, train_labels, test_images, test_labels] = FILES;
-    let train = read_mnist(&find(dir, train_images)?, &find(dir, train_labels)?)?;
-    let test = read_mnist(&find(dir, test_images)?, &find(dir, test_labels)?)?;
+    let train = read_mnist_limited(
+        &find(dir, train_images)?,
+        &find(dir, train_labels)?,
+        max_samples,
+    )?;
+    let test = read_mnist_limited(
+        &find(dir, test_images)?,
+        &find(dir, test_labels)?,
+        max_samples,
+    )?;
     Ok(Mnist { train, test })
 }
 
-/// Reads one image file and its label file into a dataset, pixels scaled to [0, 1].
+/// Reads one image file and its label file into a dataset, pixels scaled to [0, 1], of at
+/// most [`DEFAULT_MAX_SAMPLES`] samples.
+///
+/// Both headers are read and checked against each other and the limit before any data is
+/// decoded, so a small file that claims millions of images costs nothing.
 ///
 /// # Errors
-/// [`Error::Io`] if a file cannot be read; [`Error::Idx`] naming the file if it is not a
-/// valid IDX file of unsigned bytes, if the images are not 28×28, if the counts of images
-/// and labels differ, or if a label is not a digit 0–9.
+/// [`Error::Io`] if a file cannot be read; [`Error::NotARegularFile`]; [`Error::Idx`] naming
+/// the file if it is not a valid IDX file of unsigned bytes, if the images are not 28×28, if
+/// the counts of images and labels differ, if there are more than the limit, or if a label
+/// is not a digit 0–9; [`Error::OutOfMemory`] if the pixels cannot be allocated.
 pub fn read_mnist(images: &Path, labels: &Path) -> Result<MnistSet, Error> {
-    let image_array = read_idx(images)?;
-    match image_array.dims[..] {
-        [_, 28, 28] => {}
+    read_mnist_limited(images, labels, DEFAULT_MAX_SAMPLES)
+}
+
+/// [`read_mnist`] with a limit of `max_samples` samples.
+///
+/// # Errors
+/// As [`read_mnist`].
+pub fn read_mnist_limited(
+    images: &Path,
+    labels: &Path,
+    max_samples: usize,
+) -> Result<MnistSet, Error> {
+    let image_file = IdxReader::open(images)?;
+    let image_problem = |problem| Error::Idx {
+        path: images.to_path_buf(),
+        problem,
+    };
+    let count = match *image_file.dims() {
+        [count, 28, 28] => count,
         _ => {
-            return Err(Error::Idx {
-                path: images.to_path_buf(),
-                problem: IdxProblem::WrongDimensions {
-                    expected: vec![0, 28, 28],
-                    found: image_array.dims,
-                },
-            });
+            return Err(image_problem(IdxProblem::WrongDimensions {
+                expected: vec![0, 28, 28],
+                found: image_file.dims().to_vec(),
+            }));
         }
-    }
-    let label_array = read_idx(labels)?;
+    };
+    let label_file = IdxReader::open(labels)?;
     let label_problem = |problem| Error::Idx {
         path: labels.to_path_buf(),
         problem,
     };
-    if label_array.dims.len() != 1 {
-        return Err(label_problem(IdxProblem::WrongDimensions {
-            expected: vec![0],
-            found: label_array.dims,
+    match *label_file.dims() {
+        [n] if n == count => {}
+        [n] => {
+            return Err(label_problem(IdxProblem::CountMismatch {
+                images: count,
+                labels: n,
+            }));
+        }
+        _ => {
+            return Err(label_problem(IdxProblem::WrongDimensions {
+                expected: vec![0],
+                found: label_file.dims().to_vec(),
+            }));
+        }
+    }
+    if count > max_samples {
+        return Err(image_problem(IdxProblem::TooLarge {
+            bytes: image_file.data_len(),
+            limit: (max_samples * PIXELS) as u64,
         }));
     }
-    let count = image_array.dims[0];
-    if label_array.dims[0] != count {
-        return Err(label_problem(IdxProblem::CountMismatch {
-            images: count,
-            labels: label_array.dims[0],
-        }));
-    }
+    let label_array = label_file.read_data(max_samples as u64)?;
     if let Some((index, &label)) = label_array.data.iter().enumerate().find(|(_, l)| **l >= 10) {
         return Err(label_problem(IdxProblem::LabelOutOfRange { index, label }));
     }
-    let pixels: Vec<f32> = image_array
-        .data
-        .iter()
-        .map(|&p| f32::from(p) / 255.0)
-        .collect();
+    let image_array = image_file.read_data((max_samples * PIXELS) as u64)?;
+    let mut pixels = Vec::new();
+    try_reserve(&mut pixels, image_array.data.len(), "the MNIST pixels")?;
+    pixels.extend(image_array.data.iter().map(|&p| f32::from(p) / 255.0));
     let targets = label_array.data.iter().map(|&l| usize::from(l)).collect();
     Dataset::new(Batch::from_vec(pixels), targets)
 }
@@ -190,6 +237,71 @@ mod tests {
             }
         ));
         assert!(err.to_string().contains("[2, 27, 27]"), "{err}");
+    }
+
+    /// Regression: a 1.5 MB `.gz` claiming 2,000,000 images grew to 7.5 GB before anything
+    /// was checked, and with a 1-label file the mismatch was found after 1.5 GB of images.
+    /// Both are now found from the headers, before any data is decoded.
+    #[test]
+    fn headers_are_checked_against_each_other_and_the_limit_first() {
+        let dir = test_dir("mnist-claims");
+        // Only the header: decoding any data would fail as truncated, not as below.
+        let claim = |n: u32| {
+            let mut h = vec![0u8, 0, 8, 3];
+            for d in [n, 28, 28] {
+                h.extend(d.to_be_bytes());
+            }
+            h
+        };
+        std::fs::write(dir.join("images"), claim(2_000_000)).unwrap();
+        write_idx(&dir.join("one-label"), &[1], &[3]).unwrap();
+        let err = read_mnist(&dir.join("images"), &dir.join("one-label")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Idx {
+                    problem: IdxProblem::CountMismatch {
+                        images: 2_000_000,
+                        labels: 1
+                    },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let mut labels = vec![0u8, 0, 8, 1];
+        labels.extend(2_000_000u32.to_be_bytes());
+        std::fs::write(dir.join("labels"), labels).unwrap();
+        let err = read_mnist(&dir.join("images"), &dir.join("labels")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Idx {
+                    problem: IdxProblem::TooLarge { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("images"), "{err}");
+        // A caller may allow more, or fewer.
+        write_set(&dir, 3, 28, &[1, 2, 3]);
+        assert!(
+            read_mnist_limited(
+                &find(&dir, FILES[0]).unwrap(),
+                &find(&dir, FILES[1]).unwrap(),
+                2
+            )
+            .is_err()
+        );
+        assert!(
+            read_mnist_limited(
+                &find(&dir, FILES[0]).unwrap(),
+                &find(&dir, FILES[1]).unwrap(),
+                3
+            )
+            .is_ok()
+        );
     }
 
     #[test]
