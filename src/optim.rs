@@ -68,8 +68,11 @@ pub trait Optimizer<T: Scalar> {
     fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error>;
 }
 
-fn check_lr(lr: f64) -> Result<f64, Error> {
-    if lr.is_finite() && lr > 0.0 {
+/// A learning rate that is finite and greater than zero also in the network's scalar type
+/// `T` (`1e-50` is positive as an `f64` but 0 as an `f32`, and would silently train nothing).
+fn check_lr<T: Scalar>(lr: f64) -> Result<f64, Error> {
+    let in_t = T::of(lr);
+    if lr.is_finite() && lr > 0.0 && in_t.finite() && in_t > T::zero() {
         Ok(lr)
     } else {
         Err(Error::InvalidLearningRate { value: lr })
@@ -136,7 +139,7 @@ impl<T: Scalar> Sgd<T> {
     /// [`Error::InvalidLearningRate`] unless `lr` is finite and greater than zero.
     pub fn new(lr: f64) -> Result<Self, Error> {
         Ok(Sgd {
-            lr: check_lr(lr)?,
+            lr: check_lr::<T>(lr)?,
             momentum: 0.0,
             nesterov: false,
             weight_decay: 0.0,
@@ -212,7 +215,7 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
     }
 
     fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error> {
-        self.lr = check_lr(lr)?;
+        self.lr = check_lr::<T>(lr)?;
         Ok(())
     }
 }
@@ -249,7 +252,7 @@ impl<T: Scalar> Adam<T> {
     /// [`Error::InvalidLearningRate`] unless `lr` is finite and greater than zero.
     pub fn new(lr: f64) -> Result<Self, Error> {
         Ok(Adam {
-            lr: check_lr(lr)?,
+            lr: check_lr::<T>(lr)?,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
@@ -327,7 +330,7 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
     }
 
     fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error> {
-        self.lr = check_lr(lr)?;
+        self.lr = check_lr::<T>(lr)?;
         Ok(())
     }
 }

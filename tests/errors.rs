@@ -35,6 +35,14 @@ fn learning_rates_must_be_finite_and_positive() {
         assert!(err.to_string().contains("learning rate"));
         assert!(Adam::<f32>::new(lr).is_err());
     }
+    // Regression: positive as an f64, zero (or infinite) as an f32, and accepted.
+    for lr in [1e-50, 1e300] {
+        assert!(Sgd::<f32>::new(lr).is_err(), "{lr}");
+        assert!(Adam::<f32>::new(lr).is_err(), "{lr}");
+        let mut sgd = Sgd::<f32>::new(0.1).unwrap();
+        assert!(constnet::Optimizer::set_learning_rate(&mut sgd, lr).is_err());
+    }
+    assert!(Sgd::<f64>::new(1e-50).is_ok());
 }
 
 #[test]
