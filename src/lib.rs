@@ -55,6 +55,7 @@
 //! error[E0277]: `Linear<100, 10>` is not a layer from 128 to _ values of type `f32`
 //! ```
 #![deny(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod data;
 mod error;

@@ -10,7 +10,7 @@
 use nalgebra::{Const, Dyn, OMatrix, SMatrix, SVector};
 
 use crate::Scalar;
-use crate::parallel::{SharedMut, current_threads, part, run_parts};
+use crate::parallel::{DisjointParts, SharedMut, current_threads, part, run_parts};
 
 /// A minibatch: `N` features (a compile-time size) times a batch size chosen at run time.
 ///
@@ -68,9 +68,9 @@ fn gemm_w_x<T: Scalar, const I: usize, const O: usize>(
     y: &mut [T],
     cols: usize,
 ) {
-    debug_assert!(x.len() >= I * cols && y.len() >= O * cols);
-    // SAFETY: W is O×I column-major; X holds I×cols and Y O×cols values, contiguous; Y is a
-    // distinct buffer.
+    assert!(x.len() >= I * cols && y.len() >= O * cols, "{cols} columns");
+    // SAFETY: W is O×I column-major; X holds I×cols and Y O×cols values, contiguous (checked
+    // above); Y is a distinct buffer (a `&mut` borrow).
     unsafe {
         T::gemm(
             O,
@@ -112,12 +112,17 @@ pub(crate) fn mul_w_x<T: Scalar, const I: usize, const O: usize>(
         gemm_w_x(w, x.as_slice(), beta, y.as_mut_slice(), n);
         return;
     }
-    let (xs, ys) = (x.as_slice(), SharedMut(y.as_mut_slice().as_mut_ptr()));
+    let xs = x.as_slice();
     if by_rows {
+        assert!(xs.len() >= I * n && y.len() >= O * n);
+        let ys = SharedMut(y.as_mut_slice().as_mut_ptr());
         run_parts(parts, &|k| {
             let rows = part(O, parts, k);
-            // SAFETY: rows `rows` of W (O×I, column-major) and of Y (O×n) are read and
-            // written with their full column strides; the parts' rows are disjoint.
+            // SAFETY: rows `rows` (within 0..O) of W (O×I, column-major) and of Y (O×n) are
+            // read and written with their full column strides, so every address is inside
+            // W, X (I×n) or Y (O×n, checked above); the parts' rows are disjoint, so no two
+            // parts write the same value of Y, and Y (a `&mut` borrow) overlaps neither W
+            // nor X.
             unsafe {
                 T::gemm(
                     rows.len(),
@@ -138,12 +143,10 @@ pub(crate) fn mul_w_x<T: Scalar, const I: usize, const O: usize>(
             }
         });
     } else {
+        let ys = DisjointParts::new(y.as_mut_slice(), O, parts);
         run_parts(parts, &|k| {
-            let cols = part(n, parts, k);
-            // SAFETY: the parts' column ranges are disjoint, inside Y's O×n values.
-            let y = unsafe {
-                std::slice::from_raw_parts_mut(ys.ptr().add(cols.start * O), cols.len() * O)
-            };
+            let cols = ys.items(k);
+            let y = ys.take(k);
             gemm_w_x(w, &xs[cols.start * I..cols.end * I], beta, y, cols.len());
         });
     }
@@ -161,16 +164,20 @@ pub(crate) fn add_dy_xt<T: Scalar, const I: usize, const O: usize>(
     let n = x.ncols();
     same_batch(n, dy.ncols());
     let parts = split_into(O * I * n, I);
-    let dws = SharedMut(dw.as_mut_slice().as_mut_ptr());
+    let dws = DisjointParts::new(dw.as_mut_slice(), O, parts);
     run_parts(parts, &|k| {
-        let cols = part(I, parts, k);
+        let cols = dws.items(k);
+        let dw = dws.take(k);
         if cols.is_empty() || n == 0 {
             return;
         }
         let x = &x.as_slice()[cols.start..];
-        debug_assert!(x.len() >= (n - 1) * I + cols.len());
-        // SAFETY: dY is O×n; Xᵀ restricted to columns `cols` is read from X (I×n) with
-        // swapped strides, all inside `x`; the parts' columns of dW are disjoint.
+        assert!(x.len() >= (n - 1) * I + cols.len() && dy.len() >= O * n);
+        assert_eq!(dw.len(), O * cols.len());
+        // SAFETY: dY is O×n (checked); Xᵀ restricted to columns `cols` is read from X (I×n)
+        // with swapped strides, the last element at (n − 1)·I + cols.len() − 1, inside `x`
+        // (checked); `dw` holds exactly the O×cols.len() values written, and as a `&mut`
+        // overlaps neither input.
         unsafe {
             T::gemm(
                 O,
@@ -184,7 +191,7 @@ pub(crate) fn add_dy_xt<T: Scalar, const I: usize, const O: usize>(
                 I as isize,
                 1,
                 T::one(),
-                dws.ptr().add(cols.start * O),
+                dw.as_mut_ptr(),
                 1,
                 O as isize,
             );
@@ -203,11 +210,16 @@ pub(crate) fn mul_wt_dy<T: Scalar, const I: usize, const O: usize>(
     let n = dy.ncols();
     same_batch(n, dx.ncols());
     let parts = split_into(O * I * n, n);
-    let (dys, dxs) = (dy.as_slice(), SharedMut(dx.as_mut_slice().as_mut_ptr()));
+    let dys = dy.as_slice();
+    let dxs = DisjointParts::new(dx.as_mut_slice(), I, parts);
     run_parts(parts, &|k| {
-        let cols = part(n, parts, k);
-        // SAFETY: Wᵀ is W (O×I) read with swapped strides; dY's columns `cols` are inside
-        // `dys`; the parts' columns of dX are disjoint and inside its I×n values.
+        let cols = dxs.items(k);
+        let dx = dxs.take(k);
+        let dy = &dys[cols.start * O..cols.end * O];
+        assert_eq!(dx.len(), I * cols.len());
+        // SAFETY: Wᵀ is W (O×I) read with swapped strides; `dy` holds the O×cols.len()
+        // values read and `dx` the I×cols.len() values written (both checked, by slicing
+        // and above); `dx`, a `&mut`, overlaps neither input.
         unsafe {
             T::gemm(
                 I,
@@ -217,11 +229,11 @@ pub(crate) fn mul_wt_dy<T: Scalar, const I: usize, const O: usize>(
                 w.as_ptr(),
                 O as isize,
                 1,
-                dys[cols.start * O..].as_ptr(),
+                dy.as_ptr(),
                 1,
                 O as isize,
                 T::zero(),
-                dxs.ptr().add(cols.start * I),
+                dx.as_mut_ptr(),
                 1,
                 I as isize,
             );

@@ -6,7 +6,7 @@
 //! [`Layer::step`](crate::Layer::step).
 
 use crate::layer::{ParamKind, ParamMut};
-use crate::parallel::{SharedMut, current_threads, part, run_parts};
+use crate::parallel::{DisjointParts, current_threads, run_parts};
 use crate::{Error, Scalar};
 
 /// Tensors from which an update is shared between the threads of
@@ -33,18 +33,11 @@ fn for_parts<T: Scalar>(
         update(value, grad, state1, state2);
         return;
     }
-    let ptrs = [value, grad, state1, state2].map(|s| (SharedMut(s.as_mut_ptr()), s.len()));
+    let threads = threads.min(DisjointParts::<T>::MAX_PARTS);
+    // An absent state (an empty buffer) gives every part an empty slice.
+    let buffers = [value, grad, state1, state2].map(|b| DisjointParts::new(b, 1, threads));
     run_parts(threads, &|k| {
-        let range = part(len, threads, k);
-        // SAFETY: the parts' ranges are disjoint; a buffer shorter than the tensor (an absent
-        // state) yields an empty slice.
-        let [a, b, c, d] = ptrs.map(|(p, n)| unsafe {
-            if n >= range.end {
-                std::slice::from_raw_parts_mut(p.ptr().add(range.start), range.len())
-            } else {
-                &mut []
-            }
-        });
+        let [a, b, c, d] = buffers.each_ref().map(|b| b.take(k));
         update(a, b, c, d);
     });
 }

@@ -11,9 +11,10 @@
 
 use std::any::Any;
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crate::Error;
 
@@ -54,7 +55,13 @@ impl Team {
     /// Runs `job(k)` for every `k` in `0..parts` (`parts` at most the thread count), part 0
     /// on the calling thread, and returns when all are done.
     fn run(&self, parts: usize, job: &(dyn Fn(usize) + Sync)) {
-        debug_assert!(parts >= 1 && parts <= self.helpers + 1);
+        // Helpers with an index >= parts skip the job, so more parts than threads would
+        // silently never run: a real check, not a debug one.
+        assert!(
+            parts >= 1 && parts <= self.helpers + 1,
+            "{parts} parts for {} threads",
+            self.helpers + 1
+        );
         // SAFETY: only the lifetime is erased. The helpers call the job only between the
         // generation bump below and their increment of `done`, and this function does not
         // return (not even by unwinding: part 0 runs under catch_unwind) until every helper
@@ -150,9 +157,15 @@ impl Drop for Restore {
 /// and `threads − 1` helpers that exist for the duration of the call.
 ///
 /// Training and inference inside give bit-for-bit the results they give on one thread: each
-/// output value is computed by one thread, with its sum in the same order. `threads = 1`
-/// simply runs `f`. The helpers spin while they wait for work (for fast hand-offs), so wrap
-/// the work that needs them (a `fit`, a batch of inference), not a whole program.
+/// output value is computed by one thread, with its sum in the same order. The helpers spin
+/// while they wait for work (for fast hand-offs), so wrap the work that needs them (a `fit`,
+/// a batch of inference), not a whole program.
+///
+/// More threads than the machine has cores would only make the spinning helpers take turns
+/// (64 threads on 2 cores ran 40 times slower than one), so `threads` is capped at the
+/// number of cores the operating system reports (and at 64); [`current_threads`] inside `f`
+/// says how many are used. `threads = 1` runs `f` on the calling thread alone, also inside
+/// another `with_threads`.
 ///
 /// # Errors
 /// [`Error::InvalidHyperparameter`] for `threads = 0`; [`Error::Threads`] if the operating
@@ -160,12 +173,14 @@ impl Drop for Restore {
 ///
 /// # Example
 /// ```
-/// use constnet::{Batch, Layer, Linear, with_threads};
+/// use constnet::{Batch, Layer, Linear, current_threads, with_threads};
 /// let layer = Linear::<100, 100>::zeros();
 /// let x = Batch::<f32, 100>::from_element(256, 1.0);
 /// let y1 = layer.predict_batch(&x);
 /// let y2 = with_threads(2, || layer.predict_batch(&x))?;
 /// assert_eq!(y1, y2);
+/// let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// assert_eq!(with_threads(1000, current_threads)?, cores.min(64));
 /// # Ok::<(), constnet::Error>(())
 /// ```
 pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> Result<R, Error> {
@@ -176,7 +191,15 @@ pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> Result<R, Error
             expected: "at least 1",
         });
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    with_team(threads.min(cores).min(DisjointParts::<u8>::MAX_PARTS), f)
+}
+
+/// [`with_threads`] without the cap at the core count (for tests of odd thread counts).
+pub(crate) fn with_team<R>(threads: usize, f: impl FnOnce() -> R) -> Result<R, Error> {
     if threads == 1 {
+        // No team: products inside run on this thread, even within an outer team.
+        let _restore = Restore(TEAM.with(|t| t.replace(None)));
         return Ok(f());
     }
     let team = Team {
@@ -202,8 +225,10 @@ pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> Result<R, Error
                     }
                 })?;
         }
-        // SAFETY of the 'static: the reference is removed from the thread-local (by
-        // `Restore`, also on panic) before this scope ends and `team` is dropped.
+        // SAFETY: only the lifetime is extended to 'static. The reference is removed from
+        // the thread-local again (by `Restore`, also on panic) before this scope ends and
+        // `team` is dropped, and it never leaves this thread (the thread-local is not
+        // shared), so no use of it outlives `team`.
         let shared: &'static Team = unsafe { &*(team as *const Team) };
         let previous = TEAM.with(|t| t.replace(Some(shared)));
         let result = {
@@ -218,8 +243,9 @@ pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> Result<R, Error
     })
 }
 
-/// A raw pointer that may cross threads: used to hand disjoint parts of one buffer to the
-/// parts of a job.
+/// A raw pointer that may cross threads, for the one split that is not into contiguous
+/// parts: the rows of a column-major matrix (see `mul_w_x`). Everything that splits a
+/// buffer into contiguous parts uses [`DisjointParts`] instead.
 #[derive(Clone, Copy)]
 pub(crate) struct SharedMut<T>(pub(crate) *mut T);
 
@@ -230,9 +256,91 @@ impl<T> SharedMut<T> {
         self.0
     }
 }
-// SAFETY: users give each part a disjoint range of the buffer.
+// SAFETY: the pointer is only dereferenced inside `T::gemm` calls whose callers give each
+// part of a job a disjoint set of rows (argued at the one use, in `mul_w_x`).
 unsafe impl<T: Send> Send for SharedMut<T> {}
+// SAFETY: as for `Send`.
 unsafe impl<T: Send> Sync for SharedMut<T> {}
+
+/// One mutable buffer cut into the contiguous parts of a job: part `k` is the items
+/// [`part`]`(items, parts, k)`, an item being `unit` consecutive values (e.g. one column of
+/// a matrix). Each part can be taken once, from whichever thread runs it, so the parts of a
+/// job can write to one buffer at once without any `unsafe` at the call site.
+///
+/// This is the library's one audited helper for splitting a buffer between threads.
+pub(crate) struct DisjointParts<'a, T> {
+    ptr: *mut T,
+    items: usize,
+    unit: usize,
+    parts: usize,
+    /// Bit `k` is set once part `k` has been handed out.
+    taken: AtomicU64,
+    _buffer: PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: a `DisjointParts` is a `&mut [T]` cut into pieces that are handed out at most
+// once each (`take` checks it atomically), so sharing it between threads shares no `T`
+// between them: it is as thread-safe as sending those `&mut [T]` pieces, which needs
+// `T: Send`.
+unsafe impl<T: Send> Sync for DisjointParts<'_, T> {}
+
+impl<'a, T> DisjointParts<'a, T> {
+    /// The most parts a buffer can be cut into (the bits of the `taken` mask).
+    pub(crate) const MAX_PARTS: usize = 64;
+
+    /// Cuts `buffer`, seen as items of `unit` values (a trailing partial item belongs to
+    /// no part), into `parts` parts.
+    ///
+    /// # Panics
+    /// If `unit` is 0 or `parts` is not in `1..=MAX_PARTS`.
+    pub(crate) fn new(buffer: &'a mut [T], unit: usize, parts: usize) -> Self {
+        assert!(unit > 0, "items of at least one value");
+        assert!(
+            (1..=Self::MAX_PARTS).contains(&parts),
+            "1 to {} parts, not {parts}",
+            Self::MAX_PARTS
+        );
+        DisjointParts {
+            ptr: buffer.as_mut_ptr(),
+            items: buffer.len() / unit,
+            unit,
+            parts,
+            taken: AtomicU64::new(0),
+            _buffer: PhantomData,
+        }
+    }
+
+    /// The items of part `k`.
+    #[inline]
+    pub(crate) fn items(&self, k: usize) -> std::ops::Range<usize> {
+        part(self.items, self.parts, k)
+    }
+
+    /// The values of part `k`, for the one caller that runs part `k`.
+    ///
+    /// # Panics
+    /// If `k` is not below the number of parts, or part `k` was taken before.
+    #[inline]
+    #[allow(clippy::mut_from_ref)] // each part is handed out once: checked below
+    pub(crate) fn take(&self, k: usize) -> &'a mut [T] {
+        assert!(k < self.parts, "part {k} of {}", self.parts);
+        let bit = 1u64 << k;
+        let before = self.taken.fetch_or(bit, Ordering::Relaxed);
+        assert!(before & bit == 0, "part {k} taken twice");
+        let range = self.items(k);
+        // SAFETY: `range` lies within `0..items` (`part` caps it), so the values
+        // `range.start * unit .. range.end * unit` lie within the buffer borrowed for 'a;
+        // the parts' ranges are disjoint (`part` cuts `0..items` into consecutive pieces)
+        // and each part is handed out at most once (the atomic mask above), so no two
+        // `&mut` ever alias.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.ptr.add(range.start * self.unit),
+                range.len() * self.unit,
+            )
+        }
+    }
+}
 
 /// The `k`-th of `parts` nearly equal ranges of `0..len`.
 #[inline]
@@ -255,10 +363,12 @@ mod tests {
         }
     }
 
+    /// Regression: this test was named "on its own thread" but never compared thread ids.
     #[test]
     fn every_part_runs_once_on_its_own_thread() {
         let ran = Mutex::new(Vec::new());
-        with_threads(3, || {
+        let caller = std::thread::current().id();
+        with_team(3, || {
             assert_eq!(current_threads(), 3);
             for _ in 0..100 {
                 run_parts(3, &|k| {
@@ -269,20 +379,97 @@ mod tests {
         .unwrap();
         let ran = ran.into_inner().unwrap();
         assert_eq!(ran.len(), 300);
+        let mut threads_of_part = Vec::new();
         for k in 0..3 {
-            assert_eq!(ran.iter().filter(|(p, _)| *p == k).count(), 100);
+            let ids: Vec<_> = ran
+                .iter()
+                .filter(|(p, _)| *p == k)
+                .map(|(_, id)| *id)
+                .collect();
+            assert_eq!(ids.len(), 100);
+            assert!(
+                ids.iter().all(|id| *id == ids[0]),
+                "part {k} moved between threads"
+            );
+            threads_of_part.push(ids[0]);
         }
+        assert_eq!(
+            threads_of_part[0], caller,
+            "part 0 runs on the calling thread"
+        );
+        assert!(threads_of_part[1] != caller && threads_of_part[2] != caller);
+        assert_ne!(threads_of_part[1], threads_of_part[2]);
         assert_eq!(current_threads(), 1);
+    }
+
+    /// Regression: `with_threads(1, ..)` inside `with_threads(3, ..)` reported 3.
+    #[test]
+    fn one_thread_inside_a_team_is_one_thread() {
+        with_team(3, || {
+            assert_eq!(with_threads(1, current_threads).unwrap(), 1);
+            assert_eq!(current_threads(), 3, "the outer team is back afterwards");
+        })
+        .unwrap();
+    }
+
+    /// Regression: 64 threads on 2 cores were started as asked, and ran 40 times slower.
+    #[test]
+    fn thread_counts_are_capped_at_the_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(with_threads(64, current_threads).unwrap(), cores.min(64));
+        assert_eq!(
+            with_threads(usize::MAX, current_threads).unwrap(),
+            cores.min(64)
+        );
+    }
+
+    #[test]
+    fn disjoint_parts_cover_the_buffer_once() {
+        let mut buffer: Vec<u32> = (0..23).collect();
+        let parts = DisjointParts::new(&mut buffer, 2, 4); // 11 items of 2, one value left
+        let mut seen = Vec::new();
+        for k in 0..4 {
+            assert_eq!(parts.items(k), part(11, 4, k));
+            seen.extend_from_slice(parts.take(k));
+        }
+        assert_eq!(seen, (0..22).collect::<Vec<_>>());
+    }
+
+    #[test]
+    #[should_panic(expected = "taken twice")]
+    fn a_part_cannot_be_taken_twice() {
+        let mut buffer = [0u8; 8];
+        let parts = DisjointParts::new(&mut buffer, 1, 2);
+        let _a = parts.take(1);
+        let _b = parts.take(1);
+    }
+
+    #[test]
+    fn parts_written_from_several_threads_land_in_place() {
+        let mut buffer = vec![0usize; 1000];
+        with_team(3, || {
+            let parts = DisjointParts::new(&mut buffer, 10, 3);
+            run_parts(3, &|k| {
+                for v in parts.take(k) {
+                    *v = k + 1;
+                }
+            });
+        })
+        .unwrap();
+        for k in 0..3 {
+            let r = part(100, 3, k);
+            assert!(buffer[r.start * 10..r.end * 10].iter().all(|&v| v == k + 1));
+        }
     }
 
     #[test]
     fn a_panicking_part_reaches_the_caller() {
         let result = std::panic::catch_unwind(|| {
-            with_threads(2, || run_parts(2, &|k| assert!(k == 0, "part {k} fails"))).unwrap()
+            with_team(2, || run_parts(2, &|k| assert!(k == 0, "part {k} fails"))).unwrap()
         });
         assert!(result.is_err());
         // The thread is usable afterwards, on one thread again.
         assert_eq!(current_threads(), 1);
-        assert_eq!(with_threads(2, || 7).unwrap(), 7);
+        assert_eq!(with_team(2, || 7).unwrap(), 7);
     }
 }

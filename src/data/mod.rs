@@ -9,7 +9,7 @@ use std::ops::Range;
 use nalgebra::SVector;
 
 use crate::linalg::ensure_cols;
-use crate::parallel::{SharedMut, current_threads, part, run_parts};
+use crate::parallel::{DisjointParts, current_threads, run_parts};
 use crate::{Batch, Error, Layer, Scalar};
 
 /// A sample needs at least one feature: with none, nothing can be learned, and a matrix of
@@ -197,14 +197,10 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
             copy(indices, x.as_mut_slice());
             return;
         }
-        let columns = SharedMut(x.as_mut_slice().as_mut_ptr());
+        let threads = threads.min(DisjointParts::<T>::MAX_PARTS);
+        let columns = DisjointParts::new(x.as_mut_slice(), I, threads);
         run_parts(threads, &|k| {
-            let range = part(indices.len(), threads, k);
-            // SAFETY: the parts' column ranges are disjoint and inside the batch.
-            let out = unsafe {
-                std::slice::from_raw_parts_mut(columns.ptr().add(range.start * I), range.len() * I)
-            };
-            copy(&indices[range], out);
+            copy(&indices[columns.items(k)], columns.take(k))
         });
     }
 
@@ -288,5 +284,24 @@ mod tests {
         d.gather(&[2, 0], &mut x, &mut y);
         assert_eq!(x.as_slice(), &[5.0, 6.0, 1.0, 2.0]);
         assert_eq!(y, vec![2, 0]);
+    }
+
+    /// The parallel copy (from 2^16 values on) gives the serial result for any thread count.
+    #[test]
+    fn gathering_on_several_threads_gives_the_serial_batch() {
+        let n = 300;
+        let rows: Vec<f32> = (0..n * 300).map(|i| i as f32).collect();
+        let data = Dataset::<f32, 300, usize>::from_rows(&rows, (0..n).collect()).unwrap();
+        let indices: Vec<usize> = (0..250).map(|i| (i * 7) % n).collect();
+        assert!(indices.len() * 300 >= 1 << 16, "large enough to be split");
+        let (mut serial, mut serial_targets) = (Batch::zeros(0), Vec::new());
+        data.gather(&indices, &mut serial, &mut serial_targets);
+        for threads in [2, 3, 5] {
+            let (mut x, mut y) = (Batch::zeros(0), Vec::new());
+            crate::parallel::with_team(threads, || data.gather(&indices, &mut x, &mut y)).unwrap();
+            assert_eq!(x, serial, "{threads} threads");
+            assert_eq!(y, serial_targets);
+        }
+        assert_eq!(serial.column(3)[0], (21 * 300) as f32);
     }
 }
