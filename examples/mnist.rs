@@ -94,6 +94,23 @@ struct Options {
     plot: Option<PathBuf>,
 }
 
+/// The value of `--flag`, parsed; an error names the flag and the value.
+fn flag_value<T>(parser: &mut lexopt::Parser, flag: &str) -> Result<T, lexopt::Error>
+where
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+{
+    use lexopt::ValueExt;
+    let value = parser
+        .value()
+        .map_err(|e| format!("--{flag}: {e}"))?
+        .string()
+        .map_err(|e| format!("--{flag}: {e}"))?;
+    value
+        .parse()
+        .map_err(|e| format!("--{flag}: cannot use {value:?}: {e}").into())
+}
+
 fn parse_args() -> Result<Options, lexopt::Error> {
     use lexopt::prelude::*;
     let mut o = Options {
@@ -116,12 +133,12 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     while let Some(arg) = parser.next()? {
         match arg {
             Long("data-dir") => o.data_dir = parser.value()?.into(),
-            Long("epochs") => o.epochs = parser.value()?.parse()?,
-            Long("batch-size") => o.batch_size = parser.value()?.parse()?,
-            Long("lr") => o.lr = Some(parser.value()?.parse()?),
-            Long("lr-decay") => o.lr_decay = parser.value()?.parse()?,
-            Long("seed") => o.seed = parser.value()?.parse()?,
-            Long("threads") => o.threads = parser.value()?.parse()?,
+            Long("epochs") => o.epochs = flag_value(&mut parser, "epochs")?,
+            Long("batch-size") => o.batch_size = flag_value(&mut parser, "batch-size")?,
+            Long("lr") => o.lr = Some(flag_value(&mut parser, "lr")?),
+            Long("lr-decay") => o.lr_decay = flag_value(&mut parser, "lr-decay")?,
+            Long("seed") => o.seed = flag_value(&mut parser, "seed")?,
+            Long("threads") => o.threads = flag_value(&mut parser, "threads")?,
             Long("save") => o.save = Some(parser.value()?.into()),
             Long("load") => o.load = Some(parser.value()?.into()),
             Long("metrics") => o.metrics = Some(parser.value()?.into()),
@@ -153,7 +170,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
                 }
             }
             Long("layers") => {
-                o.layers = parser.value()?.parse()?;
+                o.layers = flag_value(&mut parser, "layers")?;
                 if !(1..=3).contains(&o.layers) {
                     return Err(format!("--layers must be 1, 2 or 3, not {}", o.layers).into());
                 }
@@ -163,6 +180,12 @@ fn parse_args() -> Result<Options, lexopt::Error> {
                 std::process::exit(0);
             }
             _ => return Err(arg.unexpected()),
+        }
+    }
+    // Fail now, not after minutes of training, if a result could not be written.
+    for (flag, path) in [("save", &o.save), ("metrics", &o.metrics), ("plot", &o.plot)] {
+        if let Some(path) = path {
+            constnet::check_writable(path).map_err(|e| format!("--{flag}: {e}"))?;
         }
     }
     Ok(o)
@@ -304,12 +327,13 @@ fn dispatch(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
 
 fn load_data(o: &Options) -> Result<mnist::Mnist, Box<dyn std::error::Error>> {
     let start = Instant::now();
-    let data = mnist::load_mnist(&o.data_dir).map_err(|e| {
-        format!(
+    let data = mnist::load_mnist(&o.data_dir).map_err(|e| match e {
+        constnet::Error::FileNotFound { .. } => format!(
             "{e}\nThe four MNIST files ({}, each optionally .gz) must be in {}; pass --data-dir to look elsewhere.",
             mnist::FILES.join(", "),
             o.data_dir.display()
-        )
+        ),
+        other => other.to_string(),
     })?;
     println!(
         "loaded {} training and {} test images from {} in {:.2} s",
