@@ -183,7 +183,11 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         }
     }
     // Fail now, not after minutes of training, if a result could not be written.
-    for (flag, path) in [("save", &o.save), ("metrics", &o.metrics), ("plot", &o.plot)] {
+    for (flag, path) in [
+        ("save", &o.save),
+        ("metrics", &o.metrics),
+        ("plot", &o.plot),
+    ] {
         if let Some(path) = path {
             constnet::check_writable(path).map_err(|e| format!("--{flag}: {e}"))?;
         }

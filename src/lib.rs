@@ -60,6 +60,7 @@
 mod data;
 mod error;
 mod fsutil;
+pub mod gradcheck;
 mod init;
 #[cfg(feature = "safetensors")]
 pub mod io;
