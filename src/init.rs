@@ -112,12 +112,27 @@ mod tests {
         assert!(max <= (6.0_f64 / 200.0).sqrt());
     }
 
+    /// Regression: this test compared a helper that seeds itself with itself, which cannot
+    /// fail. Now: the same seed gives the same draws, another seed other draws.
     #[test]
     fn zeros_are_zero_and_draws_are_seeded() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         assert_eq!(Init::Zeros.sample(3, 4, &mut rng), 0.0);
-        let a = moments(Init::HeNormal, 10, 10);
-        let b = moments(Init::HeNormal, 10, 10);
-        assert_eq!(a, b);
+        let draws = |seed: u64| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            (0..100)
+                .map(|_| Init::HeNormal.sample(10, 10, &mut rng))
+                .collect::<Vec<f64>>()
+        };
+        assert_eq!(draws(5), draws(5));
+        assert_ne!(draws(5), draws(6));
+        let layer = |seed| {
+            crate::Linear::<3, 2>::new(
+                Init::XavierUniform,
+                &mut rand::rngs::StdRng::seed_from_u64(seed),
+            )
+        };
+        assert_eq!(layer(9).weight(), layer(9).weight());
+        assert_ne!(layer(9).weight(), layer(10).weight());
     }
 }

@@ -446,4 +446,31 @@ mod tests {
         assert!(adam.set_learning_rate(0.5).is_ok());
         assert_eq!(adam.learning_rate(), 0.5);
     }
+
+    #[test]
+    fn adam_weight_decay_is_added_to_the_gradient_of_weights_only() {
+        // w = 2 with no loss gradient: g = λ·w = 1, and Adam's first step is −η·sign(g).
+        let mut opt = Adam::new(0.01).unwrap().weight_decay(0.5).unwrap();
+        let (mut w, mut g) = ([2.0], [0.0]);
+        opt.begin_step();
+        opt.update(0, param(&mut w, &mut g));
+        assert!((w[0] - 1.99).abs() < 1e-9, "{w:?}");
+        // Second step by hand: g = 0.995, m = 0.09 + 0.0995, v = 0.000999 + 0.001·0.995².
+        let (m, v) = (0.1895, 0.000999 + 0.001 * 0.995_f64.powi(2));
+        let (m_hat, v_hat) = (m / 0.19, v / (1.0 - 0.999_f64.powi(2)));
+        opt.begin_step();
+        opt.update(0, param(&mut w, &mut g));
+        assert!((w[0] - (1.99 - 0.01 * m_hat / (v_hat.sqrt() + 1e-8))).abs() < 1e-9);
+        // A bias with no gradient does not move.
+        let (mut b, mut gb) = ([2.0], [0.0]);
+        let bias = ParamMut {
+            layer: 0,
+            kind: ParamKind::Bias,
+            shape: (1, 1),
+            value: &mut b,
+            grad: &mut gb,
+        };
+        opt.update(1, bias);
+        assert_eq!(b, [2.0]);
+    }
 }

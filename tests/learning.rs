@@ -211,3 +211,72 @@ fn in_order_minibatches_of_one_are_the_one_sample_steps_in_file_order() {
         .unwrap();
     assert!((shuffled.forward(&probe) - a).amax() > 1e-9);
 }
+
+/// Learning-rate decay: epoch `e` runs at `lr · γ^(e−1)`, exactly as steps driven by hand
+/// at those rates, and the optimizer ends at the last epoch's rate.
+#[test]
+fn learning_rate_decay_runs_each_epoch_at_its_rate() {
+    use constnet::Optimizer;
+    let data = two_moons::<f64>(40, 0.1, 3);
+    let make = || {
+        let mut rng = StdRng::seed_from_u64(21);
+        seq![
+            Linear::<2, 5, f64>::new(Init::HeNormal, &mut rng),
+            Tanh,
+            Linear::<5, 2, f64>::new(Init::XavierUniform, &mut rng),
+        ]
+    };
+    let mut by_trainer = make();
+    let mut trainer = Trainer::new(SoftmaxCrossEntropy, Sgd::<f64>::new(0.4).unwrap())
+        .epochs(3)
+        .batch_size(40)
+        .order(constnet::Order::InOrder)
+        .lr_decay(0.5);
+    let mut batches = Vec::new();
+    struct Record<'a>(&'a mut Vec<constnet::BatchProgress>);
+    impl constnet::Observer for Record<'_> {
+        fn on_batch(&mut self, p: &constnet::BatchProgress) {
+            self.0.push(*p);
+        }
+    }
+    trainer
+        .fit(&mut by_trainer, &data, None, &mut Record(&mut batches))
+        .unwrap();
+    assert!((trainer.optimizer_mut().learning_rate() - 0.1).abs() < 1e-15);
+    // One whole-set batch per epoch, reported to the observer.
+    assert_eq!(
+        batches
+            .iter()
+            .map(|p| (p.epoch, p.batch, p.batches))
+            .collect::<Vec<_>>(),
+        [(1, 1, 1), (2, 1, 1), (3, 1, 1)]
+    );
+
+    let mut by_hand = make();
+    let mut sgd = Sgd::<f64>::new(0.4).unwrap();
+    let mut workspace = constnet::Workspace::new();
+    for (epoch, lr) in [0.4, 0.2, 0.1].into_iter().enumerate() {
+        sgd.set_learning_rate(lr).unwrap();
+        let out = workspace
+            .step(
+                &mut by_hand,
+                &SoftmaxCrossEntropy,
+                &mut sgd,
+                data.features(),
+                data.targets(),
+            )
+            .unwrap();
+        assert_eq!(out.mean, batches[epoch].running_loss);
+    }
+    let probe = SVector::from([0.3, -0.2]);
+    assert_eq!(by_trainer.forward(&probe), by_hand.forward(&probe));
+    // Without decay the result differs.
+    let mut constant = make();
+    Trainer::new(SoftmaxCrossEntropy, Sgd::<f64>::new(0.4).unwrap())
+        .epochs(3)
+        .batch_size(40)
+        .order(constnet::Order::InOrder)
+        .fit(&mut constant, &data, None, &mut ())
+        .unwrap();
+    assert_ne!(constant.forward(&probe), by_hand.forward(&probe));
+}
