@@ -162,6 +162,19 @@ impl<'a> IdxReader<'a> {
         IdxReader::new(reader, path)
     }
 
+    /// Reads the header of IDX bytes in memory, raw or gzip-compressed (detected from the
+    /// content); `path` only names the source in errors.
+    ///
+    /// # Errors
+    /// The header problems of [`parse_idx`].
+    pub fn from_bytes(bytes: &'a [u8], path: &Path) -> Result<Self, Error> {
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            IdxReader::new(GzMembers::new(bytes), path)
+        } else {
+            IdxReader::new(bytes, path)
+        }
+    }
+
     /// Reads the header from `reader`; `path` only names the source in errors.
     ///
     /// # Errors
@@ -212,6 +225,11 @@ impl<'a> IdxReader<'a> {
             dims,
             reader: Box::new(reader),
         })
+    }
+
+    /// The path that names the source in errors.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The dimensions in the header, outermost first.

@@ -107,7 +107,46 @@ pub fn read_mnist_limited(
     labels: &Path,
     max_samples: usize,
 ) -> Result<MnistSet, Error> {
-    let image_file = IdxReader::open(images)?;
+    read_pair(
+        IdxReader::open(images)?,
+        IdxReader::open(labels)?,
+        max_samples,
+    )
+}
+
+/// MNIST images and labels from IDX bytes in memory, each raw or gzip-compressed, checked
+/// as [`read_mnist`] checks files (errors name the files `images` and `labels`).
+///
+/// # Errors
+/// As [`read_mnist`].
+///
+/// # Example
+/// ```
+/// use constnet::idx::encode_idx;
+/// let images = encode_idx(&[2, 28, 28], &[255; 2 * 784])?;
+/// let labels = encode_idx(&[2], &[3, 9])?;
+/// let set = constnet::mnist::parse_mnist(&images, &labels, 10)?;
+/// assert_eq!(set.targets(), &[3, 9]);
+/// assert!(constnet::mnist::parse_mnist(&images, &labels[..8], 10).is_err());
+/// # Ok::<(), constnet::Error>(())
+/// ```
+pub fn parse_mnist(images: &[u8], labels: &[u8], max_samples: usize) -> Result<MnistSet, Error> {
+    read_pair(
+        IdxReader::from_bytes(images, Path::new("images"))?,
+        IdxReader::from_bytes(labels, Path::new("labels"))?,
+        max_samples,
+    )
+}
+
+/// Checks the two headers against each other and the limit, then decodes both files.
+fn read_pair(
+    image_file: IdxReader<'_>,
+    label_file: IdxReader<'_>,
+    max_samples: usize,
+) -> Result<MnistSet, Error> {
+    let images = image_file.path().to_path_buf();
+    let labels = label_file.path().to_path_buf();
+    let (images, labels) = (images.as_path(), labels.as_path());
     let image_problem = |problem| Error::Idx {
         path: images.to_path_buf(),
         problem,
@@ -121,7 +160,6 @@ pub fn read_mnist_limited(
             }));
         }
     };
-    let label_file = IdxReader::open(labels)?;
     let label_problem = |problem| Error::Idx {
         path: labels.to_path_buf(),
         problem,
