@@ -276,9 +276,17 @@ mod tests {
     fn a_wrong_backward_pass_is_caught() {
         #[derive(Clone)]
         struct Doubler;
+        impl crate::Takes<2> for Doubler {}
         impl Layer<f64, 2, 2> for Doubler {
             type Tape = ();
             type BatchTape = ();
+            fn visit_params<F: FnMut(crate::Param<'_, f64>)>(&self, _: usize, _: &mut F) {}
+            fn visit_params_mut<F: FnMut(crate::ParamMut<'_, f64>)>(
+                &mut self,
+                _: usize,
+                _: &mut F,
+            ) {
+            }
             fn forward_tape(&self, x: &SVector<f64, 2>, _: &mut ()) -> SVector<f64, 2> {
                 x * 2.0
             }

@@ -55,6 +55,37 @@ pub struct ParamMut<'a, T> {
     pub grad: &'a mut [T],
 }
 
+/// A layer that takes `I` inputs: the one fact about a layer that chaining checks.
+///
+/// Every [`Layer`]`<T, I, O>` is `Takes<I>`. A [`Chain`] whose second layer does not take
+/// the first one's outputs is not a valid type, so a mismatch is reported where the network
+/// is named or built (a struct field, a `let`, a call), blaming the layer that does not
+/// fit. Implement it with one line for a layer of your own:
+/// `impl<const N: usize> Takes<N> for MyLayer<N> {}`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot take {I} inputs",
+    label = "`{Self}` does not take {I} inputs",
+    note = "in a network each layer must take exactly as many inputs as the layer before it gives \
+            outputs: `Linear<I, O>` takes I inputs and gives O outputs, activations keep the size; \
+            a layer of your own says what it takes with `impl Takes<I> for MyLayer {{}}`"
+)]
+pub trait Takes<const I: usize> {}
+
+/// One layer of a network, as [`Layer::describe`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// Position in the network, from 0, counting activations (PyTorch's numbering).
+    pub position: usize,
+    /// The layer's type, without module paths (e.g. `Linear<784, 128>`).
+    pub name: String,
+    /// Inputs per sample.
+    pub inputs: usize,
+    /// Outputs per sample.
+    pub outputs: usize,
+    /// Trainable scalars.
+    pub params: usize,
+}
+
 /// A differentiable map from `I` inputs to `O` outputs of scalar type `T`.
 ///
 /// `I` and `O` are part of the type, so a network is a chain of layers whose sizes the
@@ -81,15 +112,30 @@ pub struct ParamMut<'a, T> {
 /// let y: SVector<f32, 3> = net.forward(&SVector::from([0.5, -1.0]));
 /// assert!(y.iter().all(|v| v.is_finite()));
 /// ```
+///
+/// # Writing your own layer
+/// A layer implements [`Takes`]`<I>` (one line: which input size it takes) and this trait:
+/// the two forward and two backward passes, and [`Layer::visit_params`] /
+/// [`Layer::visit_params_mut`], which hand every parameter tensor and its gradient to
+/// optimizers and to saving. They are required (a layer without parameters writes two empty
+/// bodies), so a layer with parameters cannot silently keep them from training.
+/// [`crate::gradcheck::check_layer`] checks the backward passes against central
+/// differences. To build it from a network's type ([`Net!`](crate::Net)), also implement
+/// [`Build`](crate::Build). The guide in the [`layers`](crate::layers) module docs walks
+/// through a complete example.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a layer from {I} to {O} values of type `{T}`",
     label = "expected a layer that takes {I} inputs of type `{T}` here",
     note = "in a network each layer must take exactly as many inputs as the layer before it gives \
             outputs: `Linear<I, O>` takes I inputs and gives O outputs, activations keep the size"
 )]
-pub trait Layer<T: Scalar, const I: usize, const O: usize> {
-    /// How many layers this is, counting every layer of a chain (activations too).
-    const DEPTH: usize = 1;
+pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
+    /// How many layers this is, counting every layer of a chain (activations too): the
+    /// positions it takes in PyTorch's `nn.Sequential` numbering.
+    #[inline]
+    fn depth(&self) -> usize {
+        1
+    }
 
     /// What a one-sample forward pass keeps for the backward pass, besides input and output.
     type Tape: Default;
@@ -131,15 +177,25 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize> {
     );
 
     /// Calls `f` with every parameter tensor, in order. `first_layer` is this layer's
-    /// position in the enclosing network. Layers without parameters keep the default.
-    fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F) {
-        let _ = (first_layer, f);
-    }
+    /// position in the enclosing network. A layer without parameters does nothing here.
+    fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F);
 
     /// Calls `f` with every parameter tensor and its gradient, in the order of
-    /// [`Layer::visit_params`].
-    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, first_layer: usize, f: &mut F) {
-        let _ = (first_layer, f);
+    /// [`Layer::visit_params`]. A layer without parameters does nothing here.
+    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, first_layer: usize, f: &mut F);
+
+    /// Calls `f` with a description of every layer, in order (a chain describes each of its
+    /// layers); `first_layer` is this layer's position. For [`summary`](crate::summary).
+    fn describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo)) {
+        let mut params = 0;
+        self.visit_params(first_layer, &mut |p| params += p.value.len());
+        f(LayerInfo {
+            position: first_layer,
+            name: crate::summary::short_type_name(std::any::type_name::<Self>()),
+            inputs: I,
+            outputs: O,
+            params,
+        });
     }
 
     /// Inference on one sample: `y = f(x)`, with no heap allocation.
@@ -155,7 +211,8 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize> {
         y
     }
 
-    /// Chains `next` after this layer. It compiles only if `next` takes `O` inputs.
+    /// Chains `next` after this layer. It compiles only if `next` takes `O` inputs; the error
+    /// otherwise reads "`Linear<100, 10>` cannot take 128 inputs".
     ///
     /// # Example
     /// ```
@@ -163,10 +220,10 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize> {
     /// let net = Linear::<2, 4, f64>::zeros().then(Tanh).then(Linear::<4, 1, f64>::zeros());
     /// assert_eq!(net.num_params(), 2 * 4 + 4 + 4 + 1);
     /// ```
-    fn then<L, const P: usize>(self, next: L) -> Chain<Self, L, O>
+    fn then<L>(self, next: L) -> Chain<Self, L, O>
     where
         Self: Sized,
-        L: Layer<T, O, P>,
+        L: Takes<O>,
     {
         Chain {
             first: self,
@@ -213,12 +270,17 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize> {
 /// the sizes meet. The middle size `M` is part of the type because an activation such as
 /// [`Relu`](crate::Relu) fits any size and cannot name it itself.
 #[derive(Debug, Clone)]
-pub struct Chain<A, B, const M: usize> {
+pub struct Chain<A, B: Takes<M>, const M: usize> {
     first: A,
     second: B,
 }
 
-impl<A, B, const M: usize> Chain<A, B, M> {
+impl<A, B: Takes<M>, const M: usize> Chain<A, B, M> {
+    /// Two layers, one after the other. [`Layer::then`] and [`seq!`](crate::seq) build the
+    /// same with a check that `A` gives `M` outputs.
+    pub fn new(first: A, second: B) -> Self {
+        Chain { first, second }
+    }
     /// The first layer.
     pub fn first(&self) -> &A {
         &self.first
@@ -276,13 +338,19 @@ impl<TA: Default, TB: Default, T: Scalar, const M: usize> Default for ChainBatch
     }
 }
 
+impl<A: Takes<I>, B: Takes<M>, const I: usize, const M: usize> Takes<I> for Chain<A, B, M> {}
+
 impl<T, A, B, const I: usize, const M: usize, const O: usize> Layer<T, I, O> for Chain<A, B, M>
 where
     T: Scalar,
     A: Layer<T, I, M>,
     B: Layer<T, M, O>,
 {
-    const DEPTH: usize = A::DEPTH + B::DEPTH;
+    #[inline]
+    fn depth(&self) -> usize {
+        self.first.depth() + self.second.depth()
+    }
+
     type Tape = ChainTape<A::Tape, B::Tape, T, M>;
     type BatchTape = ChainBatchTape<A::BatchTape, B::BatchTape, T, M>;
 
@@ -337,12 +405,19 @@ where
 
     fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F) {
         self.first.visit_params(first_layer, f);
-        self.second.visit_params(first_layer + A::DEPTH, f);
+        self.second
+            .visit_params(first_layer + self.first.depth(), f);
     }
 
     fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, first_layer: usize, f: &mut F) {
         self.first.visit_params_mut(first_layer, f);
-        self.second.visit_params_mut(first_layer + A::DEPTH, f);
+        self.second
+            .visit_params_mut(first_layer + self.first.depth(), f);
+    }
+
+    fn describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo)) {
+        self.first.describe(first_layer, f);
+        self.second.describe(first_layer + self.first.depth(), f);
     }
 }
 

@@ -57,6 +57,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod build;
 mod data;
 mod error;
 mod fsutil;
@@ -69,27 +70,34 @@ mod layers;
 mod linalg;
 mod loss;
 mod metrics;
+mod model;
 mod optim;
 mod parallel;
 mod scalar;
+mod summary;
 #[cfg(test)]
 mod testing;
 mod train;
 
+pub use build::Build;
 pub use data::Dataset;
 pub use data::synthetic as datasets;
 pub use data::{idx, mnist};
 pub use error::{Error, IdxProblem, WeightsProblem};
 pub use fsutil::{check_writable, write_atomic};
 pub use init::Init;
-pub use layer::{Chain, ChainBatchTape, ChainTape, Layer, Param, ParamKind, ParamMut};
+pub use layer::{
+    Chain, ChainBatchTape, ChainTape, Layer, LayerInfo, Param, ParamKind, ParamMut, Takes,
+};
 pub use layers::{Activation, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
 pub use linalg::Batch;
 pub use loss::{BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, SoftmaxCrossEntropy};
 pub use metrics::{ConfusionMatrix, accuracy, argmax};
+pub use model::{DynTape, Model};
 pub use optim::{Adam, Optimizer, Sgd};
 pub use parallel::{current_threads, with_threads};
 pub use scalar::Scalar;
+pub use summary::{Summary, summary};
 pub use train::{
     BatchProgress, EpochReport, Evaluation, Observer, Order, PrintEpochs, Trainer, Workspace,
     evaluate, max_abs_weights, train_sample,

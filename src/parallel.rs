@@ -472,4 +472,31 @@ mod tests {
         assert_eq!(current_threads(), 1);
         assert_eq!(with_team(2, || 7).unwrap(), 7);
     }
+
+    /// Three parts on a machine of any size: training and inference products split three
+    /// ways give the one-thread weights bit for bit.
+    #[test]
+    fn three_way_splits_change_no_bit() {
+        use crate::{Adam, Batch, Build, Layer, Linear, Relu, SoftmaxCrossEntropy, Workspace};
+        use rand::{RngExt, SeedableRng};
+        type Net = crate::Net![Linear<300, 96>, Relu, Linear<96, 10>];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let x = Batch::<f32, 300>::from_fn(96, |_, _| rng.random_range(0.0..1.0));
+        let labels: Vec<usize> = (0..96).map(|i| i % 10).collect();
+        let run = |threads: usize| {
+            let mut net = Net::init(&mut rand::rngs::StdRng::seed_from_u64(1));
+            let mut adam = Adam::new(1e-3).unwrap();
+            let mut workspace = Workspace::new();
+            with_team(threads, || {
+                for _ in 0..3 {
+                    workspace
+                        .step(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &labels)
+                        .unwrap();
+                }
+                net.predict_batch(&x)
+            })
+            .unwrap()
+        };
+        assert_eq!(run(1), run(3));
+    }
 }

@@ -17,8 +17,11 @@ fn train(threads: usize) -> Vec<u8> {
         Relu,
         Linear::<128, 10>::new(Init::XavierUniform, &mut rng),
     ];
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     with_threads(threads, || {
-        assert_eq!(current_threads(), threads);
+        // Capped at the cores: on a 2-core machine, 3 threads run as 2 (the unit tests of
+        // src/parallel.rs split products three ways regardless).
+        assert_eq!(current_threads(), threads.min(cores));
         Trainer::new(SoftmaxCrossEntropy, Adam::new(1e-3).unwrap())
             .epochs(2)
             .batch_size(64)

@@ -4,7 +4,7 @@
 use nalgebra::SVector;
 
 use crate::linalg::ensure_cols;
-use crate::{Batch, Layer, Scalar};
+use crate::{Batch, Layer, Param, ParamMut, Scalar, Takes};
 
 /// An elementwise function `y = f(x)` with its derivative.
 ///
@@ -58,6 +58,10 @@ macro_rules! elementwise_layer {
             type Tape = ();
             type BatchTape = ();
 
+            fn visit_params<F: FnMut(Param<'_, T>)>(&self, _: usize, _: &mut F) {}
+
+            fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: usize, _: &mut F) {}
+
             #[inline]
             fn forward_tape(&self, x: &SVector<T, N>, _: &mut ()) -> SVector<T, N> {
                 activate_all(self, x)
@@ -109,6 +113,12 @@ elementwise_layer!(
     /// Any [`Activation`] becomes a layer by wrapping it in [`Elementwise`].
     impl[A: Activation<T>,] for Elementwise<A>
 );
+
+impl<const N: usize> Takes<N> for Relu {}
+impl<const N: usize> Takes<N> for LeakyRelu {}
+impl<const N: usize> Takes<N> for Tanh {}
+impl<const N: usize> Takes<N> for Sigmoid {}
+impl<A, const N: usize> Takes<N> for Elementwise<A> {}
 
 /// Makes a layer of your own [`Activation`]: `Elementwise(MyActivation)`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -300,9 +310,15 @@ fn softmax_backward<T: Scalar>(y: &[T], d: &mut [T]) {
     }
 }
 
+impl<const N: usize> Takes<N> for Softmax {}
+
 impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
     type Tape = ();
     type BatchTape = ();
+
+    fn visit_params<F: FnMut(Param<'_, T>)>(&self, _: usize, _: &mut F) {}
+
+    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: usize, _: &mut F) {}
 
     #[inline]
     fn forward_tape(&self, x: &SVector<T, N>, _: &mut ()) -> SVector<T, N> {

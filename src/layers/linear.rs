@@ -10,7 +10,7 @@ use crate::linalg::{
     add_dy_xt, add_dy_xt_small, add_outer, affine, array, array_mut, boxed_zeros, column,
     column_mut, ensure_cols, gemm_backward, gemm_forward, mul_w_x, mul_wt, mul_wt_dy,
 };
-use crate::{Batch, Error, Init, Layer, Scalar};
+use crate::{Batch, Error, Init, Layer, Scalar, Takes};
 
 /// A fully connected (affine) layer: `y = W·x + b`, from `I` inputs to `O` outputs.
 ///
@@ -159,6 +159,8 @@ impl<const I: usize, const O: usize, T: Scalar> fmt::Debug for Linear<I, O, T> {
         write!(f, "Linear<{I}, {O}>")
     }
 }
+
+impl<const I: usize, const O: usize, T: Scalar> Takes<I> for Linear<I, O, T> {}
 
 impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, T> {
     type Tape = ();

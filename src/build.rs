@@ -1,0 +1,221 @@
+//! Networks named by their type ([`Net!`](crate::Net)) and built from it ([`Build`]).
+
+use rand::Rng;
+use rand::SeedableRng;
+
+use crate::layer::{Chain, Takes};
+use crate::{Elementwise, Init, LeakyRelu, Linear, Relu, Scalar, Sigmoid, Softmax, Tanh};
+
+/// A layer or network that can be built from its type alone, so that every size is written
+/// once, in the type.
+///
+/// The default initialisation ([`Build::init`]) chooses per [`Linear`] layer from what
+/// follows it: He (Kaiming) normal before a rectifier ([`Relu`], [`LeakyRelu`]), Glorot
+/// (Xavier) uniform before anything else (a saturating activation, another linear layer, or
+/// the output). Biases start at zero. The draws come from `rng` layer by layer, first to
+/// last, so a seed gives the same network as building it layer by layer with
+/// [`Linear::new`] and the same schemes.
+///
+/// # Example
+/// ```
+/// use constnet::{Build, Init, Layer, Net, Linear, Relu};
+/// use constnet::rand::{SeedableRng, rngs::StdRng};
+///
+/// type Mlp<const H: usize> = Net![Linear<4, H>, Relu, Linear<H, 3>];
+///
+/// let net = Mlp::<16>::init(&mut StdRng::seed_from_u64(0));      // He, then Glorot
+/// let lecun = Mlp::<16>::init_with(Init::LecunNormal, &mut StdRng::seed_from_u64(0));
+/// let blank = Mlp::<16>::zeros();
+/// assert_eq!(net.num_params(), 4 * 16 + 16 + 16 * 3 + 3);
+/// assert_ne!(net.first().first().weight(), lecun.first().first().weight());
+/// assert!(blank.second().weight().iter().all(|&w| w == 0.0));
+/// ```
+pub trait Build: Sized {
+    /// Whether this layer is a rectifier (ReLU-like), so that a [`Linear`] layer before it
+    /// starts from He initialisation. For a chain, whether its first layer is.
+    const RECTIFIER: bool = false;
+
+    /// Builds the layer with weights from `rng`: by `init` if given, else by the default rule
+    /// (He when `before_rectifier`, Glorot otherwise).
+    fn build<R: Rng + ?Sized>(rng: &mut R, init: Option<Init>, before_rectifier: bool) -> Self;
+
+    /// Builds with the default initialisation (see the trait's docs).
+    fn init<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        Self::build(rng, None, false)
+    }
+
+    /// Builds with `init` for every weight matrix, overriding the default rule.
+    fn init_with<R: Rng + ?Sized>(init: Init, rng: &mut R) -> Self {
+        Self::build(rng, Some(init), false)
+    }
+
+    /// Builds with every weight and bias zero.
+    fn zeros() -> Self {
+        Self::build(
+            &mut rand::rngs::StdRng::seed_from_u64(0),
+            Some(Init::Zeros),
+            false,
+        )
+    }
+}
+
+impl<const I: usize, const O: usize, T: Scalar> Build for Linear<I, O, T> {
+    fn build<R: Rng + ?Sized>(rng: &mut R, init: Option<Init>, before_rectifier: bool) -> Self {
+        let default = if before_rectifier {
+            Init::HeNormal
+        } else {
+            Init::XavierUniform
+        };
+        Linear::new(init.unwrap_or(default), rng)
+    }
+}
+
+impl<A: Build, B: Build + Takes<M>, const M: usize> Build for Chain<A, B, M> {
+    const RECTIFIER: bool = A::RECTIFIER;
+
+    fn build<R: Rng + ?Sized>(rng: &mut R, init: Option<Init>, before_rectifier: bool) -> Self {
+        let first = A::build(rng, init, B::RECTIFIER);
+        Chain::new(first, B::build(rng, init, before_rectifier))
+    }
+}
+
+/// Activations: built as their `Default`; rectifiers say so.
+macro_rules! build_activation {
+    ($($ty:ty => $rectifier:expr),* $(,)?) => {$(
+        impl Build for $ty {
+            const RECTIFIER: bool = $rectifier;
+            fn build<R: Rng + ?Sized>(_: &mut R, _: Option<Init>, _: bool) -> Self {
+                Self::default()
+            }
+        }
+    )*};
+}
+
+build_activation!(Relu => true, LeakyRelu => true, Tanh => false, Sigmoid => false, Softmax => false);
+
+impl<A: Default> Build for Elementwise<A> {
+    fn build<R: Rng + ?Sized>(_: &mut R, _: Option<Init>, _: bool) -> Self {
+        Elementwise(A::default())
+    }
+}
+
+/// A network type in one line, in layer order, each size written once:
+/// `Net![Linear<784, 128>, Relu, Linear<128, 10>]`.
+///
+/// It is the type that [`seq!`](crate::seq) or [`Layer::then`](crate::Layer::then) build from
+/// the same layers (a left-nested [`Chain`]), usable as a type alias (also with const
+/// parameters), a struct field, or a return type, and buildable with [`Build`].
+///
+/// - `Linear<I, O>` (or `Linear<I, O, f64>`) gives `O` outputs.
+/// - Any other layer keeps the size (activations, or a layer of your own that does).
+/// - A layer of your own that changes the size says so: `MyLayer<4> => 8`. The first layer
+///   must have a known size: a `Linear`, or any layer with `=> N`.
+///
+/// A layer that does not take the outputs of the one before is a compile error naming it:
+/// "`Linear<100, 10>` cannot take 128 inputs".
+///
+/// # Example
+/// ```
+/// use constnet::{Build, Layer, Linear, Net, Relu, Tanh};
+/// use constnet::rand::{SeedableRng, rngs::StdRng};
+///
+/// type Classifier<const H: usize> = Net![Linear<4, H>, Tanh, Linear<H, H>, Relu, Linear<H, 3>];
+///
+/// struct App {
+///     net: Classifier<16>,
+/// }
+///
+/// fn make(seed: u64) -> Classifier<16> {
+///     Classifier::init(&mut StdRng::seed_from_u64(seed))
+/// }
+///
+/// let app = App { net: make(1) };
+/// assert_eq!(app.net.depth(), 5);
+/// ```
+#[macro_export]
+macro_rules! Net {
+    [$($layers:tt)+] => { $crate::__net!(@first $($layers)+) };
+}
+
+/// The muncher behind [`Net!`]: `[type so far] [its output size, or ?]` then the layers left.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __net {
+    // The first layer: its output size must be known.
+    (@first $(constnet ::)? Linear < $i:tt , $o:tt $(, $t:ty)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@next [Linear<$i, $o $(, $t)?>] [$o] $($($rest)*)?)
+    };
+    (@first $layer:ty => $o:tt $(, $($rest:tt)*)?) => {
+        $crate::__net!(@next [$layer] [$o] $($($rest)*)?)
+    };
+    (@first $layer:ty $(, $($rest:tt)*)?) => {
+        ::core::compile_error!(
+            "Net![...]: the first layer must say its size: `Linear<I, O>`, or `MyLayer => O`"
+        )
+    };
+
+    // Done.
+    (@next [$net:ty] [$m:tt]) => { $net };
+
+    // A linear layer: the chain's middle size is the output before it.
+    (@next [$net:ty] [$m:tt] $(constnet ::)? Linear < $i:tt , $o:tt $(, $t:ty)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@next [$crate::Chain<$net, Linear<$i, $o $(, $t)?>, $m>] [$o] $($($rest)*)?)
+    };
+    // A layer that says its output size.
+    (@next [$net:ty] [$m:tt] $layer:ty => $o:tt $(, $($rest:tt)*)?) => {
+        $crate::__net!(@next [$crate::Chain<$net, $layer, $m>] [$o] $($($rest)*)?)
+    };
+    // Any other layer keeps the size.
+    (@next [$net:ty] [$m:tt] $layer:ty $(, $($rest:tt)*)?) => {
+        $crate::__net!(@next [$crate::Chain<$net, $layer, $m>] [$m] $($($rest)*)?)
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Layer, seq};
+    use rand::rngs::StdRng;
+
+    type Mlp<const H: usize> = crate::Net![Linear<3, H>, Relu, Linear<H, H>, Tanh, Linear<H, 2>];
+
+    #[test]
+    fn the_type_form_is_the_type_seq_builds() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let built: Mlp<8> = seq![
+            Linear::<3, 8>::new(Init::HeNormal, &mut rng),
+            Relu,
+            Linear::<8, 8>::new(Init::XavierUniform, &mut rng),
+            Tanh,
+            Linear::<8, 2>::new(Init::XavierUniform, &mut rng),
+        ];
+        // The default rule draws the same weights in the same order.
+        let from_type = Mlp::<8>::init(&mut StdRng::seed_from_u64(5));
+        let x = nalgebra::SVector::from([0.1, -0.4, 0.9]);
+        assert_eq!(built.forward(&x), from_type.forward(&x));
+        assert_eq!(from_type.depth(), 5);
+    }
+
+    #[test]
+    fn overrides_and_zeros_apply_to_every_linear_layer() {
+        let he = Mlp::<8>::init_with(Init::HeUniform, &mut StdRng::seed_from_u64(5));
+        let mut rng = StdRng::seed_from_u64(5);
+        let first = Linear::<3, 8>::new(Init::HeUniform, &mut rng);
+        assert_eq!(he.first().first().first().first().weight(), first.weight());
+        let zeros = Mlp::<4>::zeros();
+        let mut all_zero = true;
+        zeros.visit_params(0, &mut |p| all_zero &= p.value.iter().all(|&v| v == 0.0));
+        assert!(all_zero);
+    }
+
+    #[test]
+    fn layers_of_other_sizes_and_scalars_fit_in_the_type_form() {
+        type Wide = crate::Net![Linear<2, 3, f64>, Softmax, Linear<3, 1, f64>, Sigmoid];
+        let net = Wide::init(&mut StdRng::seed_from_u64(1));
+        let y = net.forward(&nalgebra::SVector::from([1.0, 2.0]));
+        assert!(y[0] > 0.0 && y[0] < 1.0);
+        type Leaky = crate::Net![Linear<2, 4>, LeakyRelu, Linear<4, 1>];
+        const { assert!(!<Leaky as Build>::RECTIFIER && <LeakyRelu as Build>::RECTIFIER) };
+        let _ = Leaky::init(&mut StdRng::seed_from_u64(1));
+    }
+}
