@@ -1,11 +1,11 @@
 //! Trains a multi-layer perceptron on MNIST, the project's main job.
 //!
 //! `cargo run --release --example mnist` trains the default network (784-256-10 with ReLU,
-//! Adam at 0.002 decayed ×0.7 per epoch, batch 64, 10 epochs) on the 60,000 bundled training images and tests it on the 10,000 test
-//! images; `--help` lists the options, among them the lesson's experiments with
-//! `--layers 1|2|3` and `--activation relu|tanh|sigmoid`. Each layer count is a different
-//! compile-time type: `Linear<784, 10>`; `Linear<784, 256>` → act → `Linear<256, 10>`;
-//! `Linear<784, 256>` → act → `Linear<256, 128>` → act → `Linear<128, 10>`.
+//! Adam at 0.002 decayed ×0.7 per epoch, batch 64, 10 epochs) on the 60,000 bundled training
+//! images and tests it on the 10,000 test images; `--help` lists the options, among them the
+//! lesson's experiments with `--layers 1|2|3` and `--activation relu|tanh|sigmoid`. Each
+//! choice is a different compile-time type, named in one line with `Net!` and chosen at run
+//! time through `Box<dyn Model>`; the optimizer likewise through `Box<dyn Optimizer>`.
 
 mod common;
 
@@ -18,15 +18,55 @@ use constnet::mnist::{self, MnistSet};
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Chain, ConfusionMatrix, EpochReport, Init, Layer, Linear, Observer, Optimizer, Order,
-    ParamMut, Relu, Sgd, Sigmoid, SoftmaxCrossEntropy, Tanh, Trainer, evaluate, io,
+    Adam, Build, ConfusionMatrix, EpochReport, Layer, Linear, Model, Net, Observer, Optimizer,
+    Order, Relu, Sgd, Sigmoid, SoftmaxCrossEntropy, Tanh, Trainer, evaluate, io, summary,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Hidden sizes: `--layers 2` is 784-H-10, `--layers 3` is 784-H1-H2-10.
-const H: usize = 256;
-const H1: usize = 256;
-const H2: usize = 128;
+/// `--layers 2`: one hidden layer of 256; `--layers 3`: two, of 256 and 128.
+type OneHidden<A> = Net![Linear<784, 256>, A, Linear<256, 10>];
+type TwoHidden<A> = Net![Linear<784, 256>, A, Linear<256, 128>, A, Linear<128, 10>];
+
+/// Any of the networks, chosen at run time.
+type Classifier = Box<dyn Model<f32, 784, 10>>;
+
+/// The network of `layers` layers with hidden activation `A`, built from its type (He
+/// initialisation before ReLU, Glorot otherwise).
+fn network<A>(layers: u8, rng: &mut StdRng) -> Classifier
+where
+    A: Build + Layer<f32, 256, 256> + Layer<f32, 128, 128> + 'static,
+{
+    match layers {
+        1 => Box::new(Linear::<784, 10>::init(rng)),
+        2 => Box::new(OneHidden::<A>::init(rng)),
+        _ => Box::new(TwoHidden::<A>::init(rng)),
+    }
+}
+
+type MakeNetwork = fn(u8, &mut StdRng) -> Classifier;
+type MakeOptimizer = fn(f64) -> Result<Box<dyn Optimizer<f32>>, constnet::Error>;
+
+/// `--activation`: name, and the networks with it.
+const ACTIVATIONS: [(&str, MakeNetwork); 3] = [
+    ("relu", network::<Relu>),
+    ("tanh", network::<Tanh>),
+    ("sigmoid", network::<Sigmoid>),
+];
+
+/// `--optimizer`: name, default learning rate, and the optimizer at a given rate.
+const OPTIMIZERS: [(&str, f64, MakeOptimizer); 3] = [
+    ("sgd", 0.1, |lr| Ok(Box::new(Sgd::new(lr)?))),
+    ("momentum", 0.05, |lr| Ok(Box::new(Sgd::new(lr)?.momentum(0.9)?))),
+    ("adam", 2e-3, |lr| Ok(Box::new(Adam::new(lr)?))),
+];
+
+/// The entry of `table` named `name`, or an error listing the names.
+fn choose<T: Copy>(flag: &str, name: &str, table: &[(&str, T)]) -> Result<T, lexopt::Error> {
+    table.iter().find(|(n, _)| *n == name).map(|&(_, t)| t).ok_or_else(|| {
+        let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+        format!("--{flag}: unknown `{name}`, expected one of {}", names.join(", ")).into()
+    })
+}
 
 const HELP: &str = "\
 Train a compile-time-typed MLP on MNIST.
@@ -52,30 +92,6 @@ Options:
 
 The validation set, evaluated after every epoch, is the 10,000 MNIST test images.";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OptimizerKind {
-    Sgd,
-    Momentum,
-    Adam,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ActivationKind {
-    Relu,
-    Tanh,
-    Sigmoid,
-}
-
-impl fmt::Display for ActivationKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ActivationKind::Relu => "ReLU",
-            ActivationKind::Tanh => "tanh",
-            ActivationKind::Sigmoid => "sigmoid",
-        })
-    }
-}
-
 #[derive(Debug)]
 struct Options {
     data_dir: PathBuf,
@@ -83,11 +99,11 @@ struct Options {
     batch_size: usize,
     lr: Option<f64>,
     lr_decay: f64,
-    optimizer: OptimizerKind,
+    optimizer: String,
     seed: u64,
     threads: usize,
     layers: u8,
-    activation: ActivationKind,
+    activation: String,
     save: Option<PathBuf>,
     load: Option<PathBuf>,
     metrics: Option<PathBuf>,
@@ -119,11 +135,11 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         batch_size: 64,
         lr: None,
         lr_decay: 0.7,
-        optimizer: OptimizerKind::Adam,
+        optimizer: "adam".into(),
         seed: 0,
         threads: 1,
         layers: 2,
-        activation: ActivationKind::Relu,
+        activation: "relu".into(),
         save: None,
         load: None,
         metrics: None,
@@ -143,32 +159,8 @@ fn parse_args() -> Result<Options, lexopt::Error> {
             Long("load") => o.load = Some(parser.value()?.into()),
             Long("metrics") => o.metrics = Some(parser.value()?.into()),
             Long("plot") => o.plot = Some(parser.value()?.into()),
-            Long("optimizer") => {
-                o.optimizer = match parser.value()?.string()?.as_str() {
-                    "sgd" => OptimizerKind::Sgd,
-                    "momentum" => OptimizerKind::Momentum,
-                    "adam" => OptimizerKind::Adam,
-                    other => {
-                        return Err(format!(
-                            "unknown optimizer `{other}`: expected sgd, momentum or adam"
-                        )
-                        .into());
-                    }
-                }
-            }
-            Long("activation") => {
-                o.activation = match parser.value()?.string()?.as_str() {
-                    "relu" => ActivationKind::Relu,
-                    "tanh" => ActivationKind::Tanh,
-                    "sigmoid" => ActivationKind::Sigmoid,
-                    other => {
-                        return Err(format!(
-                            "unknown activation `{other}`: expected relu, tanh or sigmoid"
-                        )
-                        .into());
-                    }
-                }
-            }
+            Long("optimizer") => o.optimizer = flag_value(&mut parser, "optimizer")?,
+            Long("activation") => o.activation = flag_value(&mut parser, "activation")?,
             Long("layers") => {
                 o.layers = flag_value(&mut parser, "layers")?;
                 if !(1..=3).contains(&o.layers) {
@@ -182,6 +174,9 @@ fn parse_args() -> Result<Options, lexopt::Error> {
             _ => return Err(arg.unexpected()),
         }
     }
+    let optimizers = OPTIMIZERS.map(|(name, _, make)| (name, make));
+    choose("optimizer", &o.optimizer, &optimizers)?;
+    choose("activation", &o.activation, &ACTIVATIONS)?;
     // Fail now, not after minutes of training, if a result could not be written.
     for (flag, path) in [
         ("save", &o.save),
@@ -195,75 +190,6 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     Ok(o)
 }
 
-/// The three optimizers behind one type, so that each network is compiled once.
-enum AnyOptimizer {
-    Sgd(Sgd),
-    Adam(Adam),
-}
-
-impl Optimizer<f32> for AnyOptimizer {
-    fn begin_step(&mut self) {
-        match self {
-            AnyOptimizer::Sgd(o) => o.begin_step(),
-            AnyOptimizer::Adam(o) => o.begin_step(),
-        }
-    }
-    fn update(&mut self, slot: usize, param: ParamMut<'_, f32>) {
-        match self {
-            AnyOptimizer::Sgd(o) => o.update(slot, param),
-            AnyOptimizer::Adam(o) => o.update(slot, param),
-        }
-    }
-    fn learning_rate(&self) -> f64 {
-        match self {
-            AnyOptimizer::Sgd(o) => o.learning_rate(),
-            AnyOptimizer::Adam(o) => o.learning_rate(),
-        }
-    }
-    fn set_learning_rate(&mut self, lr: f64) -> Result<(), constnet::Error> {
-        match self {
-            AnyOptimizer::Sgd(o) => o.set_learning_rate(lr),
-            AnyOptimizer::Adam(o) => o.set_learning_rate(lr),
-        }
-    }
-}
-
-fn optimizer(o: &Options) -> Result<AnyOptimizer, constnet::Error> {
-    Ok(match o.optimizer {
-        OptimizerKind::Sgd => AnyOptimizer::Sgd(Sgd::new(o.lr.unwrap_or(0.1))?),
-        OptimizerKind::Momentum => {
-            AnyOptimizer::Sgd(Sgd::new(o.lr.unwrap_or(0.05))?.momentum(0.9)?)
-        }
-        OptimizerKind::Adam => AnyOptimizer::Adam(Adam::new(o.lr.unwrap_or(2e-3))?),
-    })
-}
-
-/// One hidden layer: 784 → H → 10.
-type TwoLayers<A> = Chain<Chain<Linear<784, H>, A, H>, Linear<H, 10>, H>;
-/// Two hidden layers: 784 → H1 → H2 → 10.
-type ThreeLayers<A> = Chain<
-    Chain<Chain<Chain<Linear<784, H1>, A, H1>, Linear<H1, H2>, H1>, A, H2>,
-    Linear<H2, 10>,
-    H2,
->;
-
-fn two_layers<A: Layer<f32, H, H>>(act: A, init: Init, rng: &mut StdRng) -> TwoLayers<A> {
-    Linear::new(init, rng)
-        .then(act)
-        .then(Linear::new(Init::XavierUniform, rng))
-}
-
-fn three_layers<A>(act: A, init: Init, rng: &mut StdRng) -> ThreeLayers<A>
-where
-    A: Layer<f32, H1, H1> + Layer<f32, H2, H2> + Copy,
-{
-    Linear::new(init, rng)
-        .then(act)
-        .then(Linear::new(init, rng))
-        .then(act)
-        .then(Linear::new(Init::XavierUniform, rng))
-}
-
 fn main() -> ExitCode {
     let options = match parse_args() {
         Ok(o) => o,
@@ -272,60 +198,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match dispatch(&options) {
+    match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Builds the network that the options ask for (each a distinct type) and runs it.
-fn dispatch(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
-    let mut rng = StdRng::seed_from_u64(o.seed);
-    // He initialisation suits ReLU, Glorot the saturating activations.
-    let init = match o.activation {
-        ActivationKind::Relu => Init::HeNormal,
-        _ => Init::XavierUniform,
-    };
-    let a = o.activation;
-    match (o.layers, a) {
-        (1, _) => run(
-            Linear::<784, 10>::new(Init::XavierUniform, &mut rng),
-            "784-10 (linear)".into(),
-            o,
-        ),
-        (2, ActivationKind::Relu) => run(
-            two_layers(Relu, init, &mut rng),
-            format!("784-{H}-10 ({a})"),
-            o,
-        ),
-        (2, ActivationKind::Tanh) => run(
-            two_layers(Tanh, init, &mut rng),
-            format!("784-{H}-10 ({a})"),
-            o,
-        ),
-        (2, ActivationKind::Sigmoid) => run(
-            two_layers(Sigmoid, init, &mut rng),
-            format!("784-{H}-10 ({a})"),
-            o,
-        ),
-        (_, ActivationKind::Relu) => run(
-            three_layers(Relu, init, &mut rng),
-            format!("784-{H1}-{H2}-10 ({a})"),
-            o,
-        ),
-        (_, ActivationKind::Tanh) => run(
-            three_layers(Tanh, init, &mut rng),
-            format!("784-{H1}-{H2}-10 ({a})"),
-            o,
-        ),
-        (_, ActivationKind::Sigmoid) => run(
-            three_layers(Sigmoid, init, &mut rng),
-            format!("784-{H1}-{H2}-10 ({a})"),
-            o,
-        ),
     }
 }
 
@@ -349,10 +227,7 @@ fn load_data(o: &Options) -> Result<mnist::Mnist, Box<dyn std::error::Error>> {
     Ok(data)
 }
 
-fn report_test<N: Layer<f32, 784, 10>>(
-    net: &N,
-    test: &MnistSet,
-) -> Result<(), Box<dyn std::error::Error>> {
+fn report_test(net: &Classifier, test: &MnistSet) -> Result<(), Box<dyn std::error::Error>> {
     let result = evaluate(net, &SoftmaxCrossEntropy, test)?;
     println!(
         "\ntest accuracy {:.2}% (loss {:.4}) on {} images",
@@ -367,14 +242,21 @@ fn report_test<N: Layer<f32, 784, 10>>(
     Ok(())
 }
 
-fn run<N: Layer<f32, 784, 10>>(
-    mut net: N,
-    name: String,
-    o: &Options,
-) -> Result<(), Box<dyn std::error::Error>> {
+fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let wall = Instant::now();
     let data = load_data(o)?;
-    println!("network {name}: {} parameters", net.num_params());
+    let make = choose("activation", &o.activation, &ACTIVATIONS)?;
+    let mut net = make(o.layers, &mut StdRng::seed_from_u64(o.seed));
+    let table = summary(&net);
+    let widths: Vec<String> = std::iter::once(784)
+        .chain(table.layers.iter().filter(|l| l.params > 0).map(|l| l.outputs))
+        .map(|n| n.to_string())
+        .collect();
+    let name = match o.layers {
+        1 => format!("{} (linear)", widths.join("-")),
+        _ => format!("{} ({})", widths.join("-"), o.activation),
+    };
+    println!("network {name}:\n{table}");
 
     if let Some(path) = &o.load {
         io::load_safetensors(&mut net, path)?;
@@ -382,19 +264,24 @@ fn run<N: Layer<f32, 784, 10>>(
         return report_test(&net, &data.test);
     }
 
+    let (_, default_lr, make_optimizer) = OPTIMIZERS
+        .into_iter()
+        .find(|(n, _, _)| *n == o.optimizer)
+        .expect("checked when parsing");
+    let optimizer = make_optimizer(o.lr.unwrap_or(default_lr))?;
     println!(
-        "training {} epochs, batch {}, {:?} (learning rate {}, ×{} per epoch), seed {}, {} thread{}",
+        "training {} epochs, batch {}, {} (learning rate {}, ×{} per epoch), seed {}, {} thread{}",
         o.epochs,
         o.batch_size,
         o.optimizer,
-        optimizer(o)?.learning_rate(),
+        optimizer.learning_rate(),
         o.lr_decay,
         o.seed,
         o.threads,
         if o.threads == 1 { "" } else { "s" }
     );
     let mut progress = Progress::new(o.epochs);
-    let mut trainer = Trainer::new(SoftmaxCrossEntropy, optimizer(o)?)
+    let mut trainer = Trainer::new(SoftmaxCrossEntropy, optimizer)
         .epochs(o.epochs)
         .batch_size(o.batch_size)
         .order(Order::Shuffled { seed: o.seed })

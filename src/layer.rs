@@ -121,8 +121,7 @@ pub struct LayerInfo {
 /// bodies), so a layer with parameters cannot silently keep them from training.
 /// [`crate::gradcheck::check_layer`] checks the backward passes against central
 /// differences. To build it from a network's type ([`Net!`](crate::Net)), also implement
-/// [`Build`](crate::Build). The guide in the [`layers`](crate::layers) module docs walks
-/// through a complete example.
+/// [`Build`](crate::Build). The [`guide`](crate::guide) walks through a complete example.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a layer from {I} to {O} values of type `{T}`",
     label = "expected a layer that takes {I} inputs of type `{T}` here",

@@ -62,6 +62,7 @@ mod data;
 mod error;
 mod fsutil;
 pub mod gradcheck;
+pub mod guide;
 mod init;
 #[cfg(feature = "safetensors")]
 pub mod io;

@@ -5,6 +5,8 @@
 //! own state per tensor (`slot`), allocated once on the first step. Networks drive it through
 //! [`Layer::step`](crate::Layer::step).
 
+use std::fmt;
+
 use crate::layer::{ParamKind, ParamMut};
 use crate::parallel::{DisjointParts, current_threads, run_parts};
 use crate::{Error, Scalar};
@@ -89,6 +91,37 @@ fn check_range(
     }
 }
 
+/// How much state an optimizer holds, for `Debug`: tensors and values, not the values.
+fn state_size<T>(states: &[Vec<T>]) -> String {
+    let values: usize = states.iter().map(Vec::len).sum();
+    format!("{} tensors, {values} values", states.len())
+}
+
+impl<T: Scalar> fmt::Debug for Sgd<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sgd")
+            .field("lr", &self.lr)
+            .field("momentum", &self.momentum)
+            .field("nesterov", &self.nesterov)
+            .field("weight_decay", &self.weight_decay)
+            .field("velocity", &format_args!("{}", state_size(&self.velocity)))
+            .finish()
+    }
+}
+
+impl<T: Scalar> fmt::Debug for Adam<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Adam")
+            .field("lr", &self.lr)
+            .field("betas", &(self.beta1, self.beta2))
+            .field("eps", &self.eps)
+            .field("weight_decay", &self.weight_decay)
+            .field("steps", &self.t)
+            .field("moments", &format_args!("2 × {}", state_size(&self.m)))
+            .finish()
+    }
+}
+
 /// The state buffer of `slot`, zero-filled and of `len` values; allocated on first use.
 fn state<T: Scalar>(states: &mut Vec<Vec<T>>, slot: usize, len: usize) -> &mut [T] {
     if states.len() <= slot {
@@ -116,7 +149,7 @@ fn state<T: Scalar>(states: &mut Vec<Vec<T>>, slot: usize, len: usize) -> &mut [
 /// assert!(Sgd::<f32>::new(0.0).is_err());
 /// # Ok::<(), constnet::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Sgd<T: Scalar = f32> {
     lr: f64,
     momentum: f64,
@@ -226,7 +259,7 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
 /// assert!(Adam::<f32>::new(f64::NAN).is_err());
 /// # Ok::<(), constnet::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Adam<T: Scalar = f32> {
     lr: f64,
     beta1: f64,

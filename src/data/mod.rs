@@ -45,10 +45,30 @@ fn check_feature_count<const I: usize>() -> Result<(), Error> {
 /// assert!(Dataset::<f32, 2, usize>::from_rows(&[0.0, f32::NAN], vec![0]).is_err());
 /// # Ok::<(), constnet::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Dataset<T: Scalar, const I: usize, Y> {
     features: Batch<T, I>,
     targets: Vec<Y>,
+}
+
+/// Sizes and the first targets, never the whole feature matrix.
+impl<T: Scalar, const I: usize, Y: std::fmt::Debug> std::fmt::Debug for Dataset<T, I, Y> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SHOWN: usize = 5;
+        let shown = &self.targets[..self.len().min(SHOWN)];
+        let more = self.len().saturating_sub(SHOWN);
+        f.debug_struct("Dataset")
+            .field("samples", &self.len())
+            .field("features", &I)
+            .field(
+                "targets",
+                &format_args!(
+                    "{shown:?}{}",
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ),
+            )
+            .finish()
+    }
 }
 
 impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
@@ -303,5 +323,24 @@ mod tests {
             assert_eq!(y, serial_targets);
         }
         assert_eq!(serial.column(3)[0], (21 * 300) as f32);
+    }
+
+    /// `Debug` of a dataset, an optimizer with state and a trainer stays short.
+    #[test]
+    fn debug_output_does_not_dump_matrices() {
+        use crate::{Adam, Layer, Linear, Optimizer, SoftmaxCrossEntropy, Trainer};
+        let data = Dataset::<f32, 784, usize>::from_rows(&[0.5; 784 * 100], vec![3; 100]).unwrap();
+        let text = format!("{data:?}");
+        assert_eq!(
+            text,
+            "Dataset { samples: 100, features: 784, targets: [3, 3, 3, 3, 3] and 95 more }"
+        );
+        let mut net = Linear::<784, 64>::zeros();
+        let mut adam = Adam::new(0.01).unwrap();
+        adam.begin_step();
+        net.step(&mut adam);
+        let text = format!("{:?}", Trainer::new(SoftmaxCrossEntropy, adam));
+        assert!(text.len() < 400, "{text}");
+        assert!(text.contains("2 × 2 tensors, 50240 values"), "{text}");
     }
 }
