@@ -56,16 +56,26 @@ const ACTIVATIONS: [(&str, MakeNetwork); 3] = [
 /// `--optimizer`: name, default learning rate, and the optimizer at a given rate.
 const OPTIMIZERS: [(&str, f64, MakeOptimizer); 3] = [
     ("sgd", 0.1, |lr| Ok(Box::new(Sgd::new(lr)?))),
-    ("momentum", 0.05, |lr| Ok(Box::new(Sgd::new(lr)?.momentum(0.9)?))),
+    ("momentum", 0.05, |lr| {
+        Ok(Box::new(Sgd::new(lr)?.momentum(0.9)?))
+    }),
     ("adam", 2e-3, |lr| Ok(Box::new(Adam::new(lr)?))),
 ];
 
 /// The entry of `table` named `name`, or an error listing the names.
 fn choose<T: Copy>(flag: &str, name: &str, table: &[(&str, T)]) -> Result<T, lexopt::Error> {
-    table.iter().find(|(n, _)| *n == name).map(|&(_, t)| t).ok_or_else(|| {
-        let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-        format!("--{flag}: unknown `{name}`, expected one of {}", names.join(", ")).into()
-    })
+    table
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, t)| t)
+        .ok_or_else(|| {
+            let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+            format!(
+                "--{flag}: unknown `{name}`, expected one of {}",
+                names.join(", ")
+            )
+            .into()
+        })
 }
 
 const HELP: &str = "\
@@ -249,7 +259,13 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut net = make(o.layers, &mut StdRng::seed_from_u64(o.seed));
     let table = summary(&net);
     let widths: Vec<String> = std::iter::once(784)
-        .chain(table.layers.iter().filter(|l| l.params > 0).map(|l| l.outputs))
+        .chain(
+            table
+                .layers
+                .iter()
+                .filter(|l| l.params > 0)
+                .map(|l| l.outputs),
+        )
         .map(|n| n.to_string())
         .collect();
     let name = match o.layers {

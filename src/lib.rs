@@ -92,12 +92,15 @@ pub use layer::{
 };
 pub use layers::{Activation, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
 pub use linalg::Batch;
-pub use loss::{BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, SoftmaxCrossEntropy};
+pub use loss::{
+    BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, OneOutput, SoftmaxCrossEntropy,
+    TargetsOf,
+};
 pub use metrics::{ConfusionMatrix, accuracy, argmax};
 pub use model::{DynTape, Model};
 pub use optim::{Adam, Optimizer, Sgd};
 pub use parallel::{current_threads, with_threads};
-pub use scalar::Scalar;
+pub use scalar::{SameScalar, Scalar};
 pub use summary::{Summary, summary};
 pub use train::{
     BatchProgress, EpochReport, Evaluation, Observer, Order, PrintEpochs, Trainer, Workspace,

@@ -100,6 +100,36 @@ pub trait Loss<T: Scalar, const O: usize> {
     }
 }
 
+/// Targets of type `Self` are what loss `L` takes (`X`, its [`Loss::Target`]).
+///
+/// [`Trainer::fit`](crate::Trainer::fit) asks this of its dataset's targets rather than
+/// demanding a `Dataset` of `L::Target` outright, so that the compiler checks it after the
+/// arguments are known, and a dataset of the wrong kind of target is reported naming the
+/// loss and both target types.
+#[diagnostic::on_unimplemented(
+    message = "the dataset's targets are `{Self}`, but `{L}` takes targets of type `{X}`",
+    label = "a dataset of other targets than the loss takes",
+    note = "`SoftmaxCrossEntropy` and `CrossEntropy` take class labels (`usize`), `LogisticLoss` a \
+            number in [0, 1], `Mse` and `Mae` an `SVector<T, O>` per sample"
+)]
+pub trait TargetsOf<L, X> {
+    /// The dataset, seen as one of `X` targets (it is: `Self` is `X`).
+    fn dataset<T: Scalar, const I: usize>(
+        data: &crate::Dataset<T, I, Self>,
+    ) -> &crate::Dataset<T, I, X>
+    where
+        Self: Sized;
+}
+
+impl<L, X> TargetsOf<L, X> for X {
+    #[inline(always)]
+    fn dataset<T: Scalar, const I: usize>(
+        data: &crate::Dataset<T, I, X>,
+    ) -> &crate::Dataset<T, I, X> {
+        data
+    }
+}
+
 fn check_label(index: usize, label: usize, classes: usize) -> Result<(), Error> {
     if label < classes {
         Ok(())
@@ -193,11 +223,27 @@ impl<T: Scalar, const O: usize> Loss<T, O> for CrossEntropy {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogisticLoss;
 
-impl<T: Scalar> Loss<T, 1> for LogisticLoss {
+/// Implemented for one output only. The second impl, for a size no network can have, keeps
+/// the compiler from concluding "one output" from the loss alone: it takes the output count
+/// from the network, and then a mismatch is reported as the loss's ("`LogisticLoss` takes one
+/// output (a logit), but the network gives 3"), not as the network's.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` takes one output (a logit), but the network gives {O}",
+    label = "a loss for networks of one output",
+    note = "for several classes, use `SoftmaxCrossEntropy` on the logits (class labels as targets)"
+)]
+pub trait OneOutput<const O: usize> {}
+impl OneOutput<1> for LogisticLoss {}
+impl OneOutput<{ usize::MAX }> for LogisticLoss {}
+
+impl<T: Scalar, const O: usize> Loss<T, O> for LogisticLoss
+where
+    Self: OneOutput<O>,
+{
     type Target = T;
 
     #[inline]
-    fn sample(&self, z: &SVector<T, 1>, &t: &T, grad: &mut SVector<T, 1>) -> T {
+    fn sample(&self, z: &SVector<T, O>, &t: &T, grad: &mut SVector<T, O>) -> T {
         let z = z[0];
         grad[0] = sigmoid(z) - t;
         // log(1 + e^z) = max(z, 0) + log(1 + e^(−|z|)), which never overflows.
@@ -216,7 +262,7 @@ impl<T: Scalar> Loss<T, 1> for LogisticLoss {
         }
     }
 
-    fn is_correct(&self, z: &SVector<T, 1>, &t: &T) -> Option<bool> {
+    fn is_correct(&self, z: &SVector<T, O>, &t: &T) -> Option<bool> {
         Some((z[0] > T::zero()) == (t > T::of(0.5)))
     }
 }
@@ -400,7 +446,7 @@ mod tests {
         ));
         assert!(Loss::<f32, 10>::check_target(&SoftmaxCrossEntropy, 0, &9).is_ok());
         assert!(matches!(
-            LogisticLoss.check_target(3, &2.0_f32),
+            Loss::<f32, 1>::check_target(&LogisticLoss, 3, &2.0_f32),
             Err(Error::InvalidTarget { index: 3, .. })
         ));
         assert!(matches!(

@@ -9,6 +9,7 @@ use std::fmt;
 
 use crate::layer::{ParamKind, ParamMut};
 use crate::parallel::{DisjointParts, current_threads, run_parts};
+use crate::scalar::SameScalar;
 use crate::{Error, Scalar};
 
 /// Tensors from which an update is shared between the threads of
@@ -173,6 +174,21 @@ impl<T: Scalar> Sgd<T> {
         })
     }
 
+    /// The current learning rate (as [`Optimizer::learning_rate`], callable without naming
+    /// the network's scalar type).
+    pub fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    /// Changes the learning rate (as [`Optimizer::set_learning_rate`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidLearningRate`] unless `lr` is finite and greater than zero in `T`.
+    pub fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error> {
+        self.lr = check_lr::<T>(lr)?;
+        Ok(())
+    }
+
     /// Sets the momentum `μ` (0.9 is usual).
     ///
     /// # Errors
@@ -199,7 +215,9 @@ impl<T: Scalar> Sgd<T> {
     }
 }
 
-impl<T: Scalar> Optimizer<T> for Sgd<T> {
+/// For parameters of the optimizer's own scalar type only: `T: SameScalar<U>` is checked
+/// after the network has fixed `T`, so a mismatch names the optimizer, not the network.
+impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Sgd<U> {
     fn update(&mut self, slot: usize, p: ParamMut<'_, T>) {
         let lr = T::of(self.lr);
         let decay = match p.kind {
@@ -224,7 +242,7 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
         }
         let mu = T::of(self.momentum);
         let nesterov = self.nesterov;
-        let velocity = state(&mut self.velocity, slot, p.value.len());
+        let velocity = state(T::same_mut(&mut self.velocity), slot, p.value.len());
         for_parts(p.value, p.grad, velocity, &mut [], &|w, g, v, _| {
             for ((w, g), v) in w.iter_mut().zip(g.iter_mut()).zip(v.iter_mut()) {
                 let grad = *g + decay * *w;
@@ -289,6 +307,26 @@ impl<T: Scalar> Adam<T> {
         })
     }
 
+    /// The current learning rate (as [`Optimizer::learning_rate`], callable without naming
+    /// the network's scalar type).
+    pub fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    /// Changes the learning rate (as [`Optimizer::set_learning_rate`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidLearningRate`] unless `lr` is finite and greater than zero in `T`.
+    pub fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error> {
+        self.lr = check_lr::<T>(lr)?;
+        Ok(())
+    }
+
+    /// Starts a step (as [`Optimizer::begin_step`]): counts it for the bias corrections.
+    pub fn begin_step(&mut self) {
+        self.t = self.t.saturating_add(1);
+    }
+
     /// Sets the decay rates of the first and second moment estimates.
     ///
     /// # Errors
@@ -320,7 +358,8 @@ impl<T: Scalar> Adam<T> {
     }
 }
 
-impl<T: Scalar> Optimizer<T> for Adam<T> {
+/// For parameters of the optimizer's own scalar type only (see [`Sgd`]'s impl).
+impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Adam<U> {
     fn begin_step(&mut self) {
         self.t = self.t.saturating_add(1);
     }
@@ -338,8 +377,8 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
             ParamKind::Bias => T::zero(),
         };
         let len = p.value.len();
-        let m = state(&mut self.m, slot, len);
-        let v = state(&mut self.v, slot, len);
+        let m = state(T::same_mut(&mut self.m), slot, len);
+        let v = state(T::same_mut(&mut self.v), slot, len);
         for_parts(p.value, p.grad, m, v, &|w, g, m, v| {
             for (((w, g), m), v) in w.iter_mut().zip(g.iter_mut()).zip(m).zip(v) {
                 let grad = *g + decay * *w;

@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 
 use crate::layer::check_finite_params;
 use crate::loss::BatchLoss;
-use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar};
+use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar, TargetsOf};
 
 /// One training step on one sample: forward, loss, backward, optimizer update.
 /// Returns the loss before the update. Allocates nothing on the heap.
@@ -332,19 +332,22 @@ impl<L, Opt> Trainer<L, Opt> {
     ///
     /// A batch size larger than the training set trains on the whole set at once; memory
     /// for the history grows with the epochs done, not with the epochs asked for.
-    pub fn fit<T, N, const I: usize, const O: usize>(
+    pub fn fit<T, N, Y, const I: usize, const O: usize>(
         &mut self,
         net: &mut N,
-        train: &Dataset<T, I, L::Target>,
-        validation: Option<&Dataset<T, I, L::Target>>,
+        train: &Dataset<T, I, Y>,
+        validation: Option<&Dataset<T, I, Y>>,
         observer: &mut impl Observer,
     ) -> Result<Vec<EpochReport>, Error>
     where
         T: Scalar,
         N: Layer<T, I, O>,
         L: Loss<T, O>,
+        Y: TargetsOf<L, L::Target>,
         Opt: Optimizer<T>,
     {
+        let train = Y::dataset(train);
+        let validation = validation.map(Y::dataset);
         if self.batch_size == 0 {
             return Err(Error::InvalidBatchSize { batch_size: 0 });
         }

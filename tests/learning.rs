@@ -216,7 +216,6 @@ fn in_order_minibatches_of_one_are_the_one_sample_steps_in_file_order() {
 /// at those rates, and the optimizer ends at the last epoch's rate.
 #[test]
 fn learning_rate_decay_runs_each_epoch_at_its_rate() {
-    use constnet::Optimizer;
     let data = two_moons::<f64>(40, 0.1, 3);
     let make = || {
         let mut rng = StdRng::seed_from_u64(21);

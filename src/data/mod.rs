@@ -64,7 +64,11 @@ impl<T: Scalar, const I: usize, Y: std::fmt::Debug> std::fmt::Debug for Dataset<
                 "targets",
                 &format_args!(
                     "{shown:?}{}",
-                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
                 ),
             )
             .finish()
@@ -328,7 +332,7 @@ mod tests {
     /// `Debug` of a dataset, an optimizer with state and a trainer stays short.
     #[test]
     fn debug_output_does_not_dump_matrices() {
-        use crate::{Adam, Layer, Linear, Optimizer, SoftmaxCrossEntropy, Trainer};
+        use crate::{Adam, Layer, Linear, SoftmaxCrossEntropy, Trainer};
         let data = Dataset::<f32, 784, usize>::from_rows(&[0.5; 784 * 100], vec![3; 100]).unwrap();
         let text = format!("{data:?}");
         assert_eq!(
