@@ -151,6 +151,31 @@ macro_rules! impl_scalar {
 impl_scalar!(f32, matrixmultiply::sgemm, tanh_f32);
 impl_scalar!(f64, matrixmultiply::dgemm, f64::tanh);
 
+/// `Self` and `U` are the same scalar type: what an optimizer of `U` values needs of the
+/// parameters it updates.
+///
+/// Optimizers implement [`Optimizer<T>`](crate::Optimizer) for every `T: SameScalar<U>`
+/// rather than only for their own `U`, so that the compiler takes the scalar type from the
+/// network and then reports a mismatch as the optimizer's ("an optimizer of `f32` values
+/// cannot train a network of `f64` values"), not as the network's.
+#[diagnostic::on_unimplemented(
+    message = "an optimizer of `{U}` values cannot train a network of `{Self}` values",
+    label = "the network and the data are of `{Self}` values, the optimizer of `{U}` values",
+    note = "make both the same: e.g. `Sgd::<{Self}>::new(..)`, or leave the optimizer's type out \
+            (`Sgd::new(..)`) to take the network's"
+)]
+pub trait SameScalar<U>: Scalar {
+    /// `v`, seen as holding `Self` values (it does: `Self` is `U`).
+    fn same_mut(v: &mut Vec<Vec<U>>) -> &mut Vec<Vec<Self>>;
+}
+
+impl<T: Scalar> SameScalar<T> for T {
+    #[inline(always)]
+    fn same_mut(v: &mut Vec<Vec<T>>) -> &mut Vec<Vec<T>> {
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,30 +201,5 @@ mod tests {
         assert_eq!(tanh_f32(100.0), 1.0);
         assert_eq!(tanh_f32(-100.0), -1.0);
         assert!(tanh_f32(f32::NAN).is_nan());
-    }
-}
-
-/// `Self` and `U` are the same scalar type: what an optimizer of `U` values needs of the
-/// parameters it updates.
-///
-/// Optimizers implement [`Optimizer<T>`](crate::Optimizer) for every `T: SameScalar<U>`
-/// rather than only for their own `U`, so that the compiler takes the scalar type from the
-/// network and then reports a mismatch as the optimizer's ("an optimizer of `f32` values
-/// cannot train a network of `f64` values"), not as the network's.
-#[diagnostic::on_unimplemented(
-    message = "an optimizer of `{U}` values cannot train a network of `{Self}` values",
-    label = "the network and the data are of `{Self}` values, the optimizer of `{U}` values",
-    note = "make both the same: e.g. `Sgd::<{Self}>::new(..)`, or leave the optimizer's type out \
-            (`Sgd::new(..)`) to take the network's"
-)]
-pub trait SameScalar<U>: Scalar {
-    /// `v`, seen as holding `Self` values (it does: `Self` is `U`).
-    fn same_mut(v: &mut Vec<Vec<U>>) -> &mut Vec<Vec<Self>>;
-}
-
-impl<T: Scalar> SameScalar<T> for T {
-    #[inline(always)]
-    fn same_mut(v: &mut Vec<Vec<T>>) -> &mut Vec<Vec<T>> {
-        v
     }
 }
