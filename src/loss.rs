@@ -130,26 +130,46 @@ impl<L, X> TargetsOf<L, X> for X {
     }
 }
 
+#[inline]
 fn check_label(index: usize, label: usize, classes: usize) -> Result<(), Error> {
     if label < classes {
         Ok(())
     } else {
-        Err(Error::LabelOutOfRange {
-            index,
-            label,
-            classes,
-        })
+        Err(label_error(index, label, classes))
     }
 }
 
+/// Kept out of line, so that checking a valid label costs one comparison.
+#[cold]
+#[inline(never)]
+fn label_error(index: usize, label: usize, classes: usize) -> Error {
+    Error::LabelOutOfRange {
+        index,
+        label,
+        classes,
+    }
+}
+
+#[inline]
 fn check_finite_target<T: Scalar>(index: usize, values: &[T]) -> Result<(), Error> {
-    match values.iter().find(|v| !v.finite()) {
-        None => Ok(()),
-        Some(v) => Err(Error::InvalidTarget {
-            index,
-            value: v.as_f64(),
-            expected: "finite values",
-        }),
+    if values.iter().all(|v| v.finite()) {
+        Ok(())
+    } else {
+        Err(non_finite_target(index, values))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn non_finite_target<T: Scalar>(index: usize, values: &[T]) -> Error {
+    let v = values
+        .iter()
+        .find(|v| !v.finite())
+        .map_or(f64::NAN, |v| v.as_f64());
+    Error::InvalidTarget {
+        index,
+        value: v,
+        expected: "finite values",
     }
 }
 
@@ -178,6 +198,7 @@ impl<T: Scalar, const O: usize> Loss<T, O> for SoftmaxCrossEntropy {
         sum.ln() + max - z[label]
     }
 
+    #[inline]
     fn check_target(&self, index: usize, &label: &usize) -> Result<(), Error> {
         check_label(index, label, O)
     }
@@ -206,6 +227,7 @@ impl<T: Scalar, const O: usize> Loss<T, O> for CrossEntropy {
         -p_label.ln()
     }
 
+    #[inline]
     fn check_target(&self, index: usize, &label: &usize) -> Result<(), Error> {
         check_label(index, label, O)
     }
@@ -250,20 +272,27 @@ where
         z.max(T::zero()) + (-z.abs()).exp().ln_1p() - t * z
     }
 
+    #[inline]
     fn check_target(&self, index: usize, &t: &T) -> Result<(), Error> {
         if t >= T::zero() && t <= T::one() {
             Ok(())
         } else {
-            Err(Error::InvalidTarget {
-                index,
-                value: t.as_f64(),
-                expected: "a value in [0, 1] (0 or 1 for hard labels)",
-            })
+            Err(logistic_target_error(index, t.as_f64()))
         }
     }
 
     fn is_correct(&self, z: &SVector<T, O>, &t: &T) -> Option<bool> {
         Some((z[0] > T::zero()) == (t > T::of(0.5)))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn logistic_target_error(index: usize, value: f64) -> Error {
+    Error::InvalidTarget {
+        index,
+        value,
+        expected: "a value in [0, 1] (0 or 1 for hard labels)",
     }
 }
 
@@ -300,6 +329,7 @@ impl<T: Scalar, const O: usize> Loss<T, O> for Mse {
         mean_over_residuals(y, t, grad, |r| (r * r, r + r))
     }
 
+    #[inline]
     fn check_target(&self, index: usize, t: &SVector<T, O>) -> Result<(), Error> {
         check_finite_target(index, t.as_slice())
     }
@@ -328,6 +358,7 @@ impl<T: Scalar, const O: usize> Loss<T, O> for Mae {
         })
     }
 
+    #[inline]
     fn check_target(&self, index: usize, t: &SVector<T, O>) -> Result<(), Error> {
         check_finite_target(index, t.as_slice())
     }

@@ -81,6 +81,12 @@ pub trait Scalar:
 
 /// tanh for `f32` as a rational function of degree 13/6 on [−7.9, 7.9] (the approximation
 /// Eigen uses; beyond that range tanh is ±1 in `f32`). No branches, so loops over it vectorise.
+///
+/// Near the input clamp the rational function overshoots 1 by an ulp (1.0000001 at
+/// 7.9037843), so the output is clamped too: |tanh| ≤ 1, saturating at exactly ±1, with an
+/// absolute error below 5·10⁻⁷ (tested over the whole `f32` range in
+/// `src/layers/activation.rs`). Clamping the input lower instead would save the output clamp
+/// but saturate at 0.9999999.
 #[inline(always)]
 #[allow(clippy::excessive_precision)] // the coefficients as published
 fn tanh_f32(x: f32) -> f32 {
@@ -100,8 +106,6 @@ fn tanh_f32(x: f32) -> f32 {
     let x2 = x * x;
     let p = ((((((A13 * x2 + A11) * x2 + A9) * x2 + A7) * x2 + A5) * x2 + A3) * x2 + A1) * x;
     let q = ((B6 * x2 + B4) * x2 + B2) * x2 + B0;
-    // The rational function overshoots 1 by an ulp near the clamp (1.0000001 at 7.9037843);
-    // tanh never does.
     (p / q).clamp(-1.0, 1.0)
 }
 
