@@ -1,5 +1,5 @@
 //! Small fixed networks: one-sample forward and one-sample training step (forward,
-//! backward, SGD update), and the same at batch 32.
+//! backward, SGD update), and the same at batch 32; one network also behind `Box<dyn Model>`.
 //!
 //! `cargo bench --bench small_nets`
 
@@ -10,8 +10,8 @@ use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Batch, Init, Layer, Linear, LogisticLoss, Relu, Sgd, SoftmaxCrossEntropy, Tanh, Workspace, seq,
-    train_sample,
+    Batch, Build, Init, Layer, Linear, LogisticLoss, Model, Net, Relu, Sgd, SoftmaxCrossEntropy,
+    Tanh, Workspace, seq, train_sample,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -78,6 +78,18 @@ fn small_nets(c: &mut Criterion) {
         Relu,
         Linear::<32, 10>::new(Init::XavierUniform, rng),
     ]);
+
+    // The same network chosen at run time, behind `Box<dyn Model>`: one dynamic call per
+    // pass, and a tape that lives behind a pointer.
+    bench_classifier!(
+        c,
+        "2-16-16-2 tanh, Box<dyn Model>",
+        2,
+        2,
+        |rng: &mut StdRng| -> Box<dyn Model<f32, 2, 2>> {
+            Box::new(<Net![Linear<2, 16>, Tanh, Linear<16, 16>, Tanh, Linear<16, 2>]>::init(rng))
+        }
+    );
 
     // XOR with one output, as in the lesson: 2-4-1 with the logistic loss.
     let mut rng = StdRng::seed_from_u64(7);
