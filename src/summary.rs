@@ -66,20 +66,12 @@ impl fmt::Display for Summary {
         let position_width = self.layers.len().saturating_sub(1).to_string().len();
         let total = thousands(self.total_params());
         let params_width = total.len().max("parameters".len());
-        let inputs_width = self
-            .layers
-            .iter()
-            .map(|l| l.inputs.to_string().len())
-            .max()
-            .unwrap_or(0)
-            .max("inputs".len());
-        let outputs_width = self
-            .layers
-            .iter()
-            .map(|l| l.outputs.to_string().len())
-            .max()
-            .unwrap_or(0)
-            .max("outputs".len());
+        let width = |header: &str, size: fn(&LayerInfo) -> usize| {
+            let widest = self.layers.iter().map(|l| size(l).to_string().len()).max();
+            widest.unwrap_or(0).max(header.len())
+        };
+        let inputs_width = width("inputs", |l| l.inputs);
+        let outputs_width = width("outputs", |l| l.outputs);
         writeln!(
             f,
             "{:<position_width$}  {:<name_width$}  {:>inputs_width$} → {:<outputs_width$}  {:>params_width$}",
