@@ -238,7 +238,7 @@ impl<T: Scalar> Activation<T> for Tanh {
 /// The logistic sigmoid: `f(x) = 1 / (1 + e^(−x))`, `f′(x) = f(x)·(1 − f(x))`.
 ///
 /// In `f32` its relative error is below 2.5·10⁻⁷ over the whole range of inputs whose
-/// output is a normal number (tested against `f64` at a million points).
+/// output is a normal number (tested against `f64` at every 997th `f32` bit pattern, over 4 million points).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sigmoid;
 
