@@ -485,16 +485,18 @@ where
 /// # Errors
 /// [`Error::EmptyDataset`] for an empty dataset; [`Error::LabelOutOfRange`] /
 /// [`Error::InvalidTarget`] for a target the loss cannot take.
-pub fn evaluate<T, N, L, const I: usize, const O: usize>(
+pub fn evaluate<T, N, L, Y, const I: usize, const O: usize>(
     net: &N,
     loss: &L,
-    data: &Dataset<T, I, L::Target>,
+    data: &Dataset<T, I, Y>,
 ) -> Result<Evaluation, Error>
 where
     T: Scalar,
     N: Layer<T, I, O>,
     L: Loss<T, O>,
+    Y: TargetsOf<L, L::Target>,
 {
+    let data = Y::dataset(data);
     if data.is_empty() {
         return Err(Error::EmptyDataset {
             what: "dataset given to evaluate",
