@@ -255,7 +255,7 @@ impl std::fmt::Display for EpochReport {
 /// assert_eq!(history.last().unwrap().train_accuracy, Some(1.0));
 /// # Ok::<(), constnet::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Trainer<L, Opt> {
     loss: L,
     optimizer: Opt,
@@ -263,6 +263,32 @@ pub struct Trainer<L, Opt> {
     batch_size: usize,
     order: Order,
     lr_decay: f64,
+    progress: Progress,
+}
+
+/// What goes on from one call to [`Trainer::fit`] to the next. The shuffle stream is not
+/// stored: a call replays the permutations of the epochs done (cheap next to an epoch).
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    /// Epochs completed by earlier calls.
+    epochs_done: usize,
+    /// The learning rate at the first call, from which decay is counted.
+    initial_lr: Option<f64>,
+}
+
+/// The settings and the progress, not the permutation of every sample.
+impl<L: std::fmt::Debug, Opt: std::fmt::Debug> std::fmt::Debug for Trainer<L, Opt> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("loss", &self.loss)
+            .field("optimizer", &self.optimizer)
+            .field("epochs", &self.epochs)
+            .field("batch_size", &self.batch_size)
+            .field("order", &self.order)
+            .field("lr_decay", &self.lr_decay)
+            .field("epochs_done", &self.progress.epochs_done)
+            .finish()
+    }
 }
 
 impl<L, Opt> Trainer<L, Opt> {
@@ -275,7 +301,20 @@ impl<L, Opt> Trainer<L, Opt> {
             batch_size: 32,
             order: Order::Shuffled { seed: 0 },
             lr_decay: 1.0,
+            progress: Progress::default(),
         }
+    }
+
+    /// Epochs completed by all calls to [`Trainer::fit`] so far.
+    pub fn epochs_done(&self) -> usize {
+        self.progress.epochs_done
+    }
+
+    /// Forgets the progress: the next [`Trainer::fit`] starts at epoch 1, with a fresh shuffle
+    /// stream and the optimizer's current learning rate as the one decay starts from. (The
+    /// optimizer's own state, such as momentum, is kept.)
+    pub fn restart(&mut self) {
+        self.progress = Progress::default();
     }
 
     /// Sets the number of epochs.
@@ -317,6 +356,11 @@ impl<L, Opt> Trainer<L, Opt> {
 
     /// Trains `net` on `train`, evaluating on `validation` after every epoch, and returns one
     /// report per epoch.
+    ///
+    /// A second call goes on where the first stopped: epochs are numbered on, the shuffle
+    /// stream continues, and learning-rate decay counts from the first call, so
+    /// `fit` of one epoch twice gives the very weights of one `fit` of two epochs.
+    /// [`Trainer::restart`] starts over.
     ///
     /// # Errors
     /// - [`Error::InvalidBatchSize`] for a batch size of 0;
@@ -374,22 +418,33 @@ impl<L, Opt> Trainer<L, Opt> {
         }
         let batch_size = self.batch_size.min(train.len());
 
+        let progress = &mut self.progress;
+        let initial_lr = *progress
+            .initial_lr
+            .get_or_insert_with(|| self.optimizer.learning_rate());
+        let mut order: Vec<usize> = (0..train.len()).collect();
         let mut rng = match self.order {
-            Order::Shuffled { seed } => Some(rand::rngs::StdRng::seed_from_u64(seed)),
+            Order::Shuffled { seed } => {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+                // Where the stream stood after the epochs of earlier calls.
+                for _ in 0..progress.epochs_done {
+                    order.shuffle(&mut rng);
+                }
+                Some(rng)
+            }
             Order::InOrder => None,
         };
-        let mut order: Vec<usize> = (0..train.len()).collect();
         let batches = train.len().div_ceil(batch_size);
         let mut workspace = Workspace::<T, N, I, O>::new();
         let mut x = Batch::<T, I>::zeros(0);
         let mut targets = Vec::with_capacity(batch_size);
         let mut history = Vec::new();
-        let initial_lr = self.optimizer.learning_rate();
 
-        for epoch in 1..=self.epochs {
+        for epoch in progress.epochs_done + 1..=progress.epochs_done.saturating_add(self.epochs) {
             if self.lr_decay != 1.0 {
-                let lr = initial_lr * self.lr_decay.powi(epoch as i32 - 1);
-                self.optimizer.set_learning_rate(lr)?;
+                let steps = (epoch - 1).min(i32::MAX as usize) as i32;
+                self.optimizer
+                    .set_learning_rate(initial_lr * self.lr_decay.powi(steps))?;
             }
             let start = Instant::now();
             if let Some(rng) = rng.as_mut() {
@@ -429,6 +484,7 @@ impl<L, Opt> Trainer<L, Opt> {
             };
             observer.on_epoch(&report);
             history.push(report);
+            progress.epochs_done = epoch;
         }
         Ok(history)
     }

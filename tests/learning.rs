@@ -279,3 +279,46 @@ fn learning_rate_decay_runs_each_epoch_at_its_rate() {
         .unwrap();
     assert_ne!(constant.forward(&probe), by_hand.forward(&probe));
 }
+
+/// A second `fit` goes on where the first stopped: one epoch twice is two epochs, bit for
+/// bit (shuffle stream, learning-rate decay, optimizer state), and epochs are numbered on.
+#[test]
+fn two_fits_of_one_epoch_are_one_fit_of_two() {
+    let data = two_moons::<f32>(200, 0.2, 4);
+    let make = || {
+        let mut rng = StdRng::seed_from_u64(8);
+        seq![
+            Linear::<2, 12>::new(Init::HeNormal, &mut rng),
+            Relu,
+            Linear::<12, 2>::new(Init::XavierUniform, &mut rng),
+        ]
+    };
+    let trainer = |epochs| {
+        Trainer::new(SoftmaxCrossEntropy, Adam::new(0.02).unwrap())
+            .epochs(epochs)
+            .batch_size(16)
+            .order(constnet::Order::Shuffled { seed: 11 })
+            .lr_decay(0.5)
+    };
+    let mut once = make();
+    let whole = trainer(2).fit(&mut once, &data, None, &mut ()).unwrap();
+    let mut twice = make();
+    let mut halves = trainer(1);
+    let first = halves.fit(&mut twice, &data, None, &mut ()).unwrap();
+    let second = halves.fit(&mut twice, &data, None, &mut ()).unwrap();
+    assert_eq!((first[0].epoch, second[0].epoch), (1, 2));
+    assert_eq!(second[0].train_loss, whole[1].train_loss);
+    assert_eq!(halves.epochs_done(), 2);
+    let probe = SVector::from([0.1, 0.7]);
+    assert_eq!(once.forward(&probe), twice.forward(&probe));
+
+    // After `restart`, the first epoch's permutation and rate come again.
+    halves.restart();
+    let mut fresh = make();
+    let again = halves.fit(&mut fresh, &data, None, &mut ()).unwrap();
+    assert_eq!(again[0].epoch, 1);
+    assert_ne!(
+        again[0].train_loss, first[0].train_loss,
+        "the optimizer's state is kept"
+    );
+}
