@@ -11,8 +11,15 @@
 //!
 //! ## A tour
 //!
+//! - Network types: [`Net!`] names a network in one line, in layer order, each size written
+//!   once (`Net![Linear<784, 128>, Relu, Linear<128, 10>]`), and [`Build`] builds it from the
+//!   type (`Mlp::init(&mut rng)`, He before rectifiers, Glorot otherwise). [`summary`] prints
+//!   its layers, sizes and parameter counts.
 //! - Layers: [`Linear`], and the activations [`Relu`], [`LeakyRelu`], [`Tanh`], [`Sigmoid`],
-//!   [`Softmax`]; chained with [`Layer::then`] or [`seq!`] into a [`Chain`].
+//!   [`Softmax`]; chained with [`Layer::then`] or [`seq!`] into a [`Chain`]. Your own layer:
+//!   [`Takes`] + [`Layer`] (+ [`Build`]), checked with [`gradcheck`]; see the [`guide`].
+//! - Chosen at run time: `Box<dyn `[`Model`]`<T, I, O>>` is a [`Layer`] and
+//!   `Box<dyn `[`Optimizer`]`<T>>` an optimizer.
 //! - Losses ([`Loss`]): [`SoftmaxCrossEntropy`] (from logits), [`CrossEntropy`] (from
 //!   probabilities), [`LogisticLoss`] (binary, from one logit), [`Mse`], [`Mae`].
 //! - Optimizers ([`Optimizer`]): [`Sgd`] (with momentum and Nesterov), [`Adam`]; both with
@@ -23,36 +30,34 @@
 //!   loop), [`train_sample`] and [`Workspace`] (single steps), [`evaluate`], [`accuracy`],
 //!   [`ConfusionMatrix`].
 //! - Files: [`mnist::load_mnist`] and [`idx`] (the IDX format, gzip'd or raw), [`io`]
-//!   (weights as safetensors, in PyTorch's names and layout), [`write_atomic`].
+//!   (weights as safetensors, in PyTorch's names and layout), [`write_atomic`]; every
+//!   malformed input is a typed [`Error`], never a panic or an unbounded allocation.
 //! - Two cores, on request: [`with_threads`], with results identical to one thread.
 //!
 //! ## Example: learning XOR
 //! ```
-//! use constnet::{seq, accuracy, Adam, Dataset, Init, Layer, Linear, SoftmaxCrossEntropy, Tanh, Trainer};
+//! use constnet::{accuracy, summary, Adam, Build, Dataset, Linear, Net, SoftmaxCrossEntropy, Tanh, Trainer};
 //! use rand::SeedableRng;
 //!
 //! let data = Dataset::<f32, 2, usize>::from_rows(
 //!     &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0],
 //!     vec![0, 1, 1, 0],
 //! )?;
-//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 //! // 2 inputs -> 8 hidden units (tanh) -> 2 classes: the sizes are checked at compile time.
-//! let mut net = seq![
-//!     Linear::<2, 8>::new(Init::XavierUniform, &mut rng),
-//!     Tanh,
-//!     Linear::<8, 2>::new(Init::XavierUniform, &mut rng),
-//! ];
+//! type Xor = Net![Linear<2, 8>, Tanh, Linear<8, 2>];
+//! let mut net = Xor::init(&mut rand::rngs::StdRng::seed_from_u64(0));
 //! Trainer::new(SoftmaxCrossEntropy, Adam::new(0.05)?)
 //!     .epochs(300)
 //!     .batch_size(4)
 //!     .fit(&mut net, &data, None, &mut ())?;
 //! assert_eq!(accuracy(&net, &data), 1.0);
+//! assert_eq!(summary(&net).total_params(), 2 * 8 + 8 + 8 * 2 + 2);
 //! # Ok::<(), constnet::Error>(())
 //! ```
 //!
 //! A size mismatch is a compile error that names the layer and the sizes:
 //! ```text
-//! error[E0277]: `Linear<100, 10>` is not a layer from 128 to _ values of type `f32`
+//! error[E0277]: `Linear<100, 10>` cannot take 128 inputs
 //! ```
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
