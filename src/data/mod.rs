@@ -118,6 +118,34 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
         Self::new(Batch::from_column_slice(rows), targets)
     }
 
+    /// A dataset from rows of exactly `I` features, each with its target: a row of another
+    /// width does not compile, so features and targets cannot misalign.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] as for [`Dataset::new`]; [`Error::LengthMismatch`] if `I` is 0.
+    ///
+    /// # Example
+    /// ```
+    /// use constnet::Dataset;
+    /// let iris = Dataset::<f32, 4, usize>::from_row_arrays([
+    ///     ([5.1, 3.5, 1.4, 0.2], 0),
+    ///     ([7.0, 3.2, 4.7, 1.4], 1),
+    ///     ([6.3, 3.3, 6.0, 2.5], 2),
+    /// ])?;
+    /// assert_eq!(iris.len(), 3);
+    /// assert_eq!(iris.sample(1).0[2], 4.7);
+    /// # Ok::<(), constnet::Error>(())
+    /// ```
+    pub fn from_row_arrays(rows: impl IntoIterator<Item = ([T; I], Y)>) -> Result<Self, Error> {
+        let mut values = Vec::new();
+        let mut targets = Vec::new();
+        for (row, target) in rows {
+            values.extend_from_slice(&row);
+            targets.push(target);
+        }
+        Self::from_rows(&values, targets)
+    }
+
     /// A dataset from `(features, target)` pairs.
     ///
     /// # Errors
