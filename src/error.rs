@@ -135,6 +135,16 @@ pub enum Error {
         /// The epoch after which training found it, if it was found by training.
         epoch: Option<usize>,
     },
+    /// A CSV file is malformed or does not fit the network.
+    #[cfg(feature = "csv")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The line and column, where the problem has one.
+        place: crate::data::csv::CsvPlace,
+        /// What is wrong.
+        problem: crate::data::csv::CsvProblem,
+    },
     /// The training loss became NaN or infinite.
     Diverged {
         /// Epoch, counted from 1.
@@ -238,6 +248,12 @@ impl fmt::Display for Error {
                     None => Ok(()),
                 }
             }
+            #[cfg(feature = "csv")]
+            Error::Csv {
+                path,
+                place,
+                problem,
+            } => f.write_str(&crate::data::csv::describe(path, place, problem)),
             Error::Diverged { epoch, batch, loss } => write!(
                 f,
                 "training diverged: the loss became {loss} in epoch {epoch}, batch {batch} \

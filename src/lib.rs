@@ -87,6 +87,8 @@ mod train;
 
 pub use build::Build;
 pub use data::Dataset;
+#[cfg(feature = "csv")]
+pub use data::csv::{Column, Csv, CsvClasses, CsvPlace, CsvProblem, CsvValues, DEFAULT_CSV_LIMIT};
 pub use data::synthetic as datasets;
 pub use data::{idx, mnist};
 pub use error::{Error, IdxProblem, WeightsProblem};

@@ -1,5 +1,7 @@
 //! Datasets: where outside numbers become typed, checked samples.
 
+#[cfg(feature = "csv")]
+pub mod csv;
 pub mod idx;
 pub mod mnist;
 pub mod synthetic;

@@ -1,0 +1,930 @@
+//! Reading a CSV file into a [`Dataset`] whose feature count is the program's.
+//!
+//! The file is checked against the static shape: every row must have the header's number of
+//! fields, every feature cell must be a finite number, and the file must hold exactly `I`
+//! feature columns. Every problem is an [`Error::Csv`] naming the file, the line (1-based, as
+//! an editor shows it) and the column (1-based, with its header name).
+//!
+//! # Example
+//! ```
+//! use constnet::Csv;
+//!
+//! let text = "sepal_length,sepal_width,petal_length,petal_width,species\n\
+//!             5.1,3.5,1.4,0.2,setosa\n\
+//!             7.0,3.2,4.7,1.4,versicolor\n";
+//! let iris = Csv::new().target("species").parse_classes::<f32, 4>(text.as_bytes(), "iris.csv")?;
+//! assert_eq!(iris.classes, ["setosa", "versicolor"]);
+//! assert_eq!(iris.data.targets(), [0, 1]);
+//!
+//! // A program built for 3 features is told the file has 4.
+//! let err = Csv::new().target("species").parse_classes::<f32, 3>(text.as_bytes(), "iris.csv");
+//! assert!(err.unwrap_err().to_string().contains("4 feature columns, but the network takes 3"));
+//! # Ok::<(), constnet::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use nalgebra::SVector;
+
+use crate::fsutil::read_regular_file;
+use crate::{Dataset, Error, Scalar};
+
+/// The largest CSV file [`Csv::read_classes`] and [`Csv::read_values`] read by default (1 GiB);
+/// see [`Csv::limit`].
+pub const DEFAULT_CSV_LIMIT: u64 = 1 << 30;
+
+/// A column of a CSV file: by its header name, by its 0-based index, or the last one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Column {
+    /// The column whose header cell is this name.
+    Name(String),
+    /// The column at this 0-based index.
+    Index(usize),
+    /// The last column.
+    Last,
+}
+
+impl From<&str> for Column {
+    fn from(name: &str) -> Self {
+        Column::Name(name.to_string())
+    }
+}
+
+impl From<String> for Column {
+    fn from(name: String) -> Self {
+        Column::Name(name)
+    }
+}
+
+impl From<usize> for Column {
+    fn from(index: usize) -> Self {
+        Column::Index(index)
+    }
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Column::Name(name) => write!(f, "`{name}`"),
+            Column::Index(i) => write!(f, "{}", i + 1),
+            Column::Last => f.write_str("the last column"),
+        }
+    }
+}
+
+/// What is wrong with a CSV file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CsvProblem {
+    /// The file holds no data rows (maybe a header only).
+    Empty,
+    /// A row with another number of fields than the first.
+    FieldCount {
+        /// Fields of the first row (the header, if there is one).
+        expected: usize,
+        /// Fields of this row.
+        found: usize,
+    },
+    /// A feature or regression-target cell that is not a number.
+    NotANumber {
+        /// The cell's text.
+        text: String,
+    },
+    /// A cell that is NaN or infinite.
+    NonFinite {
+        /// The cell's text.
+        text: String,
+    },
+    /// The file holds another number of feature columns than the network takes.
+    FeatureCount {
+        /// The network's input size `I`.
+        expected: usize,
+        /// Feature columns in the file (all but the target and the ignored ones).
+        found: usize,
+    },
+    /// The target or an ignored column is not in the file.
+    NoSuchColumn {
+        /// The column asked for.
+        column: Column,
+        /// The file's header names (empty without a header).
+        available: Vec<String>,
+    },
+    /// A column was named, but the file is read without a header.
+    NoHeader {
+        /// The name asked for.
+        name: String,
+    },
+    /// A class label not among those given to [`Csv::class_names`].
+    UnknownClass {
+        /// The label found.
+        label: String,
+        /// The labels given.
+        known: Vec<String>,
+    },
+    /// More distinct class labels than the limit.
+    TooManyClasses {
+        /// The limit.
+        limit: usize,
+    },
+    /// Not readable as CSV (e.g. not UTF-8).
+    Malformed {
+        /// What the CSV reader said.
+        message: String,
+    },
+}
+
+impl fmt::Display for CsvProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CsvProblem::Empty => f.write_str("no data rows"),
+            CsvProblem::FieldCount { expected, found } => {
+                write!(f, "{found} fields, but the first row has {expected}")
+            }
+            CsvProblem::NotANumber { text } => write!(f, "{text:?} is not a number"),
+            CsvProblem::NonFinite { text } => {
+                write!(f, "{text:?} is not a finite number")
+            }
+            CsvProblem::FeatureCount { expected, found } => write!(
+                f,
+                "the file has {found} feature columns, but the network takes {expected}"
+            ),
+            CsvProblem::NoSuchColumn { column, available } => {
+                write!(f, "no column {column}")?;
+                if available.is_empty() {
+                    Ok(())
+                } else {
+                    write!(f, "; the columns are {}", available.join(", "))
+                }
+            }
+            CsvProblem::NoHeader { name } => write!(
+                f,
+                "column `{name}` is named, but the file is read without a header \
+                 (choose the column by index, or read the header)"
+            ),
+            CsvProblem::UnknownClass { label, known } => write!(
+                f,
+                "class label {label:?} is not one of {}",
+                known.join(", ")
+            ),
+            CsvProblem::TooManyClasses { limit } => {
+                write!(f, "more than {limit} distinct class labels")
+            }
+            CsvProblem::Malformed { message } => write!(f, "not readable as CSV: {message}"),
+        }
+    }
+}
+
+/// Where in a CSV file a problem is: the line (1-based, as an editor shows it) and the column
+/// (1-based, with its header name if the file has a header).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CsvPlace {
+    /// Line, from 1 (the header is line 1 when there is one).
+    pub line: Option<u64>,
+    /// Column, from 1.
+    pub column: Option<usize>,
+    /// The column's header name.
+    pub name: Option<String>,
+}
+
+impl fmt::Display for CsvPlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sep = "";
+        if let Some(line) = self.line {
+            write!(f, "line {line}")?;
+            sep = ", ";
+        }
+        if let Some(column) = self.column {
+            write!(f, "{sep}column {column}")?;
+            if let Some(name) = &self.name {
+                write!(f, " ({name})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A classification dataset read from CSV, with the name of every class.
+#[derive(Debug, Clone)]
+pub struct CsvClasses<T: Scalar, const I: usize> {
+    /// Features and class labels `0..classes.len()`.
+    pub data: Dataset<T, I, usize>,
+    /// The label text of each class: class `k` was written `classes[k]` in the file.
+    pub classes: Vec<String>,
+    /// The header names of the feature columns, in order (`column 1`, … without a header).
+    pub features: Vec<String>,
+}
+
+/// A regression dataset read from CSV.
+#[derive(Debug, Clone)]
+pub struct CsvValues<T: Scalar, const I: usize> {
+    /// Features and the target value of each sample.
+    pub data: Dataset<T, I, SVector<T, 1>>,
+    /// The header names of the feature columns, in order.
+    pub features: Vec<String>,
+}
+
+/// How to read a CSV file: header, delimiter, which column is the target, which to ignore.
+///
+/// Defaults: a header row, comma-separated, the last column is the target. Class labels are
+/// taken as given when every label is a whole number `≥ 0` (so `0, 1, 2`), and otherwise
+/// mapped to `0..k` in sorted order of their text (`setosa < versicolor < virginica`), or in the
+/// order given to [`Csv::class_names`].
+#[derive(Debug, Clone)]
+pub struct Csv {
+    header: bool,
+    delimiter: u8,
+    target: Column,
+    ignore: Vec<Column>,
+    class_names: Option<Vec<String>>,
+    limit: u64,
+    max_classes: usize,
+}
+
+impl Default for Csv {
+    fn default() -> Self {
+        Csv {
+            header: true,
+            delimiter: b',',
+            target: Column::Last,
+            ignore: Vec::new(),
+            class_names: None,
+            limit: DEFAULT_CSV_LIMIT,
+            max_classes: 1 << 16,
+        }
+    }
+}
+
+/// One parsed file, before it is turned into a dataset.
+struct Table {
+    /// Header names, or `column k`.
+    names: Vec<String>,
+    has_header: bool,
+    target: usize,
+    features: Vec<usize>,
+    /// Each data row's line and cells.
+    rows: Vec<(u64, Vec<String>)>,
+}
+
+impl Csv {
+    /// The default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the first row is a header (default `true`).
+    pub fn has_header(mut self, header: bool) -> Self {
+        self.header = header;
+        self
+    }
+
+    /// The field delimiter (default `b','`; `b';'` and `b'\t'` are common).
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+
+    /// The target column: a header name (`"species"`), a 0-based index, or [`Column::Last`]
+    /// (the default).
+    pub fn target(mut self, column: impl Into<Column>) -> Self {
+        self.target = column.into();
+        self
+    }
+
+    /// A column that is neither feature nor target (an id, a date); may be given repeatedly.
+    pub fn ignore(mut self, column: impl Into<Column>) -> Self {
+        self.ignore.push(column.into());
+        self
+    }
+
+    /// The class labels in the order of their numbers: a label `names[k]` becomes class `k`,
+    /// and any other label is an error. Use it to read a second file (a test set, new data)
+    /// with the numbering of the first.
+    pub fn class_names<S: AsRef<str>>(mut self, names: &[S]) -> Self {
+        self.class_names = Some(names.iter().map(|s| s.as_ref().to_string()).collect());
+        self
+    }
+
+    /// The largest file read, in bytes (default [`DEFAULT_CSV_LIMIT`]).
+    pub fn limit(mut self, bytes: u64) -> Self {
+        self.limit = bytes;
+        self
+    }
+
+    /// Reads a classification dataset from `path`; see [`Csv::parse_classes`].
+    ///
+    /// # Errors
+    /// As [`Csv::parse_classes`], and [`Error::Io`], [`Error::NotARegularFile`],
+    /// [`Error::FileTooLarge`] for the file itself.
+    pub fn read_classes<T: Scalar, const I: usize>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<CsvClasses<T, I>, Error> {
+        let path = path.as_ref();
+        let bytes = read_regular_file(path, self.limit)?;
+        self.parse_classes(&bytes, path)
+    }
+
+    /// Reads a regression dataset (one target value per row) from `path`; see
+    /// [`Csv::parse_values`].
+    ///
+    /// # Errors
+    /// As [`Csv::parse_values`], and [`Error::Io`], [`Error::NotARegularFile`],
+    /// [`Error::FileTooLarge`] for the file itself.
+    pub fn read_values<T: Scalar, const I: usize>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<CsvValues<T, I>, Error> {
+        let path = path.as_ref();
+        let bytes = read_regular_file(path, self.limit)?;
+        self.parse_values(&bytes, path)
+    }
+
+    /// Parses CSV bytes into `I` features and a class label per row; `path` names the source
+    /// in errors.
+    ///
+    /// # Errors
+    /// [`Error::Csv`] naming the file, line and column: a row with another number of fields,
+    /// a feature that is not a finite number, an empty file, a feature count other than `I`
+    /// (both counts are given), a target column that is not there, a label not among
+    /// [`Csv::class_names`].
+    pub fn parse_classes<T: Scalar, const I: usize>(
+        &self,
+        bytes: &[u8],
+        path: impl AsRef<Path>,
+    ) -> Result<CsvClasses<T, I>, Error> {
+        let path = path.as_ref();
+        let table = self.parse(bytes, path, I)?;
+        let labels: Vec<&str> = table
+            .rows
+            .iter()
+            .map(|(_, cells)| cells[table.target].trim())
+            .collect();
+        let (classes, numbering) = self.number_classes(&table, &labels, path)?;
+        let targets = labels.iter().map(|l| numbering[*l]).collect();
+        let data = table.features_dataset::<T, I, usize>(path, targets)?;
+        Ok(CsvClasses {
+            data,
+            classes,
+            features: table.feature_names(),
+        })
+    }
+
+    /// Parses CSV bytes into `I` features and a number (the regression target) per row.
+    ///
+    /// # Errors
+    /// As [`Csv::parse_classes`], and a target cell that is not a finite number.
+    pub fn parse_values<T: Scalar, const I: usize>(
+        &self,
+        bytes: &[u8],
+        path: impl AsRef<Path>,
+    ) -> Result<CsvValues<T, I>, Error> {
+        let path = path.as_ref();
+        let table = self.parse(bytes, path, I)?;
+        let mut targets = Vec::with_capacity(table.rows.len());
+        for (line, cells) in &table.rows {
+            let value = table.number(path, *line, table.target, &cells[table.target])?;
+            targets.push(SVector::from([T::of(value)]));
+        }
+        let data = table.features_dataset::<T, I, _>(path, targets)?;
+        Ok(CsvValues {
+            data,
+            features: table.feature_names(),
+        })
+    }
+
+    /// Reads every record, checks the field counts, finds the target and feature columns.
+    fn parse(&self, bytes: &[u8], path: &Path, inputs: usize) -> Result<Table, Error> {
+        let error = |place: CsvPlace, problem| Error::Csv {
+            path: path.to_path_buf(),
+            place,
+            problem,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.delimiter)
+            .from_reader(bytes);
+        let mut records = reader.records();
+        let mut names = Vec::new();
+        let mut rows = Vec::new();
+        let mut width = None;
+        // The CSV reader's own line numbers skip blank lines; count them from byte offsets.
+        let mut lines = LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+        };
+        while let Some(record) = records.next() {
+            let record = record.map_err(|e| {
+                let line = e.position().map(|p| lines.at(p.byte()));
+                error(
+                    CsvPlace {
+                        line,
+                        ..CsvPlace::default()
+                    },
+                    CsvProblem::Malformed {
+                        message: e.to_string(),
+                    },
+                )
+            })?;
+            let line = lines.at(record.position().map_or(0, |p| p.byte()));
+            // A blank line (a trailing newline, or one left between rows) holds no sample.
+            if record.len() == 1 && record[0].trim().is_empty() {
+                continue;
+            }
+            match width {
+                None => width = Some(record.len()),
+                Some(w) if w != record.len() => {
+                    return Err(error(
+                        CsvPlace {
+                            line: Some(line),
+                            ..CsvPlace::default()
+                        },
+                        CsvProblem::FieldCount {
+                            expected: w,
+                            found: record.len(),
+                        },
+                    ));
+                }
+                Some(_) => {}
+            }
+            if self.header && names.is_empty() {
+                names = record.iter().map(|s| s.trim().to_string()).collect();
+                continue;
+            }
+            rows.push((line, record.iter().map(str::to_string).collect::<Vec<_>>()));
+        }
+        let width = width.unwrap_or(0);
+        if rows.is_empty() {
+            return Err(error(CsvPlace::default(), CsvProblem::Empty));
+        }
+        let has_header = self.header;
+        if !has_header {
+            names = (1..=width).map(|k| format!("column {k}")).collect();
+        }
+        let find = |column: &Column| -> Result<usize, Error> {
+            let found = match column {
+                Column::Name(name) if !has_header => {
+                    return Err(error(
+                        CsvPlace::default(),
+                        CsvProblem::NoHeader { name: name.clone() },
+                    ));
+                }
+                Column::Name(name) => names.iter().position(|n| n == name),
+                Column::Index(i) => (*i < width).then_some(*i),
+                Column::Last => width.checked_sub(1),
+            };
+            found.ok_or_else(|| {
+                error(
+                    CsvPlace::default(),
+                    CsvProblem::NoSuchColumn {
+                        column: column.clone(),
+                        available: if has_header {
+                            names.clone()
+                        } else {
+                            Vec::new()
+                        },
+                    },
+                )
+            })
+        };
+        let target = find(&self.target)?;
+        let mut skip = vec![false; width];
+        skip[target] = true;
+        for column in &self.ignore {
+            skip[find(column)?] = true;
+        }
+        let features: Vec<usize> = (0..width).filter(|&c| !skip[c]).collect();
+        if features.len() != inputs {
+            return Err(error(
+                CsvPlace::default(),
+                CsvProblem::FeatureCount {
+                    expected: inputs,
+                    found: features.len(),
+                },
+            ));
+        }
+        Ok(Table {
+            names,
+            has_header,
+            target,
+            features,
+            rows,
+        })
+    }
+
+    /// The class names and the number of each label.
+    fn number_classes<'a>(
+        &self,
+        table: &Table,
+        labels: &[&'a str],
+        path: &Path,
+    ) -> Result<(Vec<String>, BTreeMap<&'a str, usize>), Error> {
+        let mut numbering = BTreeMap::new();
+        if let Some(names) = &self.class_names {
+            for ((line, _), &label) in table.rows.iter().zip(labels) {
+                let Some(k) = names.iter().position(|n| n == label) else {
+                    return Err(Error::Csv {
+                        path: path.to_path_buf(),
+                        place: table.place(Some(*line), table.target),
+                        problem: CsvProblem::UnknownClass {
+                            label: label.to_string(),
+                            known: names.clone(),
+                        },
+                    });
+                };
+                numbering.insert(label, k);
+            }
+            return Ok((names.clone(), numbering));
+        }
+        for (i, &label) in labels.iter().enumerate() {
+            if !numbering.contains_key(label) {
+                if numbering.len() == self.max_classes {
+                    return Err(Error::Csv {
+                        path: path.to_path_buf(),
+                        place: table.place(Some(table.rows[i].0), table.target),
+                        problem: CsvProblem::TooManyClasses {
+                            limit: self.max_classes,
+                        },
+                    });
+                }
+                numbering.insert(label, 0);
+            }
+        }
+        let whole: Option<Vec<usize>> = numbering.keys().map(|l| l.parse().ok()).collect();
+        match whole {
+            // Whole numbers are the classes themselves: 0..=max, gaps and all.
+            Some(numbers) if numbers.iter().all(|&n| n < self.max_classes) => {
+                let max = numbers.iter().copied().max().unwrap_or(0);
+                for (label, n) in numbering.iter_mut().zip(numbers) {
+                    *label.1 = n;
+                }
+                Ok(((0..=max).map(|k| k.to_string()).collect(), numbering))
+            }
+            _ => {
+                let names = numbering.keys().map(|s| s.to_string()).collect();
+                for (k, n) in numbering.values_mut().enumerate() {
+                    *n = k;
+                }
+                Ok((names, numbering))
+            }
+        }
+    }
+}
+
+/// Line numbers (from 1) of increasing byte offsets, counted incrementally.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl LineCounter<'_> {
+    fn at(&mut self, byte: u64) -> u64 {
+        let mut byte = (byte as usize).min(self.bytes.len());
+        // A record's position may be that of the blank lines skipped before it.
+        while matches!(self.bytes.get(byte), Some(b'\n' | b'\r')) {
+            byte += 1;
+        }
+        if byte >= self.offset {
+            let newlines = self.bytes[self.offset..byte]
+                .iter()
+                .filter(|&&b| b == b'\n');
+            self.line += newlines.count() as u64;
+            self.offset = byte;
+        }
+        self.line
+    }
+}
+
+impl Table {
+    fn place(&self, line: Option<u64>, column: usize) -> CsvPlace {
+        CsvPlace {
+            line,
+            column: Some(column + 1),
+            name: self.has_header.then(|| self.names[column].clone()),
+        }
+    }
+
+    fn feature_names(&self) -> Vec<String> {
+        self.features
+            .iter()
+            .map(|&c| self.names[c].clone())
+            .collect()
+    }
+
+    /// The number in a cell, or an error naming the line and column.
+    fn number(&self, path: &Path, line: u64, column: usize, text: &str) -> Result<f64, Error> {
+        let error = |problem| Error::Csv {
+            path: path.to_path_buf(),
+            place: self.place(Some(line), column),
+            problem,
+        };
+        let trimmed = text.trim();
+        let value: f64 = trimmed.parse().map_err(|_| {
+            error(CsvProblem::NotANumber {
+                text: text.to_string(),
+            })
+        })?;
+        if !value.is_finite() {
+            return Err(error(CsvProblem::NonFinite {
+                text: text.to_string(),
+            }));
+        }
+        Ok(value)
+    }
+
+    fn features_dataset<T: Scalar, const I: usize, Y>(
+        &self,
+        path: &Path,
+        targets: Vec<Y>,
+    ) -> Result<Dataset<T, I, Y>, Error> {
+        let mut values = Vec::with_capacity(self.rows.len() * I);
+        for (line, cells) in &self.rows {
+            for &c in &self.features {
+                values.push(T::of(self.number(path, *line, c, &cells[c])?));
+            }
+        }
+        // A value finite as f64 may overflow T (1e300 as f32): name its cell too.
+        if let Some(pos) = values.iter().position(|v| !v.finite()) {
+            let (line, cells) = &self.rows[pos / I];
+            let column = self.features[pos % I];
+            return Err(Error::Csv {
+                path: path.to_path_buf(),
+                place: self.place(Some(*line), column),
+                problem: CsvProblem::NonFinite {
+                    text: cells[column].clone(),
+                },
+            });
+        }
+        Dataset::from_rows(&values, targets)
+    }
+}
+
+/// Where the error's file is, for [`Error::Csv`]'s display.
+pub(crate) fn describe(path: &Path, place: &CsvPlace, problem: &CsvProblem) -> String {
+    let place = place.to_string();
+    if place.is_empty() {
+        format!("{}: {problem}", path.display())
+    } else {
+        format!("{}: {place}: {problem}", path.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IRIS: &str = "sepal_length,sepal_width,petal_length,petal_width,species\n\
+                        5.1,3.5,1.4,0.2,setosa\n\
+                        7.0,3.2,4.7,1.4,versicolor\n\
+                        6.3,3.3,6.0,2.5,virginica\n\
+                        4.9,3.0,1.4,0.2,setosa\n";
+
+    fn problem(err: Error) -> (CsvPlace, CsvProblem, String) {
+        let text = err.to_string();
+        match err {
+            Error::Csv { place, problem, .. } => (place, problem, text),
+            other => panic!("not a CSV error: {other}"),
+        }
+    }
+
+    #[test]
+    fn string_labels_are_numbered_in_sorted_order() {
+        let iris = Csv::new()
+            .target("species")
+            .parse_classes::<f32, 4>(IRIS.as_bytes(), "iris.csv")
+            .unwrap();
+        assert_eq!(iris.classes, ["setosa", "versicolor", "virginica"]);
+        assert_eq!(iris.data.targets(), [0, 1, 2, 0]);
+        assert_eq!(iris.data.sample(1).0.as_slice(), [7.0, 3.2, 4.7, 1.4]);
+        assert_eq!(
+            iris.features,
+            ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+        );
+    }
+
+    #[test]
+    fn integer_labels_are_the_classes_and_names_fix_the_order() {
+        let text = "a;b;y\n1;2;2\n3;4;0\n";
+        let data = Csv::new()
+            .delimiter(b';')
+            .parse_classes::<f64, 2>(text.as_bytes(), "x")
+            .unwrap();
+        assert_eq!(data.data.targets(), [2, 0]);
+        assert_eq!(data.classes, ["0", "1", "2"]);
+
+        let named = Csv::new()
+            .target(4)
+            .class_names(&["virginica", "versicolor", "setosa"])
+            .parse_classes::<f32, 4>(IRIS.as_bytes(), "iris.csv")
+            .unwrap();
+        assert_eq!(named.data.targets(), [2, 1, 0, 2]);
+        let err = Csv::new()
+            .class_names(&["setosa", "versicolor"])
+            .parse_classes::<f32, 4>(IRIS.as_bytes(), "iris.csv")
+            .unwrap_err();
+        let (place, p, text) = problem(err);
+        assert_eq!(place.line, Some(4));
+        assert!(matches!(p, CsvProblem::UnknownClass { ref label, .. } if label == "virginica"));
+        assert!(
+            text.contains("iris.csv: line 4, column 5 (species)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_header_target_by_index_and_regression_values() {
+        let text = "1.5\t10\t-2\n2.5\t20\t-4\n";
+        let data = Csv::new()
+            .has_header(false)
+            .delimiter(b'\t')
+            .target(1)
+            .parse_values::<f32, 2>(text.as_bytes(), "r.tsv")
+            .unwrap();
+        assert_eq!(data.data.targets()[1][0], 20.0);
+        assert_eq!(data.data.sample(1).0.as_slice(), [2.5, -4.0]);
+        assert_eq!(data.features, ["column 1", "column 3"]);
+        let err = Csv::new()
+            .has_header(false)
+            .target("y")
+            .parse_values::<f32, 2>(text.as_bytes(), "r.tsv")
+            .unwrap_err();
+        assert!(matches!(problem(err).1, CsvProblem::NoHeader { .. }));
+    }
+
+    #[test]
+    fn ignored_columns_are_neither_feature_nor_target() {
+        let text = "id,x,y\n7,0.5,1\n8,1.5,0\n";
+        let data = Csv::new()
+            .ignore("id")
+            .parse_classes::<f32, 1>(text.as_bytes(), "ids.csv")
+            .unwrap();
+        assert_eq!(data.data.features().as_slice(), [0.5, 1.5]);
+        assert_eq!(data.features, ["x"]);
+    }
+
+    #[test]
+    fn a_row_of_another_width_names_its_line() {
+        let text = "a,b,y\n1,2,0\n3,4\n";
+        let (place, p, text) = problem(
+            Csv::new()
+                .parse_classes::<f32, 2>(text.as_bytes(), "short.csv")
+                .unwrap_err(),
+        );
+        assert_eq!(place.line, Some(3));
+        assert_eq!(
+            p,
+            CsvProblem::FieldCount {
+                expected: 3,
+                found: 2
+            }
+        );
+        assert_eq!(text, "short.csv: line 3: 2 fields, but the first row has 3");
+    }
+
+    #[test]
+    fn a_cell_that_is_not_a_number_names_line_and_column() {
+        let text = "a,b,y\n1,2,0\n\n3,abc,1\n";
+        let (place, p, text) = problem(
+            Csv::new()
+                .parse_classes::<f32, 2>(text.as_bytes(), "bad.csv")
+                .unwrap_err(),
+        );
+        assert_eq!((place.line, place.column), (Some(4), Some(2)));
+        assert_eq!(p, CsvProblem::NotANumber { text: "abc".into() });
+        assert_eq!(
+            text,
+            "bad.csv: line 4, column 2 (b): \"abc\" is not a number"
+        );
+        for cell in ["NaN", "inf", "1e39"] {
+            let csv = format!("a,y\n{cell},1\n");
+            let (place, p, _) = problem(
+                Csv::new()
+                    .parse_classes::<f32, 1>(csv.as_bytes(), "nan.csv")
+                    .unwrap_err(),
+            );
+            assert_eq!(place.line, Some(2));
+            assert!(matches!(p, CsvProblem::NonFinite { .. }), "{cell}: {p:?}");
+        }
+        let (_, p, _) = problem(
+            Csv::new()
+                .parse_values::<f32, 1>(b"a,y\n1,x\n", "v.csv")
+                .unwrap_err(),
+        );
+        assert_eq!(p, CsvProblem::NotANumber { text: "x".into() });
+    }
+
+    #[test]
+    fn empty_files_and_header_only_files_are_refused() {
+        for text in ["", "a,b,y\n", "\n\n"] {
+            let (_, p, msg) = problem(
+                Csv::new()
+                    .parse_classes::<f32, 2>(text.as_bytes(), "empty.csv")
+                    .unwrap_err(),
+            );
+            assert_eq!(p, CsvProblem::Empty);
+            assert_eq!(msg, "empty.csv: no data rows");
+        }
+    }
+
+    #[test]
+    fn a_feature_count_other_than_the_networks_says_both() {
+        let (_, p, text) = problem(
+            Csv::new()
+                .target("species")
+                .parse_classes::<f32, 3>(IRIS.as_bytes(), "iris.csv")
+                .unwrap_err(),
+        );
+        assert_eq!(
+            p,
+            CsvProblem::FeatureCount {
+                expected: 3,
+                found: 4
+            }
+        );
+        assert_eq!(
+            text,
+            "iris.csv: the file has 4 feature columns, but the network takes 3"
+        );
+    }
+
+    #[test]
+    fn a_missing_target_column_lists_the_columns() {
+        let (_, p, text) = problem(
+            Csv::new()
+                .target("label")
+                .parse_classes::<f32, 4>(IRIS.as_bytes(), "iris.csv")
+                .unwrap_err(),
+        );
+        assert!(matches!(p, CsvProblem::NoSuchColumn { .. }));
+        assert!(
+            text.contains("no column `label`; the columns are sepal_length"),
+            "{text}"
+        );
+        let err = Csv::new()
+            .target(9)
+            .parse_classes::<f32, 4>(IRIS.as_bytes(), "iris.csv")
+            .unwrap_err();
+        assert!(err.to_string().contains("no column 10"), "{err}");
+    }
+
+    #[test]
+    fn malformed_bytes_are_an_error_not_a_panic() {
+        let (place, p, _) = problem(
+            Csv::new()
+                .parse_classes::<f32, 1>(b"a,y\n1,\xff\xfe\n", "bin.csv")
+                .unwrap_err(),
+        );
+        assert!(matches!(p, CsvProblem::Malformed { .. }), "{p:?}");
+        assert_eq!(place.line, Some(2));
+        let err = Csv::new()
+            .read_classes::<f32, 1>("/definitely/not/here.csv")
+            .unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+    }
+
+    #[test]
+    fn too_many_classes_and_too_large_files_are_refused() {
+        let mut text = String::from("x,y\n");
+        for i in 0..20 {
+            text.push_str(&format!("1,c{i}\n"));
+        }
+        let mut csv = Csv::new();
+        csv.max_classes = 10;
+        let (place, p, _) = problem(
+            csv.parse_classes::<f32, 1>(text.as_bytes(), "many.csv")
+                .unwrap_err(),
+        );
+        assert_eq!(p, CsvProblem::TooManyClasses { limit: 10 });
+        assert_eq!(place.line, Some(12));
+
+        let dir = crate::fsutil::test_dir("csv-limit");
+        let path = dir.join("big.csv");
+        std::fs::write(&path, &text).unwrap();
+        let err = Csv::new()
+            .limit(10)
+            .read_classes::<f32, 1>(&path)
+            .unwrap_err();
+        assert!(matches!(err, Error::FileTooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_bundled_iris_file_reads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/iris.csv");
+        let iris = Csv::new()
+            .target("species")
+            .read_classes::<f32, 4>(path)
+            .unwrap();
+        assert_eq!(iris.data.len(), 150);
+        assert_eq!(
+            iris.classes,
+            ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+        );
+        for k in 0..3 {
+            assert_eq!(iris.data.targets().iter().filter(|&&t| t == k).count(), 50);
+        }
+    }
+}
