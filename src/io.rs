@@ -65,6 +65,19 @@ const HEADER_ALLOWANCE: u64 = 1 << 20;
 pub fn to_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &N,
 ) -> Result<Vec<u8>, Error> {
+    to_safetensors_with(net, &[])
+}
+
+/// The network's parameters and `extras` (such as a [`StandardScaler`](crate::StandardScaler))
+/// as safetensors bytes: extra `name`'s tensor `t` is stored as `name.t`, a vector.
+///
+/// # Errors
+/// As [`to_safetensors`]; [`Error::Weights`] if an extra's name is a parameter's or another
+/// extra's.
+pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+    extras: &[(&str, &dyn Extra<T>)],
+) -> Result<Vec<u8>, Error> {
     check_finite_params(net, None)?;
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     net.visit_params(0, &mut |p| {
@@ -82,6 +95,24 @@ pub fn to_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usi
             bytes,
         ));
     });
+    for (prefix, extra) in extras {
+        for (name, values) in extra.tensors() {
+            let mut bytes = Vec::with_capacity(size_of_val(values));
+            for &v in values {
+                encode(v, &mut bytes);
+            }
+            let name = format!("{prefix}.{name}");
+            if tensors.iter().any(|(n, _, _)| *n == name) {
+                return Err(Error::Weights {
+                    path: "<memory>".into(),
+                    problem: WeightsProblem::Format {
+                        message: format!("two tensors are named `{name}`"),
+                    },
+                });
+            }
+            tensors.push((name, vec![values.len()], bytes));
+        }
+    }
     let format_error = |e: safetensors::SafeTensorError| Error::Weights {
         path: "<memory>".into(),
         problem: WeightsProblem::Format {
@@ -119,7 +150,36 @@ pub fn save_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
     net: &N,
     path: &Path,
 ) -> Result<(), Error> {
-    let bytes = to_safetensors(net).map_err(|e| match e {
+    save_safetensors_with(net, &[], path)
+}
+
+/// Saves the network's parameters and `extras` (e.g. the scaler its inputs need) to `path`,
+/// atomically; [`load_safetensors_with`] reads them back.
+///
+/// # Errors
+/// As [`save_safetensors`].
+///
+/// # Example
+/// ```
+/// use constnet::{io, Dataset, Linear, StandardScaler};
+/// let data = Dataset::<f32, 2, usize>::from_row_arrays([([1.0, 5.0], 0), ([3.0, 9.0], 1)])?;
+/// let scaler = StandardScaler::fit(&data);
+/// let net = Linear::<2, 2>::zeros();
+/// let path = std::env::temp_dir().join("constnet-doc-save-with.safetensors");
+/// io::save_safetensors_with(&net, &[("scaler", &scaler)], &path)?;
+///
+/// let mut loaded_net = Linear::<2, 2>::zeros();
+/// let mut loaded_scaler = StandardScaler::identity();
+/// io::load_safetensors_with(&mut loaded_net, &mut [("scaler", &mut loaded_scaler)], &path)?;
+/// assert_eq!(loaded_scaler, scaler);
+/// # Ok::<(), constnet::Error>(())
+/// ```
+pub fn save_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+    extras: &[(&str, &dyn Extra<T>)],
+    path: &Path,
+) -> Result<(), Error> {
+    let bytes = to_safetensors_with(net, extras).map_err(|e| match e {
         Error::Weights { problem, .. } => Error::Weights {
             path: path.to_path_buf(),
             problem,
@@ -146,12 +206,40 @@ pub fn load_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
     net: &mut N,
     path: &Path,
 ) -> Result<(), Error> {
-    let limit = (net.num_params() * size_of::<T>()) as u64 + HEADER_ALLOWANCE;
+    load_safetensors_with(net, &mut [], path)
+}
+
+/// Loads parameters and `extras` saved by [`save_safetensors_with`] from `path`.
+///
+/// Every tensor is decoded and checked first, then the extras are set (each checks its own
+/// values, e.g. a scaler's scales must be positive), then the network: on error the network
+/// is unchanged.
+///
+/// # Errors
+/// As [`load_safetensors`]; an extra's tensor that is missing or of another length is
+/// [`WeightsProblem::MissingTensor`] / [`WeightsProblem::WrongShape`]; values an extra
+/// refuses are its error ([`Error::InvalidHyperparameter`] for a scaler).
+pub fn load_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &mut N,
+    extras: &mut [(&str, &mut dyn Extra<T>)],
+    path: &Path,
+) -> Result<(), Error> {
+    let extra_values: usize = extras
+        .iter()
+        .flat_map(|(_, e)| e.tensors().into_iter().map(|(_, v)| v.len()))
+        .sum();
+    let limit = ((net.num_params() + extra_values) * size_of::<T>()) as u64 + HEADER_ALLOWANCE;
     let bytes = read_regular_file(path, limit)?;
-    from_safetensors(net, &bytes).map_err(|problem| Error::Weights {
+    let weights_error = |problem| Error::Weights {
         path: path.to_path_buf(),
         problem,
-    })
+    };
+    let (params, extra_tensors) = decode_file(net, extras, &bytes).map_err(weights_error)?;
+    for ((_, extra), values) in extras.iter_mut().zip(extra_tensors) {
+        extra.set_tensors(&values)?;
+    }
+    write_params(net, params);
+    Ok(())
 }
 
 /// Loads parameters from safetensors bytes into `net`; see [`load_safetensors`].
@@ -162,9 +250,99 @@ pub fn from_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
     net: &mut N,
     bytes: &[u8],
 ) -> Result<(), WeightsProblem> {
+    let (params, _) = decode_file(net, &mut [], bytes)?;
+    write_params(net, params);
+    Ok(())
+}
+
+/// Values kept beside a network's weights in its file, such as a scaler's means and scales:
+/// named vectors of the network's scalar type. Implemented by
+/// [`StandardScaler`](crate::StandardScaler) and [`MinMaxScaler`](crate::MinMaxScaler).
+pub trait Extra<T> {
+    /// The tensors, each a name and its values, in a fixed order.
+    fn tensors(&self) -> Vec<(&'static str, &[T])>;
+
+    /// Sets the tensors from values read back, in the order of [`Extra::tensors`] and each of
+    /// its length.
+    ///
+    /// # Errors
+    /// Values the type cannot hold (e.g. a scale of 0), leaving it unchanged.
+    fn set_tensors(&mut self, values: &[Vec<T>]) -> Result<(), Error>;
+}
+
+/// Copies decoded parameter values into the network, in visiting order.
+fn write_params<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &mut N,
+    decoded: Vec<Vec<T>>,
+) {
+    let mut slot = 0;
+    net.visit_params_mut(0, &mut |p| {
+        p.value.copy_from_slice(&decoded[slot]);
+        slot += 1;
+    });
+}
+
+/// Reads a tensor's values (row-major, checked finite) after checking dtype and shape.
+fn read_tensor<T: Scalar>(
+    file: &SafeTensors<'_>,
+    name: &str,
+    shape: &[usize],
+) -> Result<Vec<T>, WeightsProblem> {
+    let tensor = file
+        .tensor(name)
+        .map_err(|_| WeightsProblem::MissingTensor {
+            name: name.to_string(),
+        })?;
+    if tensor.dtype() != dtype::<T>() {
+        return Err(WeightsProblem::WrongDtype {
+            name: name.to_string(),
+            expected: dtype::<T>().to_string(),
+            found: tensor.dtype().to_string(),
+        });
+    }
+    if tensor.shape() != shape {
+        return Err(WeightsProblem::WrongShape {
+            name: name.to_string(),
+            expected: shape.to_vec(),
+            found: tensor.shape().to_vec(),
+        });
+    }
+    let mut values = Vec::with_capacity(shape.iter().product());
+    for (index, chunk) in tensor.data().chunks_exact(size_of::<T>()).enumerate() {
+        let v: T = decode(chunk);
+        if !v.finite() {
+            return Err(WeightsProblem::NonFinite {
+                name: name.to_string(),
+                index,
+            });
+        }
+        values.push(v);
+    }
+    Ok(values)
+}
+
+/// The network's parameters (column-major, in visiting order) and the extras' tensors,
+/// decoded and checked; a tensor that belongs to neither is an error.
+#[allow(clippy::type_complexity)]
+fn decode_file<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+    extras: &mut [(&str, &mut dyn Extra<T>)],
+    bytes: &[u8],
+) -> Result<(Vec<Vec<T>>, Vec<Vec<Vec<T>>>), WeightsProblem> {
     let file = SafeTensors::deserialize(bytes).map_err(|e| WeightsProblem::Format {
         message: e.to_string(),
     })?;
+    let mut known = BTreeSet::new();
+    let mut extra_tensors = Vec::with_capacity(extras.len());
+    for (prefix, extra) in extras.iter() {
+        let mut tensors = Vec::new();
+        for (name, values) in extra.tensors() {
+            let name = format!("{prefix}.{name}");
+            tensors.push(read_tensor::<T>(&file, &name, &[values.len()])?);
+            known.insert(name);
+        }
+        extra_tensors.push(tensors);
+    }
     let mut expected = Vec::new();
     net.visit_params(0, &mut |p| expected.push((p.layer, p.kind, p.shape)));
 
@@ -172,39 +350,16 @@ pub fn from_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
     let mut decoded: Vec<Vec<T>> = Vec::with_capacity(expected.len());
     for &(layer, kind, (rows, cols)) in &expected {
         let name = tensor_name(layer, kind);
-        let tensor = file
-            .tensor(&name)
-            .map_err(|_| WeightsProblem::MissingTensor { name: name.clone() })?;
-        if tensor.dtype() != dtype::<T>() {
-            return Err(WeightsProblem::WrongDtype {
-                name,
-                expected: dtype::<T>().to_string(),
-                found: tensor.dtype().to_string(),
-            });
-        }
-        let shape = torch_shape(kind, (rows, cols));
-        if tensor.shape() != shape {
-            return Err(WeightsProblem::WrongShape {
-                name,
-                expected: shape,
-                found: tensor.shape().to_vec(),
-            });
-        }
+        let row_major = read_tensor::<T>(&file, &name, &torch_shape(kind, (rows, cols)))?;
+        // PyTorch is row-major, nalgebra column-major.
         let mut values = vec![T::zero(); rows * cols];
-        for (index, chunk) in tensor.data().chunks_exact(size_of::<T>()).enumerate() {
-            let v: T = decode(chunk);
-            if !v.finite() {
-                return Err(WeightsProblem::NonFinite { name, index });
-            }
+        for (index, v) in row_major.into_iter().enumerate() {
             let (r, c) = (index / cols, index % cols);
             values[c * rows + r] = v;
         }
         decoded.push(values);
+        known.insert(name);
     }
-    let known: BTreeSet<String> = expected
-        .iter()
-        .map(|&(layer, kind, _)| tensor_name(layer, kind))
-        .collect();
     let mut names = file.names();
     names.sort_unstable();
     if let Some(extra) = names.into_iter().find(|n| !known.contains(*n)) {
@@ -212,13 +367,7 @@ pub fn from_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
             name: extra.to_string(),
         });
     }
-
-    let mut slot = 0;
-    net.visit_params_mut(0, &mut |p| {
-        p.value.copy_from_slice(&decoded[slot]);
-        slot += 1;
-    });
-    Ok(())
+    Ok((decoded, extra_tensors))
 }
 
 #[cfg(test)]
@@ -380,6 +529,76 @@ mod tests {
         std::fs::write(&path, vec![0u8; 2 << 20]).unwrap();
         let err = load_safetensors(&mut small(1), &path).unwrap_err();
         assert!(matches!(err, Error::FileTooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn extras_are_saved_beside_the_weights_and_checked_on_load() {
+        use crate::{Dataset, MinMaxScaler, StandardScaler};
+        let dir = test_dir("io-extras");
+        let path = dir.join("net.safetensors");
+        let data =
+            Dataset::<f32, 3, usize>::from_row_arrays([([1.0, 2.0, 3.0], 0), ([2.0, 6.0, 3.0], 1)])
+                .unwrap();
+        let scaler = StandardScaler::fit(&data);
+        let range = MinMaxScaler::fit(&data);
+        let net = small(1);
+        save_safetensors_with(&net, &[("scaler", &scaler), ("range", &range)], &path).unwrap();
+        let file_bytes = std::fs::read(&path).unwrap();
+        let file = SafeTensors::deserialize(&file_bytes).unwrap();
+        assert_eq!(file.tensor("scaler.mean").unwrap().shape(), &[3]);
+
+        let mut loaded = small(2);
+        let mut s = StandardScaler::identity();
+        let mut r = MinMaxScaler::identity();
+        load_safetensors_with(
+            &mut loaded,
+            &mut [("scaler", &mut s), ("range", &mut r)],
+            &path,
+        )
+        .unwrap();
+        assert_eq!((s, r), (scaler.clone(), range));
+        assert_eq!(loaded.second().weight(), net.second().weight());
+
+        // Plain loading refuses the extra tensors; a missing extra is named.
+        let err = load_safetensors(&mut small(2), &path).unwrap_err();
+        assert!(err.to_string().contains("range.min"), "{err}");
+        save_safetensors(&net, &path).unwrap();
+        let mut s = StandardScaler::<f32, 3>::identity();
+        let err =
+            load_safetensors_with(&mut small(2), &mut [("scaler", &mut s)], &path).unwrap_err();
+        assert!(
+            err.to_string().contains("`scaler.mean` is missing"),
+            "{err}"
+        );
+        // A scaler of another width is a shape error, and the network stays unchanged.
+        save_safetensors_with(&net, &[("scaler", &scaler)], &path).unwrap();
+        let mut wide = StandardScaler::<f32, 4>::identity();
+        let mut untouched = small(2);
+        let before = untouched.second().weight().clone();
+        let err =
+            load_safetensors_with(&mut untouched, &mut [("scaler", &mut wide)], &path).unwrap_err();
+        assert!(err.to_string().contains("shape [3], expected [4]"), "{err}");
+        assert_eq!(untouched.second().weight(), &before);
+        // A zero scale is refused by the scaler, before the network is written.
+        let zero = Linear::<1, 1>::zeros();
+        let mut bad = StandardScaler::<f32, 1>::identity();
+        let mut t = bad.clone();
+        t.set_tensors(&[0.0], &[1.0]).unwrap();
+        let bytes = to_safetensors_with(&zero, &[("s", &t)]).unwrap();
+        let patched = {
+            // Write a scale of 0 where the 1.0 is.
+            let one = 1.0f32.to_le_bytes();
+            let at = bytes.windows(4).rposition(|w| w == one).unwrap();
+            let mut b = bytes.clone();
+            b[at..at + 4].copy_from_slice(&0.0f32.to_le_bytes());
+            b
+        };
+        std::fs::write(&path, patched).unwrap();
+        let mut net1 = Linear::<1, 1>::zeros();
+        let err = load_safetensors_with(&mut net1, &mut [("s", &mut bad)], &path).unwrap_err();
+        assert!(matches!(err, Error::InvalidHyperparameter { .. }), "{err}");
+        // Two extras of one name are refused when saving.
+        assert!(to_safetensors_with(&zero, &[("s", &t), ("s", &t)]).is_err());
     }
 
     /// Regression: a network whose training diverged on its last update was saved to a

@@ -89,6 +89,9 @@ pub use build::Build;
 pub use data::Dataset;
 #[cfg(feature = "csv")]
 pub use data::csv::{Column, Csv, CsvClasses, CsvPlace, CsvProblem, CsvValues, DEFAULT_CSV_LIMIT};
+pub use data::preprocess::{
+    MinMaxScaler, Split, StandardScaler, k_fold, stratified_split, train_test_split,
+};
 pub use data::synthetic as datasets;
 pub use data::{idx, mnist};
 pub use error::{Error, IdxProblem, WeightsProblem};

@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod idx;
 pub mod mnist;
+pub mod preprocess;
 pub mod synthetic;
 
 use std::ops::Range;
@@ -224,6 +225,36 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
         Dataset {
             features: Batch::from_column_slice(&self.features.as_slice()[start * I..end * I]),
             targets: self.targets[start..end].to_vec(),
+        }
+    }
+
+    /// A copy of the samples at `indices`, in that order (a split, a fold, a bootstrap).
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    pub fn select(&self, indices: &[usize]) -> Self
+    where
+        Y: Clone,
+    {
+        let mut features = Batch::zeros(0);
+        let mut targets = Vec::with_capacity(indices.len());
+        self.gather(indices, &mut features, &mut targets);
+        Dataset { features, targets }
+    }
+
+    /// Replaces every sample's features by `f` of them (for scalers: the result stays finite
+    /// for finite scales).
+    pub(crate) fn map_features(&mut self, f: impl Fn(&SVector<T, I>) -> SVector<T, I>) {
+        for mut column in self.features.column_iter_mut() {
+            let x: SVector<T, I> = column.clone_owned();
+            column.copy_from(&f(&x));
+        }
+    }
+
+    /// Replaces every target by `f` of it.
+    pub(crate) fn map_targets(&mut self, f: impl Fn(&Y) -> Y) {
+        for y in &mut self.targets {
+            *y = f(y);
         }
     }
 
