@@ -4,7 +4,7 @@ use rand::Rng;
 use rand::SeedableRng;
 
 use crate::layer::{Chain, Takes};
-use crate::{Elementwise, Init, LeakyRelu, Linear, Relu, Scalar, Sigmoid, Softmax, Tanh};
+use crate::{Dropout, Elementwise, Init, LeakyRelu, Linear, Relu, Scalar, Sigmoid, Softmax, Tanh};
 
 /// A layer or network that can be built from its type alone, so that every size is written
 /// once, in the type.
@@ -91,7 +91,10 @@ macro_rules! build_activation {
     )*};
 }
 
-build_activation!(Relu => true, LeakyRelu => true, Tanh => false, Sigmoid => false, Softmax => false);
+build_activation!(
+    Relu => true, LeakyRelu => true, Tanh => false, Sigmoid => false, Softmax => false,
+    Dropout => false,
+);
 
 impl<A: Default> Build for Elementwise<A> {
     fn build<R: Rng + ?Sized>(_: &mut R, _: Option<Init>, _: bool) -> Self {

@@ -197,6 +197,14 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         });
     }
 
+    /// Switches training mode on or off: layers that behave differently in training, such
+    /// as [`Dropout`](crate::Dropout), follow it; the others ignore it (the default).
+    /// [`Trainer::fit`](crate::Trainer::fit) switches it on for its epochs and off when it
+    /// evaluates and when it returns.
+    fn set_training(&mut self, training: bool) {
+        let _ = training;
+    }
+
     /// Inference on one sample: `y = f(x)`, with no heap allocation.
     #[inline]
     fn forward(&self, x: &SVector<T, I>) -> SVector<T, O> {
@@ -412,6 +420,11 @@ where
         self.first.visit_params_mut(first_layer, f);
         self.second
             .visit_params_mut(first_layer + self.first.depth(), f);
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.first.set_training(training);
+        self.second.set_training(training);
     }
 
     fn describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo)) {

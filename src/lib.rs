@@ -100,13 +100,17 @@ pub use init::Init;
 pub use layer::{
     Chain, ChainBatchTape, ChainTape, Layer, LayerInfo, Param, ParamKind, ParamMut, Takes,
 };
-pub use layers::{Activation, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
+pub use layers::{
+    Activation, Dropout, DropoutTape, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh,
+};
 pub use linalg::Batch;
 pub use loss::{
-    BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, OneOutput, SoftmaxCrossEntropy,
-    TargetsOf,
+    BatchLoss, Classified, CrossEntropy, LogisticLoss, Loss, Mae, Mse, OneOutput,
+    SoftmaxCrossEntropy, TargetsOf,
 };
-pub use metrics::{ConfusionMatrix, accuracy, argmax};
+pub use metrics::{
+    ClassScores, ConfusionMatrix, RegressionScores, accuracy, argmax, regression_scores,
+};
 pub use model::{DynTape, Model};
 pub use optim::{Adam, Optimizer, Sgd};
 pub use parallel::{current_threads, with_threads};

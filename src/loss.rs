@@ -23,6 +23,17 @@ pub struct BatchLoss {
     pub correct: Option<usize>,
 }
 
+/// One classified sample: what [`Loss::classes`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Classified {
+    /// The class the output predicts.
+    pub predicted: usize,
+    /// The sample's class.
+    pub actual: usize,
+    /// How many classes there are.
+    pub classes: usize,
+}
+
 /// A loss on the `O` outputs of a network for one sample, with its gradient.
 ///
 /// The minibatch loss is the mean over samples ([`Loss::batch`]), so its gradient is the mean
@@ -59,6 +70,20 @@ pub trait Loss<T: Scalar, const O: usize> {
     /// Whether `y` classifies the sample correctly; `None` for losses that do not classify.
     fn is_correct(&self, y: &SVector<T, O>, target: &Self::Target) -> Option<bool> {
         let _ = (y, target);
+        None
+    }
+
+    /// The predicted and the true class of a sample, and the number of classes, for losses
+    /// that classify (for precision, recall and F1); `None` for the others.
+    fn classes(&self, y: &SVector<T, O>, target: &Self::Target) -> Option<Classified> {
+        let _ = (y, target);
+        None
+    }
+
+    /// The values a regression loss compares the output with (for R², MAE and RMSE); `None`
+    /// for losses that do not regress.
+    fn regression_target(&self, target: &Self::Target) -> Option<SVector<T, O>> {
+        let _ = target;
         None
     }
 
@@ -206,6 +231,14 @@ impl<T: Scalar, const O: usize> Loss<T, O> for SoftmaxCrossEntropy {
     fn is_correct(&self, z: &SVector<T, O>, &label: &usize) -> Option<bool> {
         Some(argmax(z.as_slice()) == label)
     }
+
+    fn classes(&self, z: &SVector<T, O>, &label: &usize) -> Option<Classified> {
+        Some(Classified {
+            predicted: argmax(z.as_slice()),
+            actual: label,
+            classes: O,
+        })
+    }
 }
 
 /// Cross-entropy of `O` probabilities (e.g. the output of a [`Softmax`](crate::Softmax)
@@ -234,6 +267,14 @@ impl<T: Scalar, const O: usize> Loss<T, O> for CrossEntropy {
 
     fn is_correct(&self, p: &SVector<T, O>, &label: &usize) -> Option<bool> {
         Some(argmax(p.as_slice()) == label)
+    }
+
+    fn classes(&self, p: &SVector<T, O>, &label: &usize) -> Option<Classified> {
+        Some(Classified {
+            predicted: argmax(p.as_slice()),
+            actual: label,
+            classes: O,
+        })
     }
 }
 
@@ -284,6 +325,14 @@ where
     fn is_correct(&self, z: &SVector<T, O>, &t: &T) -> Option<bool> {
         Some((z[0] > T::zero()) == (t > T::of(0.5)))
     }
+
+    fn classes(&self, z: &SVector<T, O>, &t: &T) -> Option<Classified> {
+        Some(Classified {
+            predicted: (z[0] > T::zero()) as usize,
+            actual: (t > T::of(0.5)) as usize,
+            classes: 2,
+        })
+    }
 }
 
 #[cold]
@@ -333,6 +382,10 @@ impl<T: Scalar, const O: usize> Loss<T, O> for Mse {
     fn check_target(&self, index: usize, t: &SVector<T, O>) -> Result<(), Error> {
         check_finite_target(index, t.as_slice())
     }
+
+    fn regression_target(&self, t: &SVector<T, O>) -> Option<SVector<T, O>> {
+        Some(*t)
+    }
 }
 
 /// Absolute error (MAE), averaged over the `O` outputs: `L = (1/O)·Σᵢ |yᵢ − tᵢ|`,
@@ -361,6 +414,10 @@ impl<T: Scalar, const O: usize> Loss<T, O> for Mae {
     #[inline]
     fn check_target(&self, index: usize, t: &SVector<T, O>) -> Result<(), Error> {
         check_finite_target(index, t.as_slice())
+    }
+
+    fn regression_target(&self, t: &SVector<T, O>) -> Option<SVector<T, O>> {
+        Some(*t)
     }
 }
 

@@ -107,6 +107,8 @@ pub trait Model<T: Scalar, const I: usize, const O: usize> {
     fn dyn_visit_params_mut(&mut self, first_layer: usize, f: &mut dyn FnMut(ParamMut<'_, T>));
     #[doc(hidden)]
     fn dyn_describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo));
+    #[doc(hidden)]
+    fn dyn_set_training(&mut self, training: bool);
 }
 
 impl<T, N, const I: usize, const O: usize> Model<T, I, O> for N
@@ -152,6 +154,9 @@ where
     }
     fn dyn_describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo)) {
         self.describe(first_layer, f);
+    }
+    fn dyn_set_training(&mut self, training: bool) {
+        self.set_training(training);
     }
 }
 
@@ -209,6 +214,9 @@ macro_rules! boxed_model_layer {
             }
             fn describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo)) {
                 (**self).dyn_describe(first_layer, f);
+            }
+            fn set_training(&mut self, training: bool) {
+                (**self).dyn_set_training(training);
             }
         }
     };

@@ -1,8 +1,10 @@
-//! The layer families: [`Linear`] and the activation functions.
+//! The layer families: [`Linear`], the activation functions and [`Dropout`].
 
 mod activation;
+mod dropout;
 mod linear;
 
 pub(crate) use activation::sigmoid;
 pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use dropout::{Dropout, DropoutTape};
 pub use linear::Linear;
