@@ -145,6 +145,18 @@ pub enum Error {
         /// What is wrong.
         problem: crate::data::csv::CsvProblem,
     },
+    /// A trainer that holds the optimizer state and progress of one network was asked to
+    /// train another (or the same one after its weights were changed).
+    OtherNetwork {
+        /// Epochs the trainer has done on its network.
+        epochs_done: usize,
+    },
+    /// A callback or schedule watches a metric that training does not report (a
+    /// validation metric without a validation set, R² for a classifier).
+    MissingMetric {
+        /// The metric, in words.
+        metric: &'static str,
+    },
     /// The training loss became NaN or infinite.
     Diverged {
         /// Epoch, counted from 1.
@@ -254,6 +266,17 @@ impl fmt::Display for Error {
                 place,
                 problem,
             } => f.write_str(&crate::data::csv::describe(path, place, problem)),
+            Error::OtherNetwork { epochs_done } => write!(
+                f,
+                "this trainer's optimizer state (momentum, moments) and progress ({epochs_done} \
+                 epochs) belong to the network it trained, not to this one (or its weights \
+                 were changed since): call `Trainer::restart()` to start afresh"
+            ),
+            Error::MissingMetric { metric } => write!(
+                f,
+                "the {metric} is watched but not reported (give `fit` a validation set, or \
+                 watch a metric of this loss)"
+            ),
             Error::Diverged { epoch, batch, loss } => write!(
                 f,
                 "training diverged: the loss became {loss} in epoch {epoch}, batch {batch} \

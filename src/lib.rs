@@ -63,6 +63,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod build;
+mod callback;
 mod data;
 mod error;
 mod fsutil;
@@ -80,12 +81,16 @@ mod model;
 mod optim;
 mod parallel;
 mod scalar;
+mod schedule;
 mod summary;
 #[cfg(test)]
 mod testing;
 mod train;
 
 pub use build::Build;
+#[cfg(feature = "safetensors")]
+pub use callback::Checkpoint;
+pub use callback::{Callback, EarlyStopping, Network};
 pub use data::Dataset;
 #[cfg(feature = "csv")]
 pub use data::csv::{Column, Csv, CsvClasses, CsvPlace, CsvProblem, CsvValues, DEFAULT_CSV_LIMIT};
@@ -112,13 +117,14 @@ pub use metrics::{
     ClassScores, ConfusionMatrix, RegressionScores, accuracy, argmax, regression_scores,
 };
 pub use model::{DynTape, Model};
-pub use optim::{Adam, Optimizer, Sgd};
+pub use optim::{Adam, Optimizer, Reset, Sgd};
 pub use parallel::{current_threads, with_threads};
 pub use scalar::{SameScalar, Scalar};
+pub use schedule::{Plateau, Schedule};
 pub use summary::{Summary, summary};
 pub use train::{
-    BatchProgress, EpochReport, Evaluation, Observer, Order, PrintEpochs, Trainer, Workspace,
-    evaluate, max_abs_weights, train_sample,
+    BatchProgress, EpochReport, Evaluation, Metric, Observer, Order, PrintEpochs, Trainer,
+    Workspace, evaluate, max_abs_weights, train_sample,
 };
 
 /// The README's code compiles and runs: it is tested as a doctest.

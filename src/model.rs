@@ -254,6 +254,12 @@ impl<T: Scalar, Opt: Optimizer<T> + ?Sized> Optimizer<T> for Box<Opt> {
     fn set_learning_rate(&mut self, lr: f64) -> Result<(), crate::Error> {
         (**self).set_learning_rate(lr)
     }
+    fn weight_decay(&self) -> f64 {
+        (**self).weight_decay()
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
 }
 
 #[cfg(test)]

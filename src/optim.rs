@@ -62,6 +62,44 @@ pub trait Optimizer<T: Scalar> {
     /// # Errors
     /// [`Error::InvalidLearningRate`] unless `lr` is finite and greater than zero.
     fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error>;
+
+    /// The L2 weight-decay coefficient λ it applies to weights (0 for none), so that the
+    /// penalty `½·λ·Σw²` can be reported beside the loss.
+    fn weight_decay(&self) -> f64 {
+        0.0
+    }
+
+    /// Forgets the state kept per tensor (momentum, moments, step count), as if new.
+    fn reset(&mut self) {}
+}
+
+/// Optimizers whose state can be cleared without naming the scalar type: what
+/// [`Trainer::restart`](crate::Trainer::restart) asks. Implemented by [`Sgd`], [`Adam`] and
+/// `Box<dyn Optimizer<T>>`; for an optimizer of your own, call its
+/// [`Optimizer::reset`].
+pub trait Reset {
+    /// Forgets the state.
+    fn reset(&mut self);
+}
+
+impl<T: Scalar> Reset for Sgd<T> {
+    fn reset(&mut self) {
+        self.velocity.clear();
+    }
+}
+
+impl<T: Scalar> Reset for Adam<T> {
+    fn reset(&mut self) {
+        self.t = 0;
+        self.m.clear();
+        self.v.clear();
+    }
+}
+
+impl<T: Scalar> Reset for Box<dyn Optimizer<T> + '_> {
+    fn reset(&mut self) {
+        Optimizer::reset(&mut **self);
+    }
 }
 
 /// A learning rate that is finite and greater than zero also in the network's scalar type
@@ -262,6 +300,14 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Sgd<U> {
         self.lr = check_lr::<T>(lr)?;
         Ok(())
     }
+
+    fn weight_decay(&self) -> f64 {
+        self.weight_decay
+    }
+
+    fn reset(&mut self) {
+        Reset::reset(self);
+    }
 }
 
 /// Adam (Kingma & Ba, 2015) with optional L2 weight decay added to the gradient:
@@ -397,6 +443,14 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Adam<U> {
     fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error> {
         self.lr = check_lr::<T>(lr)?;
         Ok(())
+    }
+
+    fn weight_decay(&self) -> f64 {
+        self.weight_decay
+    }
+
+    fn reset(&mut self) {
+        Reset::reset(self);
     }
 }
 

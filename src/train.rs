@@ -7,9 +7,13 @@ use nalgebra::SVector;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
+use crate::callback::{Callback, Trained};
 use crate::layer::check_finite_params;
 use crate::loss::BatchLoss;
-use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar, TargetsOf};
+use crate::metrics::{ClassScores, RegressionScores, class_scores, regression_scores_iter};
+use crate::optim::Reset;
+use crate::schedule::{Plateau, Schedule};
+use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, ParamKind, Scalar, TargetsOf};
 
 /// One training step on one sample: forward, loss, backward, optimizer update.
 /// Returns the loss before the update. Allocates nothing on the heap.
@@ -146,13 +150,72 @@ pub enum Order {
     InOrder,
 }
 
-/// Loss and accuracy of a network on a dataset.
+/// Loss and the scores that apply to it, of a network on a dataset.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evaluation {
     /// Mean loss over the samples.
     pub loss: f64,
     /// Fraction classified correctly (`None` for regression losses).
     pub accuracy: Option<f64>,
+    /// Macro precision, recall and F1 (`None` for regression losses).
+    pub classes: Option<ClassScores>,
+    /// R², MAE and RMSE (`None` for classification losses).
+    pub regression: Option<RegressionScores>,
+}
+
+/// A number of an [`EpochReport`] to watch: for early stopping, checkpoints and
+/// reduce-on-plateau. Losses, MAE and RMSE improve downwards, the others upwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Metric {
+    /// Mean loss on the validation set.
+    ValidationLoss,
+    /// Accuracy on the validation set.
+    ValidationAccuracy,
+    /// Macro F1 on the validation set.
+    ValidationF1,
+    /// R² on the validation set.
+    ValidationR2,
+    /// Mean absolute error on the validation set.
+    ValidationMae,
+    /// Training loss: of the whole set after the epoch if
+    /// [`Trainer::evaluate_train`] is on, else the running mean of the minibatches.
+    TrainLoss,
+}
+
+impl Metric {
+    /// Its value in `report`, if the report has it.
+    pub fn of(&self, report: &EpochReport) -> Option<f64> {
+        let v = report.validation;
+        match self {
+            Metric::ValidationLoss => v.map(|e| e.loss),
+            Metric::ValidationAccuracy => v.and_then(|e| e.accuracy),
+            Metric::ValidationF1 => v.and_then(|e| e.classes).map(|c| c.f1),
+            Metric::ValidationR2 => v.and_then(|e| e.regression).map(|r| r.r2),
+            Metric::ValidationMae => v.and_then(|e| e.regression).map(|r| r.mae),
+            Metric::TrainLoss => Some(report.train.map_or(report.train_loss, |t| t.loss)),
+        }
+    }
+
+    /// Whether larger values are better.
+    pub fn higher_is_better(&self) -> bool {
+        matches!(
+            self,
+            Metric::ValidationAccuracy | Metric::ValidationF1 | Metric::ValidationR2
+        )
+    }
+
+    /// Its name in words.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Metric::ValidationLoss => "validation loss",
+            Metric::ValidationAccuracy => "validation accuracy",
+            Metric::ValidationF1 => "validation F1",
+            Metric::ValidationR2 => "validation R²",
+            Metric::ValidationMae => "validation MAE",
+            Metric::TrainLoss => "training loss",
+        }
+    }
 }
 
 /// Progress within an epoch, reported after every minibatch.
@@ -169,14 +232,24 @@ pub struct BatchProgress {
 }
 
 /// What an epoch achieved.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EpochReport {
     /// Epoch, from 1.
     pub epoch: usize,
-    /// Mean loss over the epoch's minibatches, each measured before its update.
+    /// The running mean of the epoch's minibatch losses, each measured before its update
+    /// (cheap, but a mix of the network's states during the epoch).
     pub train_loss: f64,
-    /// Fraction of training samples classified correctly, each before its update.
+    /// Fraction of training samples classified correctly, each before its update (running,
+    /// as `train_loss`).
     pub train_accuracy: Option<f64>,
+    /// Loss and scores of the whole training set after the epoch, in evaluation mode, if
+    /// [`Trainer::evaluate_train`] asked for them: the lesson's training numbers.
+    pub train: Option<Evaluation>,
+    /// `½·λ·Σw²` over the weights (not biases) after the epoch, for an optimizer with L2
+    /// weight decay `λ` (0 without): the part of the regularised loss not in `train_loss`.
+    pub weight_penalty: f64,
+    /// The learning rate the epoch ran at.
+    pub learning_rate: f64,
     /// Loss and accuracy on the held-out set after the epoch, if one was given.
     pub validation: Option<Evaluation>,
     /// Time spent training (minibatch steps only, without the evaluation).
@@ -211,20 +284,36 @@ impl Observer for PrintEpochs {
     }
 }
 
+/// One line: the training numbers (`train loss` of the whole set after the epoch when
+/// [`Trainer::evaluate_train`] is on, else `running train loss`, the mean over the epoch's
+/// minibatches), the L2 penalty if any, then the validation numbers.
 impl std::fmt::Display for EpochReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "epoch {:>3}: train loss {:.4}",
-            self.epoch, self.train_loss
-        )?;
-        if let Some(a) = self.train_accuracy {
-            write!(f, ", train accuracy {:.2}%", 100.0 * a)?;
+        write!(f, "epoch {:>3}: ", self.epoch)?;
+        match self.train {
+            Some(t) => {
+                write!(f, "train loss {:.4}", t.loss)?;
+                if let Some(a) = t.accuracy {
+                    write!(f, ", train accuracy {:.2}%", 100.0 * a)?;
+                }
+            }
+            None => {
+                write!(f, "running train loss {:.4}", self.train_loss)?;
+                if let Some(a) = self.train_accuracy {
+                    write!(f, ", running train accuracy {:.2}%", 100.0 * a)?;
+                }
+            }
+        }
+        if self.weight_penalty > 0.0 {
+            write!(f, " (+ L2 penalty {:.4})", self.weight_penalty)?;
         }
         if let Some(v) = self.validation {
             write!(f, ", validation loss {:.4}", v.loss)?;
             if let Some(a) = v.accuracy {
                 write!(f, ", validation accuracy {:.2}%", 100.0 * a)?;
+            }
+            if let Some(r) = v.regression {
+                write!(f, ", validation R² {:.4}", r.r2)?;
             }
         }
         write!(f, " ({:.2} s)", self.train_time.as_secs_f64())
@@ -233,7 +322,7 @@ impl std::fmt::Display for EpochReport {
 
 /// Minibatch training with a loss and an optimizer: the epoch loop.
 ///
-/// Defaults: 10 epochs, batch size 32, shuffled with seed 0.
+/// Defaults: 10 epochs, batch size 32, shuffled with seed 0, a constant learning rate.
 ///
 /// # Example
 /// ```
@@ -255,6 +344,14 @@ impl std::fmt::Display for EpochReport {
 /// assert_eq!(history.last().unwrap().train_accuracy, Some(1.0));
 /// # Ok::<(), constnet::Error>(())
 /// ```
+///
+/// # What a trainer keeps between calls
+/// A trainer owns its optimizer, and with it the optimizer's state (momentum, Adam's
+/// moments), and it counts the epochs done. Both belong to the network it trained: a second
+/// `fit` on the same network goes on where the first stopped, and a `fit` on another network
+/// (or on one whose weights were changed since) is refused with
+/// [`Error::OtherNetwork`] rather than mixing the two networks' moments.
+/// [`Trainer::restart`] forgets both, to start afresh on any network.
 #[derive(Clone)]
 pub struct Trainer<L, Opt> {
     loss: L,
@@ -262,7 +359,8 @@ pub struct Trainer<L, Opt> {
     epochs: usize,
     batch_size: usize,
     order: Order,
-    lr_decay: f64,
+    schedule: Schedule,
+    evaluate_train: bool,
     progress: Progress,
 }
 
@@ -272,8 +370,13 @@ pub struct Trainer<L, Opt> {
 struct Progress {
     /// Epochs completed by earlier calls.
     epochs_done: usize,
-    /// The learning rate at the first call, from which decay is counted.
+    /// The learning rate at the first call: the schedule's base rate.
     initial_lr: Option<f64>,
+    /// The state of a reduce-on-plateau schedule.
+    plateau: Option<Plateau>,
+    /// A hash of the parameters (shapes and values) when the last call returned: the
+    /// network the optimizer's state belongs to.
+    fingerprint: Option<u64>,
 }
 
 /// The settings and the progress, not the permutation of every sample.
@@ -285,10 +388,46 @@ impl<L: std::fmt::Debug, Opt: std::fmt::Debug> std::fmt::Debug for Trainer<L, Op
             .field("epochs", &self.epochs)
             .field("batch_size", &self.batch_size)
             .field("order", &self.order)
-            .field("lr_decay", &self.lr_decay)
+            .field("schedule", &self.schedule)
+            .field("evaluate_train", &self.evaluate_train)
             .field("epochs_done", &self.progress.epochs_done)
             .finish()
     }
+}
+
+/// FNV-1a over the parameters' shapes and bits: which network, in which state.
+fn fingerprint<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(net: &N) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |v: u64| {
+        h ^= v;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    net.visit_params(0, &mut |p| {
+        eat(p.layer as u64);
+        eat(p.shape.0 as u64);
+        eat(p.shape.1 as u64);
+        for v in p.value {
+            eat(v.as_f64().to_bits());
+        }
+    });
+    h
+}
+
+/// `½·λ·Σw²` over the weights.
+fn weight_penalty<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+    lambda: f64,
+) -> f64 {
+    if lambda == 0.0 {
+        return 0.0;
+    }
+    let mut sum = 0.0;
+    net.visit_params(0, &mut |p| {
+        if p.kind == ParamKind::Weight {
+            sum += p.value.iter().map(|w| w.as_f64() * w.as_f64()).sum::<f64>();
+        }
+    });
+    0.5 * lambda * sum
 }
 
 impl<L, Opt> Trainer<L, Opt> {
@@ -300,21 +439,27 @@ impl<L, Opt> Trainer<L, Opt> {
             epochs: 10,
             batch_size: 32,
             order: Order::Shuffled { seed: 0 },
-            lr_decay: 1.0,
+            schedule: Schedule::Constant,
+            evaluate_train: false,
             progress: Progress::default(),
         }
     }
 
-    /// Epochs completed by all calls to [`Trainer::fit`] so far.
+    /// Epochs completed by all calls to [`Trainer::fit`] since the start (or the last
+    /// [`Trainer::restart`]).
     pub fn epochs_done(&self) -> usize {
         self.progress.epochs_done
     }
 
-    /// Forgets the progress: the next [`Trainer::fit`] starts at epoch 1, with a fresh shuffle
-    /// stream and the optimizer's current learning rate as the one decay starts from. (The
-    /// optimizer's own state, such as momentum, is kept.)
-    pub fn restart(&mut self) {
+    /// Starts over: forgets the progress (the next [`Trainer::fit`] starts at epoch 1, with
+    /// a fresh shuffle stream and schedule, from the optimizer's current learning rate) and
+    /// the optimizer's state ([`Reset`]), so that it can train any network.
+    pub fn restart(&mut self)
+    where
+        Opt: Reset,
+    {
         self.progress = Progress::default();
+        self.optimizer.reset();
     }
 
     /// Sets the number of epochs.
@@ -336,11 +481,25 @@ impl<L, Opt> Trainer<L, Opt> {
         self
     }
 
-    /// Multiplies the learning rate by `gamma` after every epoch (exponential decay, as
-    /// PyTorch's `ExponentialLR`): epoch `e` (from 1) runs at `lr · gamma^(e−1)`. The default
-    /// 1 keeps the rate constant. `fit` rejects a `gamma` outside (0, 1].
-    pub fn lr_decay(mut self, gamma: f64) -> Self {
-        self.lr_decay = gamma;
+    /// Sets the learning-rate schedule; the optimizer's rate when training starts is its
+    /// base rate.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Multiplies the learning rate by `gamma` after every epoch: the schedule
+    /// [`Schedule::Exponential`] (PyTorch's `ExponentialLR`). `fit` rejects a `gamma` outside
+    /// (0, 1].
+    pub fn lr_decay(self, gamma: f64) -> Self {
+        self.schedule(Schedule::Exponential { gamma })
+    }
+
+    /// Whether to evaluate the whole training set after every epoch
+    /// ([`EpochReport::train`]): the loss and accuracy of the network as it is then, rather
+    /// than the running mean of the minibatches. Costs a forward pass over the set.
+    pub fn evaluate_train(mut self, on: bool) -> Self {
+        self.evaluate_train = on;
         self
     }
 
@@ -355,24 +514,30 @@ impl<L, Opt> Trainer<L, Opt> {
     }
 
     /// Trains `net` on `train`, evaluating on `validation` after every epoch, and returns one
-    /// report per epoch.
+    /// report per epoch. `callbacks` see every minibatch and epoch and can stop training
+    /// ([`Callback`]; `&mut ()` for none).
     ///
     /// A second call goes on where the first stopped: epochs are numbered on, the shuffle
-    /// stream continues, and learning-rate decay counts from the first call, so
-    /// `fit` of one epoch twice gives the very weights of one `fit` of two epochs.
-    /// [`Trainer::restart`] starts over.
+    /// stream, the schedule and dropout masks continue, so `fit` of one epoch twice gives the
+    /// very weights of one `fit` of two epochs. [`Trainer::restart`] starts over. The
+    /// network is in training mode ([`Layer::set_training`]) for the minibatch steps and in
+    /// evaluation mode for evaluations and when `fit` returns.
     ///
     /// # Errors
     /// - [`Error::InvalidBatchSize`] for a batch size of 0;
-    /// - [`Error::InvalidHyperparameter`] for a learning-rate decay outside (0, 1], or
-    ///   [`Error::InvalidLearningRate`] if the decayed rate underflows to zero;
+    /// - [`Error::InvalidHyperparameter`] for schedule numbers out of range (a decay outside
+    ///   (0, 1], …), or [`Error::InvalidLearningRate`] if a scheduled rate underflows to zero;
+    /// - [`Error::OtherNetwork`] if this trainer has trained another network (or this one's
+    ///   weights were changed since) and was not restarted;
     /// - [`Error::EmptyDataset`] for an empty training or validation set, naming which;
     /// - [`Error::LabelOutOfRange`] / [`Error::InvalidTarget`] for a target the loss cannot
     ///   take, in either dataset (checked before any training);
     /// - [`Error::Diverged`] as soon as a minibatch's loss is NaN or infinite, naming the
     ///   epoch and batch; [`Error::NonFiniteParameter`] if a parameter is NaN or infinite
     ///   after an epoch (a last update that diverged), naming the tensor. The network then
-    ///   holds the weights of that moment.
+    ///   holds the weights of that moment;
+    /// - [`Error::MissingMetric`] if a callback watches a validation metric and no validation
+    ///   set was given; any error a callback returns.
     ///
     /// A batch size larger than the training set trains on the whole set at once; memory
     /// for the history grows with the epochs done, not with the epochs asked for.
@@ -381,7 +546,7 @@ impl<L, Opt> Trainer<L, Opt> {
         net: &mut N,
         train: &Dataset<T, I, Y>,
         validation: Option<&Dataset<T, I, Y>>,
-        observer: &mut impl Observer,
+        callbacks: &mut impl Callback<T>,
     ) -> Result<Vec<EpochReport>, Error>
     where
         T: Scalar,
@@ -395,12 +560,13 @@ impl<L, Opt> Trainer<L, Opt> {
         if self.batch_size == 0 {
             return Err(Error::InvalidBatchSize { batch_size: 0 });
         }
-        if !(self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
-            return Err(Error::InvalidHyperparameter {
-                name: "learning-rate decay",
-                value: self.lr_decay,
-                expected: "in (0, 1]",
-            });
+        self.schedule.check()?;
+        if let Some(expected) = self.progress.fingerprint {
+            if fingerprint(net) != expected {
+                return Err(Error::OtherNetwork {
+                    epochs_done: self.progress.epochs_done,
+                });
+            }
         }
         if train.is_empty() {
             return Err(Error::EmptyDataset {
@@ -422,6 +588,9 @@ impl<L, Opt> Trainer<L, Opt> {
         let initial_lr = *progress
             .initial_lr
             .get_or_insert_with(|| self.optimizer.learning_rate());
+        let plateau = progress
+            .plateau
+            .get_or_insert_with(|| Plateau::new(initial_lr));
         let mut order: Vec<usize> = (0..train.len()).collect();
         let mut rng = match self.order {
             Order::Shuffled { seed } => {
@@ -441,11 +610,15 @@ impl<L, Opt> Trainer<L, Opt> {
         let mut history = Vec::new();
 
         for epoch in progress.epochs_done + 1..=progress.epochs_done.saturating_add(self.epochs) {
-            if self.lr_decay != 1.0 {
-                let steps = (epoch - 1).min(i32::MAX as usize) as i32;
-                self.optimizer
-                    .set_learning_rate(initial_lr * self.lr_decay.powi(steps))?;
+            let lr = match self.schedule {
+                Schedule::Constant => self.optimizer.learning_rate(),
+                Schedule::ReduceOnPlateau { .. } => plateau.lr,
+                schedule => schedule.lr(initial_lr, epoch),
+            };
+            if lr != self.optimizer.learning_rate() {
+                self.optimizer.set_learning_rate(lr)?;
             }
+            net.set_training(true);
             let start = Instant::now();
             if let Some(rng) = rng.as_mut() {
                 order.shuffle(rng);
@@ -457,6 +630,7 @@ impl<L, Opt> Trainer<L, Opt> {
                 let out =
                     workspace.step_checked(net, &self.loss, &mut self.optimizer, &x, &targets);
                 if !out.mean.is_finite() {
+                    net.set_training(false);
                     return Err(Error::Diverged {
                         epoch,
                         batch: b + 1,
@@ -465,7 +639,7 @@ impl<L, Opt> Trainer<L, Opt> {
                 }
                 loss_sum += out.mean * indices.len() as f64;
                 correct = correct.zip(out.correct).map(|(a, b)| a + b);
-                observer.on_batch(&BatchProgress {
+                callbacks.on_batch(&BatchProgress {
                     epoch,
                     batch: b + 1,
                     batches,
@@ -473,19 +647,31 @@ impl<L, Opt> Trainer<L, Opt> {
                 });
             }
             let train_time = start.elapsed();
+            net.set_training(false);
             check_finite_params(net, Some(epoch))?;
             let report = EpochReport {
                 epoch,
                 train_loss: loss_sum / train.len() as f64,
                 train_accuracy: correct.map(|c| c as f64 / train.len() as f64),
+                train: self
+                    .evaluate_train
+                    .then(|| evaluate_checked(net, &self.loss, train)),
+                weight_penalty: weight_penalty(net, self.optimizer.weight_decay()),
+                learning_rate: lr,
                 validation: validation.map(|v| evaluate_checked(net, &self.loss, v)),
                 train_time,
                 max_abs_weights: max_abs_weights(net),
             };
-            observer.on_epoch(&report);
+            plateau.observe(&self.schedule, &report);
+            let flow = callbacks.on_epoch(&mut Trained::<N, I, O>(net), &report)?;
             history.push(report);
             progress.epochs_done = epoch;
+            if flow.is_break() {
+                break;
+            }
         }
+        callbacks.on_end(&mut Trained::<N, I, O>(net))?;
+        progress.fingerprint = Some(fingerprint(net));
         Ok(history)
     }
 }
@@ -530,9 +716,36 @@ where
     let outputs = data.predict(net);
     let mut grad = Batch::zeros(0);
     let out = loss.batch(&outputs, data.targets(), &mut grad);
+    let samples = || {
+        outputs
+            .as_slice()
+            .chunks_exact(O)
+            .map(SVector::<T, O>::from_column_slice)
+            .zip(data.targets())
+    };
+    let classes = samples()
+        .map(|(y, t)| loss.classes(&y, t))
+        .collect::<Option<Vec<_>>>()
+        .map(|c| {
+            let count = c.first().map_or(0, |c| c.classes);
+            class_scores(c.iter().map(|c| (c.predicted, c.actual)), count)
+        });
+    let regression = data
+        .targets()
+        .first()
+        .and_then(|t| loss.regression_target(t))
+        .map(|_| {
+            let targets = data.targets().iter();
+            regression_scores_iter(
+                &outputs,
+                targets.map(|t| loss.regression_target(t).unwrap_or_else(SVector::zeros)),
+            )
+        });
     Evaluation {
         loss: out.mean,
         accuracy: out.correct.map(|c| c as f64 / data.len().max(1) as f64),
+        classes,
+        regression,
     }
 }
 
