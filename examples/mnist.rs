@@ -6,6 +6,12 @@
 //! lesson's experiments with `--layers 1|2|3` and `--activation relu|tanh|sigmoid`. Each
 //! choice is a different compile-time type, named in one line with `Net!` and chosen at run
 //! time through `Box<dyn Model>`; the optimizer likewise through `Box<dyn Optimizer>`.
+//!
+//! The lesson's overfitting lab: `--train-size 1000` trains on the first 1,000 images only,
+//! holding out the last 10,000 training images as a validation set (the test set is never
+//! used to choose anything); `--dropout P`, `--early-stop PATIENCE` (on the validation loss,
+//! restoring the best epoch's weights) and `--schedule` are the remedies; `--plot` draws the
+//! training and validation curves with the early-stopping point, and max |w| per layer.
 
 mod common;
 
@@ -18,32 +24,82 @@ use constnet::mnist::{self, MnistSet};
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Build, ConfusionMatrix, EpochReport, Layer, Linear, Model, Net, Observer, Optimizer,
-    Order, Relu, Sgd, Sigmoid, SoftmaxCrossEntropy, Tanh, Trainer, evaluate, io, summary,
+    Adam, Build, ConfusionMatrix, Dropout, EarlyStopping, EpochReport, Layer, Linear, Metric,
+    Model, Net, Observer, Optimizer, Order, Relu, Schedule, Sgd, Sigmoid, SoftmaxCrossEntropy,
+    Tanh, Trainer, evaluate, io, summary,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// `--layers 2`: one hidden layer of 256; `--layers 3`: two, of 256 and 128.
 type OneHidden<A> = Net![Linear<784, 256>, A, Linear<256, 10>];
 type TwoHidden<A> = Net![Linear<784, 256>, A, Linear<256, 128>, A, Linear<128, 10>];
+/// The same with `--dropout P` after each hidden activation.
+type OneHiddenDropout<A> = Net![Linear<784, 256>, A, Dropout, Linear<256, 10>];
+type TwoHiddenDropout<A> =
+    Net![Linear<784, 256>, A, Dropout, Linear<256, 128>, A, Dropout, Linear<128, 10>];
 
 /// Any of the networks, chosen at run time.
 type Classifier = Box<dyn Model<f32, 784, 10>>;
 
 /// The network of `layers` layers with hidden activation `A`, built from its type (He
-/// initialisation before ReLU, Glorot otherwise).
-fn network<A>(layers: u8, rng: &mut StdRng) -> Classifier
+/// initialisation before ReLU, Glorot otherwise), with `dropout` after each hidden
+/// activation if given (dropout draws no initial weights: the weights are the same).
+fn network<A>(layers: u8, dropout: Option<Dropout>, rng: &mut StdRng) -> Classifier
 where
     A: Build + Layer<f32, 256, 256> + Layer<f32, 128, 128> + 'static,
 {
-    match layers {
-        1 => Box::new(Linear::<784, 10>::init(rng)),
-        2 => Box::new(OneHidden::<A>::init(rng)),
-        _ => Box::new(TwoHidden::<A>::init(rng)),
+    match (layers, dropout) {
+        (1, _) => Box::new(Linear::<784, 10>::init(rng)),
+        (2, None) => Box::new(OneHidden::<A>::init(rng)),
+        (2, Some(d)) => {
+            let mut net = OneHiddenDropout::<A>::init(rng);
+            *net.first_mut().second_mut() = d;
+            Box::new(net)
+        }
+        (_, None) => Box::new(TwoHidden::<A>::init(rng)),
+        (_, Some(d)) => {
+            let mut net = TwoHiddenDropout::<A>::init(rng);
+            let second = Dropout::new(d.p()).expect("checked").seed(1);
+            *net.first_mut().second_mut() = second;
+            *net.first_mut()
+                .first_mut()
+                .first_mut()
+                .first_mut()
+                .second_mut() = d;
+            Box::new(net)
+        }
     }
 }
 
-type MakeNetwork = fn(u8, &mut StdRng) -> Classifier;
+type MakeNetwork = fn(u8, Option<Dropout>, &mut StdRng) -> Classifier;
+type MakeSchedule = fn(&Options, f64) -> Schedule;
+
+/// `--schedule`: name, and the schedule for the options and the base learning rate.
+const SCHEDULES: [(&str, MakeSchedule); 7] = [
+    ("exp", |o, _| Schedule::Exponential { gamma: o.lr_decay }),
+    ("constant", |_, _| Schedule::Constant),
+    ("step", |o, _| Schedule::Step {
+        every: (o.epochs / 3).max(1),
+        gamma: 0.1,
+    }),
+    ("cosine", |o, _| Schedule::Cosine {
+        epochs: o.epochs,
+        min_lr: 0.0,
+    }),
+    ("warmup-cosine", |o, _| Schedule::WarmupCosine {
+        warmup: (o.epochs / 10).max(1),
+        epochs: o.epochs,
+        min_lr: 0.0,
+    }),
+    ("one-cycle", |o, lr| Schedule::one_cycle(o.epochs, lr)),
+    ("plateau", |_, _| Schedule::ReduceOnPlateau {
+        metric: Metric::ValidationLoss,
+        factor: 0.5,
+        patience: 2,
+        threshold: 1e-4,
+        min_lr: 0.0,
+    }),
+];
 type MakeOptimizer = fn(f64) -> Result<Box<dyn Optimizer<f32>>, constnet::Error>;
 
 /// `--activation`: name, and the networks with it.
@@ -98,9 +154,18 @@ Options:
   --load PATH           evaluate saved weights on the test set instead of training
   --metrics PATH        write a CSV row per epoch: loss, accuracies, max |w| of each layer
   --plot PATH           draw training vs validation accuracy and max |w| per epoch (PNG)
+
+Overfitting lab (these hold out the last 10,000 training images for validation):
+  --train-size N        train on the first N training images only (at most 50,000)
+  --dropout P           dropout with probability P after each hidden activation
+  --early-stop K        stop when the validation loss has not improved for K epochs,
+                        keeping the best epoch's weights
+  --schedule NAME       exp (×GAMMA per epoch) | constant | step | cosine | warmup-cosine |
+                        one-cycle | plateau [default: exp]
   -h, --help            print this help
 
-The validation set, evaluated after every epoch, is the 10,000 MNIST test images.";
+Without the lab's options the validation set, evaluated after every epoch, is the 10,000
+MNIST test images (the lesson's setting). With them, it is held out from the training images.";
 
 #[derive(Debug)]
 struct Options {
@@ -118,7 +183,21 @@ struct Options {
     load: Option<PathBuf>,
     metrics: Option<PathBuf>,
     plot: Option<PathBuf>,
+    train_size: Option<usize>,
+    dropout: Option<f64>,
+    early_stop: Option<usize>,
+    schedule: String,
 }
+
+impl Options {
+    /// Whether a validation set is held out of the training images.
+    fn holds_out(&self) -> bool {
+        self.train_size.is_some() || self.early_stop.is_some() || self.schedule == "plateau"
+    }
+}
+
+/// Training images held out for validation by the overfitting lab's options.
+const HELD_OUT: usize = 10_000;
 
 /// The value of `--flag`, parsed; an error names the flag and the value.
 fn flag_value<T>(parser: &mut lexopt::Parser, flag: &str) -> Result<T, lexopt::Error>
@@ -154,6 +233,10 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         load: None,
         metrics: None,
         plot: None,
+        train_size: None,
+        dropout: None,
+        early_stop: None,
+        schedule: "exp".into(),
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -171,6 +254,20 @@ fn parse_args() -> Result<Options, lexopt::Error> {
             Long("plot") => o.plot = Some(parser.value()?.into()),
             Long("optimizer") => o.optimizer = flag_value(&mut parser, "optimizer")?,
             Long("activation") => o.activation = flag_value(&mut parser, "activation")?,
+            Long("train-size") => {
+                let n: usize = flag_value(&mut parser, "train-size")?;
+                if !(1..=60_000 - HELD_OUT).contains(&n) {
+                    return Err(format!("--train-size must be 1 to 50000, not {n}").into());
+                }
+                o.train_size = Some(n);
+            }
+            Long("dropout") => {
+                let p: f64 = flag_value(&mut parser, "dropout")?;
+                Dropout::new(p).map_err(|e| format!("--dropout: {e}"))?;
+                o.dropout = Some(p);
+            }
+            Long("early-stop") => o.early_stop = Some(flag_value(&mut parser, "early-stop")?),
+            Long("schedule") => o.schedule = flag_value(&mut parser, "schedule")?,
             Long("layers") => {
                 o.layers = flag_value(&mut parser, "layers")?;
                 if !(1..=3).contains(&o.layers) {
@@ -187,6 +284,10 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     let optimizers = OPTIMIZERS.map(|(name, _, make)| (name, make));
     choose("optimizer", &o.optimizer, &optimizers)?;
     choose("activation", &o.activation, &ACTIVATIONS)?;
+    choose("schedule", &o.schedule, &SCHEDULES)?;
+    if o.dropout.is_some() && o.layers == 1 {
+        return Err("--dropout needs a hidden layer (--layers 2 or 3)".into());
+    }
     // Fail now, not after minutes of training, if a result could not be written.
     for (flag, path) in [
         ("save", &o.save),
@@ -256,7 +357,11 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let wall = Instant::now();
     let data = load_data(o)?;
     let make = choose("activation", &o.activation, &ACTIVATIONS)?;
-    let mut net = make(o.layers, &mut StdRng::seed_from_u64(o.seed));
+    let dropout = match o.dropout {
+        Some(p) => Some(Dropout::new(p)?.seed(o.seed)),
+        None => None,
+    };
+    let mut net = make(o.layers, dropout, &mut StdRng::seed_from_u64(o.seed));
     let table = summary(&net);
     let widths: Vec<String> = std::iter::once(784)
         .chain(
@@ -268,10 +373,13 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         )
         .map(|n| n.to_string())
         .collect();
-    let name = match o.layers {
+    let mut name = match o.layers {
         1 => format!("{} (linear)", widths.join("-")),
         _ => format!("{} ({})", widths.join("-"), o.activation),
     };
+    if let Some(p) = o.dropout {
+        name.push_str(&format!(", dropout {p}"));
+    }
     println!("network {name}:\n{table}");
 
     if let Some(path) = &o.load {
@@ -296,15 +404,51 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         o.threads,
         if o.threads == 1 { "" } else { "s" }
     );
-    let mut progress = Progress::new(o.epochs);
+    let schedule = choose("schedule", &o.schedule, &SCHEDULES)?(o, optimizer.learning_rate());
+    // The lab trains on a part of the training images and validates on held-out ones.
+    let lab = o.holds_out().then(|| {
+        let kept = data.train.len() - HELD_OUT;
+        let held_out = data.train.subset(kept..data.train.len());
+        let train = data.train.subset(0..o.train_size.unwrap_or(kept));
+        println!(
+            "training on {} images, validating on {} held out of the training set",
+            train.len(),
+            held_out.len()
+        );
+        (train, held_out)
+    });
+    let (train, validation, validation_name) = match &lab {
+        Some((train, held_out)) => (train, held_out, "validation (held out)"),
+        None => (&data.train, &data.test, "validation (test set)"),
+    };
+    // Without --early-stop, the early-stopping callback only watches (it never stops and
+    // keeps the last weights), so that the plot can still mark the best epoch.
+    let stop = EarlyStopping::new(Metric::ValidationLoss, o.early_stop.unwrap_or(usize::MAX))
+        .restore_best(o.early_stop.is_some());
+    let mut callbacks = (Progress::new(o.epochs, o.holds_out()), stop);
     let mut trainer = Trainer::new(SoftmaxCrossEntropy, optimizer)
         .epochs(o.epochs)
         .batch_size(o.batch_size)
         .order(Order::Shuffled { seed: o.seed })
-        .lr_decay(o.lr_decay);
+        .schedule(schedule)
+        // The whole training set's numbers after each epoch, when it is small enough to be
+        // cheap: the lab's curves then compare like with like.
+        .evaluate_train(o.train_size.is_some_and(|n| n <= 10_000));
     let history = constnet::with_threads(o.threads, || {
-        trainer.fit(&mut net, &data.train, Some(&data.test), &mut progress)
+        trainer.fit(&mut net, train, Some(validation), &mut callbacks)
     })??;
+    let stop = callbacks.1;
+    let best = stop.best_epoch().filter(|_| o.early_stop.is_some());
+    if let Some(best) = best {
+        println!(
+            "early stopping: best validation loss {:.4} after epoch {best}{}; its weights are kept",
+            stop.best_value().unwrap_or(f64::NAN),
+            match stop.stopped_after() {
+                Some(e) => format!(", stopped after epoch {e}"),
+                None => String::new(),
+            }
+        );
+    }
 
     report_test(&net, &data.test)?;
     let training: Duration = history.iter().map(|r| r.train_time).sum();
@@ -324,7 +468,7 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         println!("wrote per-epoch metrics to {}", path.display());
     }
     if let Some(path) = &o.plot {
-        plot(path, &name, &history)?;
+        plot(path, &name, &history, validation_name, best)?;
         println!("drew {}", path.display());
     }
     Ok(())
@@ -334,11 +478,17 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
 struct Progress {
     epochs: usize,
     bar: Option<ProgressBar>,
+    /// Whether the validation set is held out (else it is the test set).
+    held_out: bool,
 }
 
 impl Progress {
-    fn new(epochs: usize) -> Self {
-        Progress { epochs, bar: None }
+    fn new(epochs: usize, held_out: bool) -> Self {
+        Progress {
+            epochs,
+            bar: None,
+            held_out,
+        }
     }
 }
 
@@ -367,15 +517,25 @@ impl Observer for Progress {
             bar.finish_and_clear();
         }
         let validation = r.validation.and_then(|v| v.accuracy).unwrap_or(f64::NAN);
+        let (loss, accuracy) = train_numbers(r);
         println!(
-            "epoch {:>2}/{}: train loss {:.4}, train accuracy {:.2}%, test accuracy {:.2}%, {:.2} s",
+            "epoch {:>2}/{}: train loss {loss:.4}, train accuracy {:.2}%, {} accuracy {:.2}%, {:.2} s",
             r.epoch,
             self.epochs,
-            r.train_loss,
-            100.0 * r.train_accuracy.unwrap_or(f64::NAN),
+            100.0 * accuracy,
+            if self.held_out { "validation" } else { "test" },
             100.0 * validation,
             r.train_time.as_secs_f64()
         );
+    }
+}
+
+/// Training loss and accuracy: of the whole set after the epoch when evaluated, else the
+/// running means over the epoch.
+fn train_numbers(r: &EpochReport) -> (f64, f64) {
+    match r.train {
+        Some(t) => (t.loss, t.accuracy.unwrap_or(f64::NAN)),
+        None => (r.train_loss, r.train_accuracy.unwrap_or(f64::NAN)),
     }
 }
 
@@ -388,13 +548,8 @@ fn metrics_csv(history: &[EpochReport]) -> String {
     csv.push('\n');
     for r in history {
         let validation = r.validation.and_then(|v| v.accuracy).unwrap_or(f64::NAN);
-        csv.push_str(&format!(
-            "{},{},{},{}",
-            r.epoch,
-            r.train_loss,
-            r.train_accuracy.unwrap_or(f64::NAN),
-            validation
-        ));
+        let (loss, accuracy) = train_numbers(r);
+        csv.push_str(&format!("{},{loss},{accuracy},{validation}", r.epoch));
         for w in &r.max_abs_weights {
             csv.push_str(&format!(",{w}"));
         }
@@ -407,25 +562,56 @@ fn plot(
     path: &std::path::Path,
     name: &str,
     history: &[EpochReport],
+    validation_name: &str,
+    best: Option<usize>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use common::{Panel, Series};
     let series = |label: &str, f: &dyn Fn(&EpochReport) -> f64| Series {
         name: label.to_string(),
         points: history.iter().map(|r| (r.epoch as f64, f(r))).collect(),
     };
-    let accuracy = Panel {
+    let mut accuracy = Panel {
         title: format!("MNIST {name}: accuracy"),
         x_label: "epoch".into(),
         y_label: "accuracy (%)".into(),
         series: vec![
-            series("training", &|r| {
-                100.0 * r.train_accuracy.unwrap_or(f64::NAN)
-            }),
-            series("validation (test set)", &|r| {
+            series("training", &|r| 100.0 * train_numbers(r).1),
+            series(validation_name, &|r| {
                 100.0 * r.validation.and_then(|v| v.accuracy).unwrap_or(f64::NAN)
             }),
         ],
     };
+    let mut loss = Panel {
+        title: "loss".into(),
+        x_label: "epoch".into(),
+        y_label: "cross-entropy".into(),
+        series: vec![
+            series("training", &|r| train_numbers(r).0),
+            series(validation_name, &|r| {
+                r.validation.map_or(f64::NAN, |v| v.loss)
+            }),
+        ],
+    };
+    // The early-stopping point: a vertical line at the best epoch, on both curves' range.
+    if let Some(best) = best {
+        let marker = |panel: &mut Panel| {
+            let ys = panel
+                .series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1));
+            let (lo, hi) = ys
+                .filter(|y| y.is_finite())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), y| {
+                    (l.min(y), h.max(y))
+                });
+            panel.series.push(Series {
+                name: format!("best epoch ({best}), weights kept"),
+                points: vec![(best as f64, lo), (best as f64, hi)],
+            });
+        };
+        marker(&mut accuracy);
+        marker(&mut loss);
+    }
     let layers = history.first().map_or(0, |r| r.max_abs_weights.len());
     let weights = Panel {
         title: "largest |weight| per layer".into(),
@@ -435,5 +621,5 @@ fn plot(
             .map(|k| series(&format!("layer {}", k + 1), &|r| r.max_abs_weights[k]))
             .collect(),
     };
-    common::plot_panels(path, &[accuracy, weights])
+    common::plot_panels(path, &[accuracy, loss, weights])
 }
