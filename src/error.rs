@@ -140,10 +140,10 @@ pub enum Error {
     Csv {
         /// The file.
         path: PathBuf,
-        /// The line and column, where the problem has one.
-        place: crate::data::csv::CsvPlace,
+        /// The line and column, where the problem has one (boxed: errors stay small).
+        place: Box<crate::data::csv::CsvPlace>,
         /// What is wrong.
-        problem: crate::data::csv::CsvProblem,
+        problem: Box<crate::data::csv::CsvProblem>,
     },
     /// A trainer that holds the optimizer state and progress of one network was asked to
     /// train another (or the same one after its weights were changed).

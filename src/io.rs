@@ -574,7 +574,7 @@ mod tests {
         save_safetensors_with(&net, &[("scaler", &scaler)], &path).unwrap();
         let mut wide = StandardScaler::<f32, 4>::identity();
         let mut untouched = small(2);
-        let before = untouched.second().weight().clone();
+        let before = *untouched.second().weight();
         let err =
             load_safetensors_with(&mut untouched, &mut [("scaler", &mut wide)], &path).unwrap_err();
         assert!(err.to_string().contains("shape [3], expected [4]"), "{err}");

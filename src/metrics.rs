@@ -109,7 +109,7 @@ pub(crate) fn regression_scores_iter<T: Scalar, const O: usize>(
     let r2: f64 = (0..O)
         .map(|k| match (ss_res[k], ss_tot[k]) {
             (_, tot) if tot > 0.0 => 1.0 - ss_res[k] / tot,
-            (res, _) if res == 0.0 => 1.0,
+            (0.0, _) => 1.0,
             _ => 0.0,
         })
         .sum::<f64>()

@@ -561,12 +561,12 @@ impl<L, Opt> Trainer<L, Opt> {
             return Err(Error::InvalidBatchSize { batch_size: 0 });
         }
         self.schedule.check()?;
-        if let Some(expected) = self.progress.fingerprint {
-            if fingerprint(net) != expected {
-                return Err(Error::OtherNetwork {
-                    epochs_done: self.progress.epochs_done,
-                });
-            }
+        if let Some(expected) = self.progress.fingerprint
+            && fingerprint(net) != expected
+        {
+            return Err(Error::OtherNetwork {
+                epochs_done: self.progress.epochs_done,
+            });
         }
         if train.is_empty() {
             return Err(Error::EmptyDataset {

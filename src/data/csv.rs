@@ -398,15 +398,14 @@ impl Csv {
     fn parse(&self, bytes: &[u8], path: &Path, inputs: usize) -> Result<Table, Error> {
         let error = |place: CsvPlace, problem| Error::Csv {
             path: path.to_path_buf(),
-            place,
-            problem,
+            place: Box::new(place),
+            problem: Box::new(problem),
         };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(self.delimiter)
             .from_reader(bytes);
-        let mut records = reader.records();
         let mut names = Vec::new();
         let mut rows = Vec::new();
         let mut width = None;
@@ -416,7 +415,7 @@ impl Csv {
             offset: 0,
             line: 1,
         };
-        while let Some(record) = records.next() {
+        for record in reader.records() {
             let record = record.map_err(|e| {
                 let line = e.position().map(|p| lines.at(p.byte()));
                 error(
@@ -528,11 +527,11 @@ impl Csv {
                 let Some(k) = names.iter().position(|n| n == label) else {
                     return Err(Error::Csv {
                         path: path.to_path_buf(),
-                        place: table.place(Some(*line), table.target),
-                        problem: CsvProblem::UnknownClass {
+                        place: Box::new(table.place(Some(*line), table.target)),
+                        problem: Box::new(CsvProblem::UnknownClass {
                             label: label.to_string(),
                             known: names.clone(),
-                        },
+                        }),
                     });
                 };
                 numbering.insert(label, k);
@@ -544,10 +543,10 @@ impl Csv {
                 if numbering.len() == self.max_classes {
                     return Err(Error::Csv {
                         path: path.to_path_buf(),
-                        place: table.place(Some(table.rows[i].0), table.target),
-                        problem: CsvProblem::TooManyClasses {
+                        place: Box::new(table.place(Some(table.rows[i].0), table.target)),
+                        problem: Box::new(CsvProblem::TooManyClasses {
                             limit: self.max_classes,
-                        },
+                        }),
                     });
                 }
                 numbering.insert(label, 0);
@@ -619,8 +618,8 @@ impl Table {
     fn number(&self, path: &Path, line: u64, column: usize, text: &str) -> Result<f64, Error> {
         let error = |problem| Error::Csv {
             path: path.to_path_buf(),
-            place: self.place(Some(line), column),
-            problem,
+            place: Box::new(self.place(Some(line), column)),
+            problem: Box::new(problem),
         };
         let trimmed = text.trim();
         let value: f64 = trimmed.parse().map_err(|_| {
@@ -653,10 +652,10 @@ impl Table {
             let column = self.features[pos % I];
             return Err(Error::Csv {
                 path: path.to_path_buf(),
-                place: self.place(Some(*line), column),
-                problem: CsvProblem::NonFinite {
+                place: Box::new(self.place(Some(*line), column)),
+                problem: Box::new(CsvProblem::NonFinite {
                     text: cells[column].clone(),
-                },
+                }),
             });
         }
         Dataset::from_rows(&values, targets)
@@ -686,7 +685,7 @@ mod tests {
     fn problem(err: Error) -> (CsvPlace, CsvProblem, String) {
         let text = err.to_string();
         match err {
-            Error::Csv { place, problem, .. } => (place, problem, text),
+            Error::Csv { place, problem, .. } => (*place, *problem, text),
             other => panic!("not a CSV error: {other}"),
         }
     }

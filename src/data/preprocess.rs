@@ -390,6 +390,50 @@ pub fn k_fold(n: usize, k: usize, seed: u64) -> Result<Vec<Split>, Error> {
         .collect())
 }
 
+#[cfg(feature = "safetensors")]
+impl<T: Scalar, const N: usize> crate::io::Extra<T> for StandardScaler<T, N> {
+    fn tensors(&self) -> Vec<(&'static str, &[T])> {
+        StandardScaler::tensors(self).to_vec()
+    }
+
+    fn set_tensors(&mut self, values: &[Vec<T>]) -> Result<(), Error> {
+        match values {
+            [mean, scale] => StandardScaler::set_tensors(self, mean, scale),
+            _ => Err(Error::LengthMismatch {
+                what: "scaler tensors",
+                expected: 2,
+                found: values.len(),
+            }),
+        }
+    }
+}
+
+#[cfg(feature = "safetensors")]
+impl<T: Scalar, const N: usize> crate::io::Extra<T> for MinMaxScaler<T, N> {
+    fn tensors(&self) -> Vec<(&'static str, &[T])> {
+        vec![
+            ("min", self.min.as_slice()),
+            ("range", self.range.as_slice()),
+        ]
+    }
+
+    fn set_tensors(&mut self, values: &[Vec<T>]) -> Result<(), Error> {
+        let [min, range] = values else {
+            return Err(Error::LengthMismatch {
+                what: "scaler tensors",
+                expected: 2,
+                found: values.len(),
+            });
+        };
+        // The same checks as a standard scaler's mean and scale.
+        let mut check = StandardScaler::<T, N>::identity();
+        check.set_tensors(min, range)?;
+        self.min = check.mean;
+        self.range = check.scale;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,49 +561,5 @@ mod tests {
         assert_eq!(train.targets(), [0, 2, 4]);
         assert_eq!(test.targets(), [5, 1]);
         assert_eq!(test.sample(0).0[0], 5.0);
-    }
-}
-
-#[cfg(feature = "safetensors")]
-impl<T: Scalar, const N: usize> crate::io::Extra<T> for StandardScaler<T, N> {
-    fn tensors(&self) -> Vec<(&'static str, &[T])> {
-        StandardScaler::tensors(self).to_vec()
-    }
-
-    fn set_tensors(&mut self, values: &[Vec<T>]) -> Result<(), Error> {
-        match values {
-            [mean, scale] => StandardScaler::set_tensors(self, mean, scale),
-            _ => Err(Error::LengthMismatch {
-                what: "scaler tensors",
-                expected: 2,
-                found: values.len(),
-            }),
-        }
-    }
-}
-
-#[cfg(feature = "safetensors")]
-impl<T: Scalar, const N: usize> crate::io::Extra<T> for MinMaxScaler<T, N> {
-    fn tensors(&self) -> Vec<(&'static str, &[T])> {
-        vec![
-            ("min", self.min.as_slice()),
-            ("range", self.range.as_slice()),
-        ]
-    }
-
-    fn set_tensors(&mut self, values: &[Vec<T>]) -> Result<(), Error> {
-        let [min, range] = values else {
-            return Err(Error::LengthMismatch {
-                what: "scaler tensors",
-                expected: 2,
-                found: values.len(),
-            });
-        };
-        // The same checks as a standard scaler's mean and scale.
-        let mut check = StandardScaler::<T, N>::identity();
-        check.set_tensors(min, range)?;
-        self.min = check.mean;
-        self.range = check.scale;
-        Ok(())
     }
 }
