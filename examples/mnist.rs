@@ -33,6 +33,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// `--layers 2`: one hidden layer of 256; `--layers 3`: two, of 256 and 128.
 type OneHidden<A> = Net![Linear<784, 256>, A, Linear<256, 10>];
 type TwoHidden<A> = Net![Linear<784, 256>, A, Linear<256, 128>, A, Linear<128, 10>];
+/// `--layers 2 --hidden 32`: a network small enough for a microcontroller (see `embedded/`).
+type SmallHidden<A> = Net![Linear<784, 32>, A, Linear<32, 10>];
 /// The same with `--dropout P` after each hidden activation.
 type OneHiddenDropout<A> = Net![Linear<784, 256>, A, Dropout, Linear<256, 10>];
 type TwoHiddenDropout<A> =
@@ -46,10 +48,11 @@ type Classifier = Box<dyn Model<f32, 784, 10>>;
 /// activation if given (dropout draws no initial weights: the weights are the same).
 fn network<A>(layers: u8, dropout: Option<Dropout>, rng: &mut StdRng) -> Classifier
 where
-    A: Build + Layer<f32, 256, 256> + Layer<f32, 128, 128> + 'static,
+    A: Build + Layer<f32, 256, 256> + Layer<f32, 128, 128> + Layer<f32, 32, 32> + 'static,
 {
     match (layers, dropout) {
         (1, _) => Box::new(Linear::<784, 10>::init(rng)),
+        (SMALL, _) => Box::new(SmallHidden::<A>::init(rng)),
         (2, None) => Box::new(OneHidden::<A>::init(rng)),
         (2, Some(d)) => {
             let mut net = OneHiddenDropout::<A>::init(rng);
@@ -70,6 +73,9 @@ where
         }
     }
 }
+
+/// `--layers 2 --hidden 32`, passed to [`network`] as a layer count of its own.
+const SMALL: u8 = 4;
 
 type MakeNetwork = fn(u8, Option<Dropout>, &mut StdRng) -> Classifier;
 type MakeSchedule = fn(&Options, f64) -> Schedule;
@@ -149,6 +155,7 @@ Options:
   --seed N              seed for initialisation and shuffling [default: 0]
   --threads N           threads for the matrix products; results are identical for any N [default: 1]
   --layers N            1: 784-10;  2: 784-256-10;  3: 784-256-128-10 [default: 2]
+  --hidden N            the hidden width of --layers 2: 256 or 32 (for embedded/) [default: 256]
   --activation NAME     relu | tanh | sigmoid, for the hidden layers [default: relu]
   --save PATH           save the trained weights (safetensors, PyTorch names and layout)
   --load PATH           evaluate saved weights on the test set instead of training
@@ -178,6 +185,7 @@ struct Options {
     seed: u64,
     threads: usize,
     layers: u8,
+    hidden: u16,
     activation: String,
     save: Option<PathBuf>,
     load: Option<PathBuf>,
@@ -228,6 +236,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         seed: 0,
         threads: 1,
         layers: 2,
+        hidden: 256,
         activation: "relu".into(),
         save: None,
         load: None,
@@ -268,6 +277,12 @@ fn parse_args() -> Result<Options, lexopt::Error> {
             }
             Long("early-stop") => o.early_stop = Some(flag_value(&mut parser, "early-stop")?),
             Long("schedule") => o.schedule = flag_value(&mut parser, "schedule")?,
+            Long("hidden") => {
+                o.hidden = flag_value(&mut parser, "hidden")?;
+                if ![32, 256].contains(&o.hidden) {
+                    return Err(format!("--hidden must be 32 or 256, not {}", o.hidden).into());
+                }
+            }
             Long("layers") => {
                 o.layers = flag_value(&mut parser, "layers")?;
                 if !(1..=3).contains(&o.layers) {
@@ -285,6 +300,9 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     choose("optimizer", &o.optimizer, &optimizers)?;
     choose("activation", &o.activation, &ACTIVATIONS)?;
     choose("schedule", &o.schedule, &SCHEDULES)?;
+    if o.hidden != 256 && (o.layers != 2 || o.dropout.is_some()) {
+        return Err("--hidden 32 is for --layers 2 without --dropout".into());
+    }
     if o.dropout.is_some() && o.layers == 1 {
         return Err("--dropout needs a hidden layer (--layers 2 or 3)".into());
     }
@@ -361,7 +379,8 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         Some(p) => Some(Dropout::new(p)?.seed(o.seed)),
         None => None,
     };
-    let mut net = make(o.layers, dropout, &mut StdRng::seed_from_u64(o.seed));
+    let layers = if o.hidden == 32 { SMALL } else { o.layers };
+    let mut net = make(layers, dropout, &mut StdRng::seed_from_u64(o.seed));
     let table = summary(&net);
     let widths: Vec<String> = std::iter::once(784)
         .chain(

@@ -52,7 +52,7 @@ pub trait Build: Sized {
     /// Builds with every weight and bias zero.
     fn zeros() -> Self {
         Self::build(
-            &mut rand::rngs::StdRng::seed_from_u64(0),
+            &mut rand::rngs::SmallRng::seed_from_u64(0),
             Some(Init::Zeros),
             false,
         )

@@ -1,7 +1,10 @@
 //! The one error type of the library.
 
-use std::fmt;
+use core::fmt;
+#[cfg(feature = "std")]
 use std::path::PathBuf;
+
+use crate::prelude::*;
 
 /// Everything that can go wrong when outside data or arguments meet a network.
 ///
@@ -71,6 +74,7 @@ pub enum Error {
         /// Which dataset, e.g. `"training set"`.
         what: &'static str,
     },
+    #[cfg(feature = "std")]
     /// A file could not be opened, read or written.
     Io {
         /// The file.
@@ -78,11 +82,13 @@ pub enum Error {
         /// What the operating system said.
         source: std::io::Error,
     },
+    #[cfg(feature = "std")]
     /// None of the places a file was looked for holds it.
     FileNotFound {
         /// Every path that was tried, in order.
         looked_for: Vec<PathBuf>,
     },
+    #[cfg(feature = "std")]
     /// An IDX file (the MNIST format) is malformed or not what was expected.
     Idx {
         /// The file.
@@ -90,6 +96,7 @@ pub enum Error {
         /// What is wrong with it.
         problem: IdxProblem,
     },
+    #[cfg(feature = "std")]
     /// A weights file is malformed or does not fit the network.
     Weights {
         /// The file.
@@ -97,6 +104,7 @@ pub enum Error {
         /// What is wrong with it.
         problem: WeightsProblem,
     },
+    #[cfg(feature = "std")]
     /// Worker threads could not be started.
     Threads {
         /// How many were asked for.
@@ -104,11 +112,13 @@ pub enum Error {
         /// What the thread pool said.
         message: String,
     },
+    #[cfg(feature = "std")]
     /// A path that must name a regular file names a device, a pipe or a folder.
     NotARegularFile {
         /// The path.
         path: PathBuf,
     },
+    #[cfg(feature = "std")]
     /// A file or its decoded contents are larger than the limit set for it.
     FileTooLarge {
         /// The file.
@@ -215,7 +225,9 @@ impl fmt::Display for Error {
                 found,
             } => write!(f, "expected {expected} {what}, found {found}"),
             Error::EmptyDataset { what } => write!(f, "the {what} has no samples"),
+            #[cfg(feature = "std")]
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            #[cfg(feature = "std")]
             Error::FileNotFound { looked_for } => {
                 write!(f, "file not found; looked for")?;
                 for (i, p) in looked_for.iter().enumerate() {
@@ -224,16 +236,21 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            #[cfg(feature = "std")]
             Error::Idx { path, problem } => write!(f, "{}: {problem}", path.display()),
+            #[cfg(feature = "std")]
             Error::Weights { path, problem } => write!(f, "{}: {problem}", path.display()),
+            #[cfg(feature = "std")]
             Error::Threads { threads, message } => {
                 write!(f, "could not start {threads} worker threads: {message}")
             }
+            #[cfg(feature = "std")]
             Error::NotARegularFile { path } => write!(
                 f,
                 "{}: not a regular file (a device, a pipe or a folder)",
                 path.display()
             ),
+            #[cfg(feature = "std")]
             Error::FileTooLarge { path, limit } => write!(
                 f,
                 "{}: larger than the limit of {limit} bytes set for it",
@@ -286,9 +303,10 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl core::error::Error for Error {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
+            #[cfg(feature = "std")]
             Error::Io { source, .. } => Some(source),
             _ => None,
         }

@@ -173,6 +173,7 @@ pub fn check_writable(path: &Path) -> Result<(), Error> {
 /// [`Error::Io`] if the file cannot be opened or read; [`Error::NotARegularFile`];
 /// [`Error::FileTooLarge`] if it holds more than `limit` bytes; [`Error::OutOfMemory`] if
 /// the buffer cannot be allocated.
+#[cfg(any(feature = "safetensors", feature = "csv"))]
 pub(crate) fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
     let file = open_regular_file(path)?;
     let len = file.metadata().map_err(|e| io_error(path, e))?.len();

@@ -2,6 +2,10 @@
 
 use rand::{Rng, RngExt};
 
+// f64 math through `libm` without `std`; with `std` the inherent methods are used.
+#[allow(unused_imports)]
+use num_traits::Float as _;
+
 /// How the weights of a [`Linear`](crate::Linear) layer are drawn. Biases start at zero.
 ///
 /// `fan_in` is the layer's input size `I`, `fan_out` its output size `O`.
@@ -64,7 +68,7 @@ pub(crate) fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     // 1 - u lies in (0, 1], so the logarithm is finite.
     let u1: f64 = 1.0 - rng.random::<f64>();
     let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    (-2.0 * u1.ln()).sqrt() * (core::f64::consts::TAU * u2).cos()
 }
 
 #[cfg(test)]

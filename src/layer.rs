@@ -4,6 +4,7 @@ use nalgebra::SVector;
 
 use crate::linalg::ensure_cols;
 use crate::optim::Optimizer;
+use crate::prelude::*;
 use crate::{Batch, Scalar};
 
 /// What a parameter tensor is, which decides e.g. whether weight decay applies to it.
@@ -190,7 +191,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         self.visit_params(first_layer, &mut |p| params += p.value.len());
         f(LayerInfo {
             position: first_layer,
-            name: crate::summary::short_type_name(std::any::type_name::<Self>()),
+            name: crate::summary::short_type_name(core::any::type_name::<Self>()),
             inputs: I,
             outputs: O,
             params,
@@ -285,7 +286,7 @@ pub struct Chain<A, B: Takes<M>, const M: usize> {
 impl<A, B: Takes<M>, const M: usize> Chain<A, B, M> {
     /// Two layers, one after the other. [`Layer::then`] and [`seq!`](crate::seq) build the
     /// same with a check that `A` gives `M` outputs.
-    pub fn new(first: A, second: B) -> Self {
+    pub const fn new(first: A, second: B) -> Self {
         Chain { first, second }
     }
     /// The first layer.
@@ -433,6 +434,7 @@ where
     }
 }
 
+#[cfg(feature = "std")]
 /// The first NaN or infinite parameter of `net`, as an error naming its tensor (PyTorch's
 /// name, e.g. `2.weight`), row and column; `epoch` says when training found it.
 pub(crate) fn check_finite_params<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(

@@ -59,14 +59,20 @@
 //! ```text
 //! error[E0277]: `Linear<100, 10>` cannot take 128 inputs
 //! ```
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+extern crate alloc;
+
 mod build;
+#[cfg(feature = "std")]
 mod callback;
 mod data;
 mod error;
+#[cfg(feature = "std")]
 mod fsutil;
+#[cfg(feature = "std")]
 pub mod gradcheck;
 pub mod guide;
 mod init;
@@ -81,32 +87,40 @@ mod model;
 mod optim;
 mod parallel;
 mod scalar;
+#[cfg(feature = "std")]
 mod schedule;
 mod summary;
 #[cfg(test)]
 mod testing;
 mod train;
+#[cfg(feature = "std")]
+mod trainer;
 
 pub use build::Build;
 #[cfg(feature = "safetensors")]
 pub use callback::Checkpoint;
+#[cfg(feature = "std")]
 pub use callback::{Callback, EarlyStopping, Network};
 pub use data::Dataset;
 #[cfg(feature = "csv")]
 pub use data::csv::{Column, Csv, CsvClasses, CsvPlace, CsvProblem, CsvValues, DEFAULT_CSV_LIMIT};
-pub use data::preprocess::{
-    MinMaxScaler, Split, StandardScaler, k_fold, stratified_split, train_test_split,
-};
+pub use data::preprocess::{MinMaxScaler, StandardScaler};
+#[cfg(feature = "std")]
+pub use data::preprocess::{Split, k_fold, stratified_split, train_test_split};
+#[cfg(feature = "std")]
 pub use data::synthetic as datasets;
+#[cfg(feature = "std")]
 pub use data::{idx, mnist};
 pub use error::{Error, IdxProblem, WeightsProblem};
+#[cfg(feature = "std")]
 pub use fsutil::{check_writable, write_atomic};
 pub use init::Init;
 pub use layer::{
     Chain, ChainBatchTape, ChainTape, Layer, LayerInfo, Param, ParamKind, ParamMut, Takes,
 };
 pub use layers::{
-    Activation, Dropout, DropoutTape, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh,
+    Activation, Dropout, DropoutTape, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax,
+    StaticLinear, Tanh,
 };
 pub use linalg::Batch;
 pub use loss::{
@@ -118,14 +132,26 @@ pub use metrics::{
 };
 pub use model::{DynTape, Model};
 pub use optim::{Adam, Optimizer, Reset, Sgd};
-pub use parallel::{current_threads, with_threads};
+pub use parallel::current_threads;
+#[cfg(feature = "std")]
+pub use parallel::with_threads;
 pub use scalar::{SameScalar, Scalar};
+#[cfg(feature = "std")]
 pub use schedule::{Plateau, Schedule};
 pub use summary::{Summary, summary};
-pub use train::{
-    BatchProgress, EpochReport, Evaluation, Metric, Observer, Order, PrintEpochs, Trainer,
-    Workspace, evaluate, max_abs_weights, train_sample,
-};
+pub use train::{Evaluation, Workspace, evaluate, max_abs_weights, train_sample};
+#[cfg(feature = "std")]
+pub use trainer::{BatchProgress, EpochReport, Metric, Observer, Order, PrintEpochs, Trainer};
+
+/// The allocation types of the standard prelude, for the modules built without `std`.
+#[allow(unused_imports)] // each module takes what it needs
+mod prelude {
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::format;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec;
+    pub(crate) use alloc::vec::Vec;
+}
 
 /// The README's code compiles and runs: it is tested as a doctest.
 #[cfg(doctest)]

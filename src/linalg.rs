@@ -11,6 +11,7 @@ use nalgebra::{Const, Dyn, OMatrix, SMatrix, SVector};
 
 use crate::Scalar;
 use crate::parallel::{DisjointParts, SharedMut, current_threads, part, run_parts};
+use crate::prelude::*;
 
 /// A minibatch: `N` features (a compile-time size) times a batch size chosen at run time.
 ///

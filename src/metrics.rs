@@ -1,11 +1,16 @@
 //! Accuracy (the complement of the 0-1 loss), the confusion matrix with precision, recall
 //! and F1 per class, and R², MAE and RMSE for regression.
 
-use std::fmt;
+use core::fmt;
 
 use nalgebra::SVector;
 
+// f64 math (`sqrt`, `ln`, …) through `libm` without `std`; with `std` the inherent
+// methods are used and this import is not.
+use crate::prelude::*;
 use crate::{Batch, Dataset, Layer, Scalar};
+#[allow(unused_imports)]
+use num_traits::Float as _;
 
 /// Macro averages over the classes (each class counts the same, whatever its size) of the
 /// per-class precision, recall and F1, as scikit-learn's `average="macro"`.

@@ -1,11 +1,12 @@
 //! Networks and optimizers chosen at run time: [`Model`] (`Box<dyn Model<T, I, O>>` is a
 //! [`Layer`]) and `Box<dyn Optimizer<T>>` (an [`Optimizer`]).
 
-use std::any::Any;
+use core::any::Any;
 
 use nalgebra::SVector;
 
 use crate::layer::{LayerInfo, Param, ParamMut, Takes};
+use crate::prelude::*;
 use crate::{Batch, Layer, Optimizer, Scalar};
 
 /// The tape of a [`Model`] behind a `Box`: the concrete network's tape, allocated on the
@@ -13,8 +14,8 @@ use crate::{Batch, Layer, Optimizer, Scalar};
 #[derive(Default)]
 pub struct DynTape(Option<Box<dyn Any>>);
 
-impl std::fmt::Debug for DynTape {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for DynTape {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(if self.0.is_some() {
             "DynTape(recorded)"
         } else {

@@ -5,12 +5,17 @@
 //! own state per tensor (`slot`), allocated once on the first step. Networks drive it through
 //! [`Layer::step`](crate::Layer::step).
 
-use std::fmt;
+use core::fmt;
 
+// f64 math (`sqrt`, `ln`, …) through `libm` without `std`; with `std` the inherent
+// methods are used and this import is not.
 use crate::layer::{ParamKind, ParamMut};
 use crate::parallel::{DisjointParts, current_threads, run_parts};
+use crate::prelude::*;
 use crate::scalar::SameScalar;
 use crate::{Error, Scalar};
+#[allow(unused_imports)]
+use num_traits::Float as _;
 
 /// Tensors from which an update is shared between the threads of
 /// [`with_threads`](crate::with_threads): each thread then updates the part of the weights

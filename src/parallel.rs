@@ -9,20 +9,27 @@
 //! spinning, so that handing them a product costs well under a microsecond (a thread that
 //! sleeps takes tens of microseconds to wake, longer than a small product takes).
 
-use std::any::Any;
-use std::cell::Cell;
-use std::marker::PhantomData;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(feature = "std")]
+use std::{
+    any::Any,
+    cell::Cell,
+    panic::{AssertUnwindSafe, catch_unwind, resume_unwind},
+    sync::Mutex,
+    sync::atomic::AtomicBool,
+};
 
+#[cfg(feature = "std")]
 use crate::Error;
 
+#[cfg(feature = "std")]
 /// A job for the team: called once with each part index `1..parts` by the helpers (the
 /// caller does part 0). Stored with its lifetime erased; see [`Team::run`] for why that is
 /// sound.
 type Job = *const (dyn Fn(usize) + Sync);
 
+#[cfg(feature = "std")]
 /// The helper threads of one [`with_threads`] call and the slot through which they get work.
 struct Team {
     helpers: usize,
@@ -38,19 +45,24 @@ struct Team {
 }
 
 #[derive(Clone, Copy)]
+#[cfg(feature = "std")]
 struct SendJob(Job);
 // SAFETY: the job is `Sync`, and `Team::run` keeps it alive until every helper is done.
+#[cfg(feature = "std")]
 unsafe impl Send for SendJob {}
 
+#[cfg(feature = "std")]
 thread_local! {
     static TEAM: Cell<Option<&'static Team>> = const { Cell::new(None) };
 }
 
+#[cfg(feature = "std")]
 /// The number of threads that minibatch products may use here (1 outside [`with_threads`]).
 pub fn current_threads() -> usize {
     TEAM.with(Cell::get).map_or(1, |team| team.helpers + 1)
 }
 
+#[cfg(feature = "std")]
 impl Team {
     /// Runs `job(k)` for every `k` in `0..parts` (`parts` at most the thread count), part 0
     /// on the calling thread, and returns when all are done.
@@ -66,7 +78,7 @@ impl Team {
         // generation bump below and their increment of `done`, and this function does not
         // return (not even by unwinding: part 0 runs under catch_unwind) until every helper
         // has incremented `done`; so no helper touches the job after it is gone.
-        let erased: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(job) };
+        let erased: Job = unsafe { core::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(job) };
         *self.job.lock().unwrap_or_else(|p| p.into_inner()) = Some(SendJob(erased));
         self.parts.store(parts, Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
@@ -122,15 +134,17 @@ impl Team {
 /// Busy-waits briefly, then yields the core now and again so that an oversubscribed machine
 /// still makes progress.
 #[inline]
+#[cfg(feature = "std")]
 fn spin_wait(spins: &mut u32) {
     *spins = spins.saturating_add(1);
     if spins.is_multiple_of(1024) {
         std::thread::yield_now();
     } else {
-        std::hint::spin_loop();
+        core::hint::spin_loop();
     }
 }
 
+#[cfg(feature = "std")]
 /// Runs `job(k)` for `k` in `0..parts` on the threads of the current [`with_threads`] call
 /// (or just `job(0)` outside one, where `parts` must be 1).
 pub(crate) fn run_parts(parts: usize, job: &(dyn Fn(usize) + Sync)) {
@@ -145,14 +159,32 @@ pub(crate) fn run_parts(parts: usize, job: &(dyn Fn(usize) + Sync)) {
 }
 
 /// Restores the previous team when dropped, also on panic.
+/// Without `std` there are no threads: one, always.
+#[cfg(not(feature = "std"))]
+pub fn current_threads() -> usize {
+    1
+}
+
+/// Without `std`, parts run one after the other on the calling thread (callers split work
+/// only when [`current_threads`] is above 1, so this runs part 0 alone).
+#[cfg(not(feature = "std"))]
+pub(crate) fn run_parts(parts: usize, job: &(dyn Fn(usize) + Sync)) {
+    for k in 0..parts {
+        job(k);
+    }
+}
+
+#[cfg(feature = "std")]
 struct Restore(Option<&'static Team>);
 
+#[cfg(feature = "std")]
 impl Drop for Restore {
     fn drop(&mut self) {
         TEAM.with(|t| t.set(self.0));
     }
 }
 
+#[cfg(feature = "std")]
 /// Runs `f` with minibatch matrix products split over `threads` threads: the calling thread
 /// and `threads − 1` helpers that exist for the duration of the call.
 ///
@@ -196,6 +228,7 @@ pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> Result<R, Error
 }
 
 /// [`with_threads`] without the cap at the core count (for tests of odd thread counts).
+#[cfg(feature = "std")]
 pub(crate) fn with_team<R>(threads: usize, f: impl FnOnce() -> R) -> Result<R, Error> {
     if threads == 1 {
         // No team: products inside run on this thread, even within an outer team.
@@ -273,8 +306,9 @@ pub(crate) struct DisjointParts<'a, T> {
     items: usize,
     unit: usize,
     parts: usize,
-    /// Bit `k` is set once part `k` has been handed out.
-    taken: AtomicU64,
+    /// Bit `k` is set once part `k` has been handed out (a word: 32-bit targets without
+    /// 64-bit atomics have it too).
+    taken: AtomicUsize,
     _buffer: PhantomData<&'a mut [T]>,
 }
 
@@ -285,8 +319,9 @@ pub(crate) struct DisjointParts<'a, T> {
 unsafe impl<T: Send> Sync for DisjointParts<'_, T> {}
 
 impl<'a, T> DisjointParts<'a, T> {
-    /// The most parts a buffer can be cut into (the bits of the `taken` mask).
-    pub(crate) const MAX_PARTS: usize = 64;
+    /// The most parts a buffer can be cut into (the bits of the `taken` mask: 64 on 64-bit
+    /// targets, which is also the most threads [`with_threads`] starts).
+    pub(crate) const MAX_PARTS: usize = usize::BITS as usize;
 
     /// Cuts `buffer`, seen as items of `unit` values (a trailing partial item belongs to
     /// no part), into `parts` parts.
@@ -305,14 +340,14 @@ impl<'a, T> DisjointParts<'a, T> {
             items: buffer.len() / unit,
             unit,
             parts,
-            taken: AtomicU64::new(0),
+            taken: AtomicUsize::new(0),
             _buffer: PhantomData,
         }
     }
 
     /// The items of part `k`.
     #[inline]
-    pub(crate) fn items(&self, k: usize) -> std::ops::Range<usize> {
+    pub(crate) fn items(&self, k: usize) -> core::ops::Range<usize> {
         part(self.items, self.parts, k)
     }
 
@@ -324,7 +359,7 @@ impl<'a, T> DisjointParts<'a, T> {
     #[allow(clippy::mut_from_ref)] // each part is handed out once: checked below
     pub(crate) fn take(&self, k: usize) -> &'a mut [T] {
         assert!(k < self.parts, "part {k} of {}", self.parts);
-        let bit = 1u64 << k;
+        let bit = 1usize << k;
         let before = self.taken.fetch_or(bit, Ordering::Relaxed);
         assert!(before & bit == 0, "part {k} taken twice");
         let range = self.items(k);
@@ -334,7 +369,7 @@ impl<'a, T> DisjointParts<'a, T> {
         // and each part is handed out at most once (the atomic mask above), so no two
         // `&mut` ever alias.
         unsafe {
-            std::slice::from_raw_parts_mut(
+            core::slice::from_raw_parts_mut(
                 self.ptr.add(range.start * self.unit),
                 range.len() * self.unit,
             )
@@ -344,7 +379,7 @@ impl<'a, T> DisjointParts<'a, T> {
 
 /// The `k`-th of `parts` nearly equal ranges of `0..len`.
 #[inline]
-pub(crate) fn part(len: usize, parts: usize, k: usize) -> std::ops::Range<usize> {
+pub(crate) fn part(len: usize, parts: usize, k: usize) -> core::ops::Range<usize> {
     let per = len.div_ceil(parts);
     (k * per).min(len)..((k + 1) * per).min(len)
 }

@@ -1,9 +1,11 @@
 //! The element types a network computes in: `f32` and `f64`.
 
-use std::fmt::{Debug, Display};
+use core::fmt::{Debug, Display};
 
 use nalgebra::RealField;
 use num_traits::{FromPrimitive, ToPrimitive};
+
+use crate::prelude::*;
 
 mod sealed {
     pub trait Sealed {}
@@ -153,7 +155,8 @@ macro_rules! impl_scalar {
 }
 
 impl_scalar!(f32, matrixmultiply::sgemm, tanh_f32);
-impl_scalar!(f64, matrixmultiply::dgemm, f64::tanh);
+// `Float::tanh` is `f64::tanh` with `std` and `libm`'s without.
+impl_scalar!(f64, matrixmultiply::dgemm, num_traits::Float::tanh);
 
 /// `Self` and `U` are the same scalar type: what an optimizer of `U` values needs of the
 /// parameters it updates.

@@ -1,9 +1,10 @@
 //! A per-layer table of a network, as PyTorch users get from torchinfo and Keras users
 //! from `summary()`.
 
-use std::fmt;
+use core::fmt;
 
 use crate::layer::LayerInfo;
+use crate::prelude::*;
 use crate::{Layer, Scalar};
 
 /// The layers of a network with their sizes and parameter counts; `Display` prints a table.

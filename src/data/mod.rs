@@ -2,17 +2,21 @@
 
 #[cfg(feature = "csv")]
 pub mod csv;
+#[cfg(feature = "std")]
 pub mod idx;
+#[cfg(feature = "std")]
 pub mod mnist;
 pub mod preprocess;
+#[cfg(feature = "std")]
 pub mod synthetic;
 
-use std::ops::Range;
+use core::ops::Range;
 
 use nalgebra::SVector;
 
 use crate::linalg::ensure_cols;
 use crate::parallel::{DisjointParts, current_threads, run_parts};
+use crate::prelude::*;
 use crate::{Batch, Error, Layer, Scalar};
 
 /// A sample needs at least one feature: with none, nothing can be learned, and a matrix of
@@ -55,8 +59,8 @@ pub struct Dataset<T: Scalar, const I: usize, Y> {
 }
 
 /// Sizes and the first targets, never the whole feature matrix.
-impl<T: Scalar, const I: usize, Y: std::fmt::Debug> std::fmt::Debug for Dataset<T, I, Y> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<T: Scalar, const I: usize, Y: core::fmt::Debug> core::fmt::Debug for Dataset<T, I, Y> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         const SHOWN: usize = 5;
         let shown = &self.targets[..self.len().min(SHOWN)];
         let more = self.len().saturating_sub(SHOWN);

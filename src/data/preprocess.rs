@@ -2,10 +2,18 @@
 //! splits (optionally stratified by class) and k-fold cross-validation indices.
 
 use nalgebra::SVector;
+#[cfg(feature = "std")]
 use rand::SeedableRng;
+#[cfg(feature = "std")]
 use rand::seq::SliceRandom;
 
+// f64 math (`sqrt`, `ln`, …) through `libm` without `std`; with `std` the inherent
+// methods are used and this import is not.
+#[cfg(feature = "std")]
+use crate::prelude::*;
 use crate::{Dataset, Error, Scalar};
+#[allow(unused_imports)]
+use num_traits::Float as _;
 
 /// Standardisation: `x' = (x − mean) / std` per feature, with the mean and the population
 /// standard deviation of the data it was fitted on (scikit-learn's `StandardScaler`). A
@@ -196,7 +204,7 @@ impl<T: Scalar, const N: usize> MinMaxScaler<T, N> {
                 max[k] = max[k].max(v.as_f64());
             }
         }
-        let range: [f64; N] = std::array::from_fn(|k| {
+        let range: [f64; N] = core::array::from_fn(|k| {
             let r = max[k] - min[k];
             if r > 0.0 && r.is_finite() { r } else { 1.0 }
         });
@@ -235,6 +243,7 @@ impl<T: Scalar, const N: usize> MinMaxScaler<T, N> {
     }
 }
 
+#[cfg(feature = "std")]
 /// Sample indices of a split: which samples train, which test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
@@ -244,6 +253,7 @@ pub struct Split {
     pub test: Vec<usize>,
 }
 
+#[cfg(feature = "std")]
 impl Split {
     /// The two datasets of this split.
     pub fn apply<T: Scalar, const I: usize, Y: Clone>(
@@ -254,6 +264,7 @@ impl Split {
     }
 }
 
+#[cfg(feature = "std")]
 fn check_fraction(test_fraction: f64) -> Result<(), Error> {
     if test_fraction > 0.0 && test_fraction < 1.0 {
         Ok(())
@@ -266,6 +277,7 @@ fn check_fraction(test_fraction: f64) -> Result<(), Error> {
     }
 }
 
+#[cfg(feature = "std")]
 /// A seeded random split of `n` samples: `round(n · test_fraction)` of them (at least 1 and
 /// at most `n − 1`) are held out.
 ///
@@ -298,6 +310,7 @@ pub fn train_test_split(n: usize, test_fraction: f64, seed: u64) -> Result<Split
     Ok(Split { train, test })
 }
 
+#[cfg(feature = "std")]
 /// A seeded split that keeps each class's share: of every class, `round(count ·
 /// test_fraction)` samples are held out (scikit-learn's `stratify=y`).
 ///
@@ -342,6 +355,7 @@ pub fn stratified_split(labels: &[usize], test_fraction: f64, seed: u64) -> Resu
     Ok(Split { train, test })
 }
 
+#[cfg(feature = "std")]
 /// The indices of each class, in order of the class labels.
 fn class_members(labels: &[usize]) -> Vec<Vec<usize>> {
     let classes = labels.iter().max().map_or(0, |m| m + 1);
@@ -353,6 +367,7 @@ fn class_members(labels: &[usize]) -> Vec<Vec<usize>> {
     members
 }
 
+#[cfg(feature = "std")]
 /// The `k` folds of k-fold cross-validation over `n` samples, shuffled with `seed`: each
 /// sample is in exactly one fold's test part; fold sizes differ by at most 1.
 ///
@@ -434,7 +449,7 @@ impl<T: Scalar, const N: usize> crate::io::Extra<T> for MinMaxScaler<T, N> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

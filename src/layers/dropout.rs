@@ -2,11 +2,12 @@
 //! probability `p` and the survivors are scaled by `1/(1 − p)`, so that evaluation, which
 //! changes nothing, sees the same expected values.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use nalgebra::SVector;
 
 use crate::linalg::ensure_cols;
+use crate::prelude::*;
 use crate::{Batch, Error, Layer, LayerInfo, Param, ParamMut, Scalar, Takes};
 
 /// Inverted dropout on any number of values, with a training and an evaluation mode.
@@ -43,7 +44,7 @@ pub struct Dropout {
     training: bool,
     frozen: bool,
     /// Training forward passes done: the mask stream's position.
-    calls: AtomicU64,
+    calls: AtomicUsize,
 }
 
 impl Clone for Dropout {
@@ -53,7 +54,7 @@ impl Clone for Dropout {
             seed: self.seed,
             training: self.training,
             frozen: self.frozen,
-            calls: AtomicU64::new(self.calls.load(Ordering::Relaxed)),
+            calls: AtomicUsize::new(self.calls.load(Ordering::Relaxed)),
         }
     }
 }
@@ -66,7 +67,7 @@ impl Default for Dropout {
             seed: 0,
             training: false,
             frozen: false,
-            calls: AtomicU64::new(0),
+            calls: AtomicUsize::new(0),
         }
     }
 }
@@ -102,7 +103,7 @@ impl Dropout {
     /// Sets the seed of the masks (and starts their stream over).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
-        self.calls = AtomicU64::new(0);
+        self.calls = AtomicUsize::new(0);
         self
     }
 
@@ -127,7 +128,7 @@ impl Dropout {
     fn mask<T: Scalar>(&self) -> impl Fn(usize, usize) -> T {
         let active = self.training && self.p > 0.0;
         let call = if active && !self.frozen {
-            self.calls.fetch_add(1, Ordering::Relaxed)
+            self.calls.fetch_add(1, Ordering::Relaxed) as u64
         } else {
             0
         };

@@ -1,6 +1,6 @@
 //! The fully connected layer `y = W·x + b`.
 
-use std::fmt;
+use core::fmt;
 
 use nalgebra::{SMatrix, SVector};
 use rand::Rng;
@@ -10,6 +10,7 @@ use crate::linalg::{
     add_dy_xt, add_dy_xt_small, add_outer, affine, array, array_mut, boxed_zeros, column,
     column_mut, ensure_cols, gemm_backward, gemm_forward, mul_w_x, mul_wt, mul_wt_dy,
 };
+use crate::prelude::*;
 use crate::{Batch, Error, Init, Layer, Scalar, Takes};
 
 /// A fully connected (affine) layer: `y = W·x + b`, from `I` inputs to `O` outputs.

@@ -1,0 +1,538 @@
+//! The epoch loop: [`Trainer`], with shuffling, schedules, callbacks and progress reports.
+
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+
+use crate::callback::{Callback, Trained};
+use crate::layer::check_finite_params;
+use crate::optim::Reset;
+use crate::schedule::{Plateau, Schedule};
+use crate::train::{Evaluation, Workspace, check_targets, evaluate_checked, max_abs_weights};
+use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, ParamKind, Scalar, TargetsOf};
+
+/// The order in which an epoch visits the training samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// A new random permutation every epoch, from a generator seeded once per `fit`.
+    Shuffled {
+        /// The seed; the same seed gives the same sequence of minibatches.
+        seed: u64,
+    },
+    /// The dataset's own order, every epoch.
+    InOrder,
+}
+
+/// A number of an [`EpochReport`] to watch: for early stopping, checkpoints and
+/// reduce-on-plateau. Losses, MAE and RMSE improve downwards, the others upwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Metric {
+    /// Mean loss on the validation set.
+    ValidationLoss,
+    /// Accuracy on the validation set.
+    ValidationAccuracy,
+    /// Macro F1 on the validation set.
+    ValidationF1,
+    /// R² on the validation set.
+    ValidationR2,
+    /// Mean absolute error on the validation set.
+    ValidationMae,
+    /// Training loss: of the whole set after the epoch if
+    /// [`Trainer::evaluate_train`] is on, else the running mean of the minibatches.
+    TrainLoss,
+}
+
+impl Metric {
+    /// Its value in `report`, if the report has it.
+    pub fn of(&self, report: &EpochReport) -> Option<f64> {
+        let v = report.validation;
+        match self {
+            Metric::ValidationLoss => v.map(|e| e.loss),
+            Metric::ValidationAccuracy => v.and_then(|e| e.accuracy),
+            Metric::ValidationF1 => v.and_then(|e| e.classes).map(|c| c.f1),
+            Metric::ValidationR2 => v.and_then(|e| e.regression).map(|r| r.r2),
+            Metric::ValidationMae => v.and_then(|e| e.regression).map(|r| r.mae),
+            Metric::TrainLoss => Some(report.train.map_or(report.train_loss, |t| t.loss)),
+        }
+    }
+
+    /// Whether larger values are better.
+    pub fn higher_is_better(&self) -> bool {
+        matches!(
+            self,
+            Metric::ValidationAccuracy | Metric::ValidationF1 | Metric::ValidationR2
+        )
+    }
+
+    /// Its name in words.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Metric::ValidationLoss => "validation loss",
+            Metric::ValidationAccuracy => "validation accuracy",
+            Metric::ValidationF1 => "validation F1",
+            Metric::ValidationR2 => "validation R²",
+            Metric::ValidationMae => "validation MAE",
+            Metric::TrainLoss => "training loss",
+        }
+    }
+}
+
+/// Progress within an epoch, reported after every minibatch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchProgress {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Minibatches done in this epoch.
+    pub batch: usize,
+    /// Minibatches in an epoch.
+    pub batches: usize,
+    /// Mean training loss over the epoch so far.
+    pub running_loss: f64,
+}
+
+/// What an epoch achieved.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EpochReport {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// The running mean of the epoch's minibatch losses, each measured before its update
+    /// (cheap, but a mix of the network's states during the epoch).
+    pub train_loss: f64,
+    /// Fraction of training samples classified correctly, each before its update (running,
+    /// as `train_loss`).
+    pub train_accuracy: Option<f64>,
+    /// Loss and scores of the whole training set after the epoch, in evaluation mode, if
+    /// [`Trainer::evaluate_train`] asked for them: the lesson's training numbers.
+    pub train: Option<Evaluation>,
+    /// `½·λ·Σw²` over the weights (not biases) after the epoch, for an optimizer with L2
+    /// weight decay `λ` (0 without): the part of the regularised loss not in `train_loss`.
+    pub weight_penalty: f64,
+    /// The learning rate the epoch ran at.
+    pub learning_rate: f64,
+    /// Loss and accuracy on the held-out set after the epoch, if one was given.
+    pub validation: Option<Evaluation>,
+    /// Time spent training (minibatch steps only, without the evaluation).
+    pub train_time: Duration,
+    /// The largest absolute weight of each layer that has weights, first to last, after the
+    /// epoch: a quick view of weights growing or dying.
+    pub max_abs_weights: Vec<f64>,
+}
+
+/// Receives progress from [`Trainer::fit`]. Both methods do nothing by default; `()` is the
+/// observer that ignores everything.
+pub trait Observer {
+    /// After every minibatch.
+    fn on_batch(&mut self, progress: &BatchProgress) {
+        let _ = progress;
+    }
+    /// After every epoch (and its evaluation).
+    fn on_epoch(&mut self, report: &EpochReport) {
+        let _ = report;
+    }
+}
+
+impl Observer for () {}
+
+/// An observer that prints one line per epoch to standard output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrintEpochs;
+
+impl Observer for PrintEpochs {
+    fn on_epoch(&mut self, r: &EpochReport) {
+        println!("{}", r);
+    }
+}
+
+/// One line: the training numbers (`train loss` of the whole set after the epoch when
+/// [`Trainer::evaluate_train`] is on, else `running train loss`, the mean over the epoch's
+/// minibatches), the L2 penalty if any, then the validation numbers.
+impl std::fmt::Display for EpochReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "epoch {:>3}: ", self.epoch)?;
+        match self.train {
+            Some(t) => {
+                write!(f, "train loss {:.4}", t.loss)?;
+                if let Some(a) = t.accuracy {
+                    write!(f, ", train accuracy {:.2}%", 100.0 * a)?;
+                }
+            }
+            None => {
+                write!(f, "running train loss {:.4}", self.train_loss)?;
+                if let Some(a) = self.train_accuracy {
+                    write!(f, ", running train accuracy {:.2}%", 100.0 * a)?;
+                }
+            }
+        }
+        if self.weight_penalty > 0.0 {
+            write!(f, " (+ L2 penalty {:.4})", self.weight_penalty)?;
+        }
+        if let Some(v) = self.validation {
+            write!(f, ", validation loss {:.4}", v.loss)?;
+            if let Some(a) = v.accuracy {
+                write!(f, ", validation accuracy {:.2}%", 100.0 * a)?;
+            }
+            if let Some(r) = v.regression {
+                write!(f, ", validation R² {:.4}", r.r2)?;
+            }
+        }
+        write!(f, " ({:.2} s)", self.train_time.as_secs_f64())
+    }
+}
+
+/// Minibatch training with a loss and an optimizer: the epoch loop.
+///
+/// Defaults: 10 epochs, batch size 32, shuffled with seed 0, a constant learning rate.
+///
+/// # Example
+/// ```
+/// use constnet::{seq, Adam, Dataset, Init, Layer, Linear, SoftmaxCrossEntropy, Tanh, Trainer};
+/// use rand::SeedableRng;
+///
+/// let xor = Dataset::<f32, 2, usize>::from_rows(
+///     &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0],
+///     vec![0, 1, 1, 0],
+/// )?;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+/// let mut net = seq![
+///     Linear::<2, 8>::new(Init::XavierUniform, &mut rng),
+///     Tanh,
+///     Linear::<8, 2>::new(Init::XavierUniform, &mut rng),
+/// ];
+/// let mut trainer = Trainer::new(SoftmaxCrossEntropy, Adam::new(0.05)?).epochs(300).batch_size(4);
+/// let history = trainer.fit(&mut net, &xor, None, &mut ())?;
+/// assert_eq!(history.last().unwrap().train_accuracy, Some(1.0));
+/// # Ok::<(), constnet::Error>(())
+/// ```
+///
+/// # What a trainer keeps between calls
+/// A trainer owns its optimizer, and with it the optimizer's state (momentum, Adam's
+/// moments), and it counts the epochs done. Both belong to the network it trained: a second
+/// `fit` on the same network goes on where the first stopped, and a `fit` on another network
+/// (or on one whose weights were changed since) is refused with
+/// [`Error::OtherNetwork`] rather than mixing the two networks' moments.
+/// [`Trainer::restart`] forgets both, to start afresh on any network.
+#[derive(Clone)]
+pub struct Trainer<L, Opt> {
+    loss: L,
+    optimizer: Opt,
+    epochs: usize,
+    batch_size: usize,
+    order: Order,
+    schedule: Schedule,
+    evaluate_train: bool,
+    progress: Progress,
+}
+
+/// What goes on from one call to [`Trainer::fit`] to the next. The shuffle stream is not
+/// stored: a call replays the permutations of the epochs done (cheap next to an epoch).
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    /// Epochs completed by earlier calls.
+    epochs_done: usize,
+    /// The learning rate at the first call: the schedule's base rate.
+    initial_lr: Option<f64>,
+    /// The state of a reduce-on-plateau schedule.
+    plateau: Option<Plateau>,
+    /// A hash of the parameters (shapes and values) when the last call returned: the
+    /// network the optimizer's state belongs to.
+    fingerprint: Option<u64>,
+}
+
+/// The settings and the progress, not the permutation of every sample.
+impl<L: std::fmt::Debug, Opt: std::fmt::Debug> std::fmt::Debug for Trainer<L, Opt> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("loss", &self.loss)
+            .field("optimizer", &self.optimizer)
+            .field("epochs", &self.epochs)
+            .field("batch_size", &self.batch_size)
+            .field("order", &self.order)
+            .field("schedule", &self.schedule)
+            .field("evaluate_train", &self.evaluate_train)
+            .field("epochs_done", &self.progress.epochs_done)
+            .finish()
+    }
+}
+
+/// FNV-1a over the parameters' shapes and bits: which network, in which state.
+fn fingerprint<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(net: &N) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |v: u64| {
+        h ^= v;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    net.visit_params(0, &mut |p| {
+        eat(p.layer as u64);
+        eat(p.shape.0 as u64);
+        eat(p.shape.1 as u64);
+        for v in p.value {
+            eat(v.as_f64().to_bits());
+        }
+    });
+    h
+}
+
+/// `½·λ·Σw²` over the weights.
+fn weight_penalty<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+    lambda: f64,
+) -> f64 {
+    if lambda == 0.0 {
+        return 0.0;
+    }
+    let mut sum = 0.0;
+    net.visit_params(0, &mut |p| {
+        if p.kind == ParamKind::Weight {
+            sum += p.value.iter().map(|w| w.as_f64() * w.as_f64()).sum::<f64>();
+        }
+    });
+    0.5 * lambda * sum
+}
+
+impl<L, Opt> Trainer<L, Opt> {
+    /// A trainer with the default settings.
+    pub fn new(loss: L, optimizer: Opt) -> Self {
+        Trainer {
+            loss,
+            optimizer,
+            epochs: 10,
+            batch_size: 32,
+            order: Order::Shuffled { seed: 0 },
+            schedule: Schedule::Constant,
+            evaluate_train: false,
+            progress: Progress::default(),
+        }
+    }
+
+    /// Epochs completed by all calls to [`Trainer::fit`] since the start (or the last
+    /// [`Trainer::restart`]).
+    pub fn epochs_done(&self) -> usize {
+        self.progress.epochs_done
+    }
+
+    /// Starts over: forgets the progress (the next [`Trainer::fit`] starts at epoch 1, with
+    /// a fresh shuffle stream and schedule, from the optimizer's current learning rate) and
+    /// the optimizer's state ([`Reset`]), so that it can train any network.
+    pub fn restart(&mut self)
+    where
+        Opt: Reset,
+    {
+        self.progress = Progress::default();
+        self.optimizer.reset();
+    }
+
+    /// Sets the number of epochs.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// Sets the minibatch size (the last minibatch of an epoch may be smaller).
+    /// `fit` rejects 0.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets the sample order.
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Sets the learning-rate schedule; the optimizer's rate when training starts is its
+    /// base rate.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Multiplies the learning rate by `gamma` after every epoch: the schedule
+    /// [`Schedule::Exponential`] (PyTorch's `ExponentialLR`). `fit` rejects a `gamma` outside
+    /// (0, 1].
+    pub fn lr_decay(self, gamma: f64) -> Self {
+        self.schedule(Schedule::Exponential { gamma })
+    }
+
+    /// Whether to evaluate the whole training set after every epoch
+    /// ([`EpochReport::train`]): the loss and accuracy of the network as it is then, rather
+    /// than the running mean of the minibatches. Costs a forward pass over the set.
+    pub fn evaluate_train(mut self, on: bool) -> Self {
+        self.evaluate_train = on;
+        self
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> &L {
+        &self.loss
+    }
+
+    /// The optimizer, e.g. to change its learning rate between calls to `fit`.
+    pub fn optimizer_mut(&mut self) -> &mut Opt {
+        &mut self.optimizer
+    }
+
+    /// Trains `net` on `train`, evaluating on `validation` after every epoch, and returns one
+    /// report per epoch. `callbacks` see every minibatch and epoch and can stop training
+    /// ([`Callback`]; `&mut ()` for none).
+    ///
+    /// A second call goes on where the first stopped: epochs are numbered on, the shuffle
+    /// stream, the schedule and dropout masks continue, so `fit` of one epoch twice gives the
+    /// very weights of one `fit` of two epochs. [`Trainer::restart`] starts over. The
+    /// network is in training mode ([`Layer::set_training`]) for the minibatch steps and in
+    /// evaluation mode for evaluations and when `fit` returns.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidBatchSize`] for a batch size of 0;
+    /// - [`Error::InvalidHyperparameter`] for schedule numbers out of range (a decay outside
+    ///   (0, 1], …), or [`Error::InvalidLearningRate`] if a scheduled rate underflows to zero;
+    /// - [`Error::OtherNetwork`] if this trainer has trained another network (or this one's
+    ///   weights were changed since) and was not restarted;
+    /// - [`Error::EmptyDataset`] for an empty training or validation set, naming which;
+    /// - [`Error::LabelOutOfRange`] / [`Error::InvalidTarget`] for a target the loss cannot
+    ///   take, in either dataset (checked before any training);
+    /// - [`Error::Diverged`] as soon as a minibatch's loss is NaN or infinite, naming the
+    ///   epoch and batch; [`Error::NonFiniteParameter`] if a parameter is NaN or infinite
+    ///   after an epoch (a last update that diverged), naming the tensor. The network then
+    ///   holds the weights of that moment;
+    /// - [`Error::MissingMetric`] if a callback watches a validation metric and no validation
+    ///   set was given; any error a callback returns.
+    ///
+    /// A batch size larger than the training set trains on the whole set at once; memory
+    /// for the history grows with the epochs done, not with the epochs asked for.
+    pub fn fit<T, N, Y, const I: usize, const O: usize>(
+        &mut self,
+        net: &mut N,
+        train: &Dataset<T, I, Y>,
+        validation: Option<&Dataset<T, I, Y>>,
+        callbacks: &mut impl Callback<T>,
+    ) -> Result<Vec<EpochReport>, Error>
+    where
+        T: Scalar,
+        N: Layer<T, I, O>,
+        L: Loss<T, O>,
+        Y: TargetsOf<L, L::Target>,
+        Opt: Optimizer<T>,
+    {
+        let train = Y::dataset(train);
+        let validation = validation.map(Y::dataset);
+        if self.batch_size == 0 {
+            return Err(Error::InvalidBatchSize { batch_size: 0 });
+        }
+        self.schedule.check()?;
+        if let Some(expected) = self.progress.fingerprint
+            && fingerprint(net) != expected
+        {
+            return Err(Error::OtherNetwork {
+                epochs_done: self.progress.epochs_done,
+            });
+        }
+        if train.is_empty() {
+            return Err(Error::EmptyDataset {
+                what: "training set",
+            });
+        }
+        check_targets(&self.loss, train)?;
+        if let Some(v) = validation {
+            if v.is_empty() {
+                return Err(Error::EmptyDataset {
+                    what: "validation set",
+                });
+            }
+            check_targets(&self.loss, v)?;
+        }
+        let batch_size = self.batch_size.min(train.len());
+
+        let progress = &mut self.progress;
+        let initial_lr = *progress
+            .initial_lr
+            .get_or_insert_with(|| self.optimizer.learning_rate());
+        let plateau = progress
+            .plateau
+            .get_or_insert_with(|| Plateau::new(initial_lr));
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        let mut rng = match self.order {
+            Order::Shuffled { seed } => {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+                // Where the stream stood after the epochs of earlier calls.
+                for _ in 0..progress.epochs_done {
+                    order.shuffle(&mut rng);
+                }
+                Some(rng)
+            }
+            Order::InOrder => None,
+        };
+        let batches = train.len().div_ceil(batch_size);
+        let mut workspace = Workspace::<T, N, I, O>::new();
+        let mut x = Batch::<T, I>::zeros(0);
+        let mut targets = Vec::with_capacity(batch_size);
+        let mut history = Vec::new();
+
+        for epoch in progress.epochs_done + 1..=progress.epochs_done.saturating_add(self.epochs) {
+            let lr = match self.schedule {
+                Schedule::Constant => self.optimizer.learning_rate(),
+                Schedule::ReduceOnPlateau { .. } => plateau.lr,
+                schedule => schedule.lr(initial_lr, epoch),
+            };
+            if lr != self.optimizer.learning_rate() {
+                self.optimizer.set_learning_rate(lr)?;
+            }
+            net.set_training(true);
+            let start = Instant::now();
+            if let Some(rng) = rng.as_mut() {
+                order.shuffle(rng);
+            }
+            let mut loss_sum = 0.0;
+            let mut correct = Some(0);
+            for (b, indices) in order.chunks(batch_size).enumerate() {
+                train.gather(indices, &mut x, &mut targets);
+                let out =
+                    workspace.step_checked(net, &self.loss, &mut self.optimizer, &x, &targets);
+                if !out.mean.is_finite() {
+                    net.set_training(false);
+                    return Err(Error::Diverged {
+                        epoch,
+                        batch: b + 1,
+                        loss: out.mean,
+                    });
+                }
+                loss_sum += out.mean * indices.len() as f64;
+                correct = correct.zip(out.correct).map(|(a, b)| a + b);
+                callbacks.on_batch(&BatchProgress {
+                    epoch,
+                    batch: b + 1,
+                    batches,
+                    running_loss: loss_sum / (b * batch_size + indices.len()) as f64,
+                });
+            }
+            let train_time = start.elapsed();
+            net.set_training(false);
+            check_finite_params(net, Some(epoch))?;
+            let report = EpochReport {
+                epoch,
+                train_loss: loss_sum / train.len() as f64,
+                train_accuracy: correct.map(|c| c as f64 / train.len() as f64),
+                train: self
+                    .evaluate_train
+                    .then(|| evaluate_checked(net, &self.loss, train)),
+                weight_penalty: weight_penalty(net, self.optimizer.weight_decay()),
+                learning_rate: lr,
+                validation: validation.map(|v| evaluate_checked(net, &self.loss, v)),
+                train_time,
+                max_abs_weights: max_abs_weights(net),
+            };
+            plateau.observe(&self.schedule, &report);
+            let flow = callbacks.on_epoch(&mut Trained::<N, I, O>(net), &report)?;
+            history.push(report);
+            progress.epochs_done = epoch;
+            if flow.is_break() {
+                break;
+            }
+        }
+        callbacks.on_end(&mut Trained::<N, I, O>(net))?;
+        progress.fingerprint = Some(fingerprint(net));
+        Ok(history)
+    }
+}
