@@ -278,6 +278,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
 /// the sizes meet. The middle size `M` is part of the type because an activation such as
 /// [`Relu`](crate::Relu) fits any size and cannot name it itself.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Chain<A, B: Takes<M>, const M: usize> {
     first: A,
     second: B,

@@ -89,6 +89,8 @@ mod parallel;
 mod scalar;
 #[cfg(feature = "std")]
 mod schedule;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod summary;
 #[cfg(test)]
 mod testing;

@@ -215,6 +215,12 @@ impl<T: Scalar, const N: usize> MinMaxScaler<T, N> {
         }
     }
 
+    /// A scaler of the given minimums and ranges (checked by the caller).
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_parts(min: SVector<T, N>, range: SVector<T, N>) -> Self {
+        MinMaxScaler { min, range }
+    }
+
     /// The fitted minimums.
     pub fn min(&self) -> &SVector<T, N> {
         &self.min

@@ -153,6 +153,7 @@ fn chain_rule<T: Scalar, A: Activation<T> + ?Sized>(f: &A, x: &[T], y: &[T], d: 
 /// assert_eq!(y.as_slice(), &[0.0, 0.0, 2.0]);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Relu;
 
 impl<T: Scalar> Activation<T> for Relu {
@@ -222,6 +223,7 @@ impl<T: Scalar> Activation<T> for LeakyRelu {
 /// whose magnitude never exceeds 1 (tested against `f64` over the whole range); in `f64` it
 /// is the standard library's `tanh`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Tanh;
 
 impl<T: Scalar> Activation<T> for Tanh {
@@ -240,6 +242,7 @@ impl<T: Scalar> Activation<T> for Tanh {
 /// In `f32` its relative error is below 2.5·10⁻⁷ over the whole range of inputs whose
 /// output is a normal number (tested against `f64` at every 997th `f32` bit pattern, over 4 million points).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Sigmoid;
 
 /// The logistic function `1 / (1 + e^(−x))`: no branch, and for inputs of any magnitude no
@@ -280,6 +283,7 @@ impl<T: Scalar> Activation<T> for Sigmoid {
 /// assert!(p[2] > p[1] && p[1] > p[0]);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Softmax;
 
 /// Writes the softmax of `x` into `y` (both of one sample's length).

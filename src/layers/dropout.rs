@@ -119,6 +119,11 @@ impl Dropout {
         self.p
     }
 
+    /// The seed of the masks.
+    pub fn seed_value(&self) -> u64 {
+        self.seed
+    }
+
     /// Whether it is in training mode.
     pub fn is_training(&self) -> bool {
         self.training
