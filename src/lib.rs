@@ -26,9 +26,18 @@
 //!   L2 weight decay.
 //! - Initialisation: [`Init`] (Xavier/Glorot, He/Kaiming, LeCun), or given weights with
 //!   [`Linear::from_rows`].
-//! - Data and training: [`Dataset`], [`datasets`] (toy problems), [`Trainer`] (the epoch
-//!   loop), [`train_sample`] and [`Workspace`] (single steps), [`evaluate`], [`accuracy`],
-//!   [`ConfusionMatrix`].
+//! - Data: [`Dataset`], [`Csv`] (CSV files checked against the feature count),
+//!   [`StandardScaler`], [`MinMaxScaler`], [`train_test_split`], [`stratified_split`],
+//!   [`k_fold`], [`datasets`] (toy problems).
+//! - Training: [`Trainer`] (the epoch loop, with [`Schedule`]s and callbacks such as
+//!   [`EarlyStopping`] and [`Checkpoint`]; see [`Callback`]), [`Dropout`], [`train_sample`]
+//!   and [`Workspace`] (single steps), [`evaluate`] (loss, accuracy, F1, R², MAE, RMSE),
+//!   [`accuracy`], [`ConfusionMatrix`] (with a per-class report).
+//! - Without `std` (`default-features = false`): layers, chains, one-sample forward and
+//!   training, losses, metrics; [`StaticLinear`] borrows weights from `static`s (flash) for
+//!   inference with no heap (the `export` example writes them; see `embedded/`).
+//! - With the `serde` feature: layers, chains and scalers serialise, shapes checked on
+//!   reading.
 //! - Files: [`mnist::load_mnist`] and [`idx`] (the IDX format, gzip'd or raw), [`io`]
 //!   (weights as safetensors, in PyTorch's names and layout), [`write_atomic`]; every
 //!   malformed input is a typed [`Error`], never a panic or an unbounded allocation.
