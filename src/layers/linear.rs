@@ -190,19 +190,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
     }
 
     fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, _: &mut ()) {
-        ensure_cols(y, x.ncols());
-        let bias = array(&self.bias);
-        if gemm_forward(I, O) {
-            for yj in y.as_mut_slice().chunks_exact_mut(O) {
-                yj.copy_from_slice(bias);
-            }
-            mul_w_x(&self.weight, x, T::one(), y);
-        } else {
-            let inputs = x.as_slice().chunks_exact(I);
-            for (yj, xj) in y.as_mut_slice().chunks_exact_mut(O).zip(inputs) {
-                affine(&self.weight, bias, column(xj), column_mut(yj));
-            }
-        }
+        affine_batch(&self.weight, &self.bias, x, y);
     }
 
     fn backward_batch(
@@ -242,18 +230,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
     }
 
     fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F) {
-        f(Param {
-            layer: first_layer,
-            kind: ParamKind::Weight,
-            shape: (O, I),
-            value: self.weight.as_slice(),
-        });
-        f(Param {
-            layer: first_layer,
-            kind: ParamKind::Bias,
-            shape: (O, 1),
-            value: self.bias.as_slice(),
-        });
+        visit_weight_and_bias(&self.weight, &self.bias, first_layer, f);
     }
 
     fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, first_layer: usize, f: &mut F) {
@@ -272,6 +249,56 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
             grad: self.bias_grad.as_mut_slice(),
         });
     }
+}
+
+/// `Y = W·X + b` for a minibatch: through `matrixmultiply` for large layers, else one
+/// sample at a time. Shared by [`Linear`] and [`StaticLinear`](crate::StaticLinear), so
+/// that both give the same bits.
+pub(crate) fn affine_batch<T: Scalar, const I: usize, const O: usize>(
+    weight: &SMatrix<T, O, I>,
+    bias: &SVector<T, O>,
+    x: &Batch<T, I>,
+    y: &mut Batch<T, O>,
+) {
+    ensure_cols(y, x.ncols());
+    let bias = array(bias);
+    if gemm_forward(I, O) {
+        for yj in y.as_mut_slice().chunks_exact_mut(O) {
+            yj.copy_from_slice(bias);
+        }
+        mul_w_x(weight, x, T::one(), y);
+    } else {
+        let inputs = x.as_slice().chunks_exact(I);
+        for (yj, xj) in y.as_mut_slice().chunks_exact_mut(O).zip(inputs) {
+            affine(weight, bias, column(xj), column_mut(yj));
+        }
+    }
+}
+
+/// Hands a weight matrix and a bias vector to `f` as layer `first_layer`'s parameters.
+pub(crate) fn visit_weight_and_bias<
+    T: Scalar,
+    F: FnMut(Param<'_, T>),
+    const I: usize,
+    const O: usize,
+>(
+    weight: &SMatrix<T, O, I>,
+    bias: &SVector<T, O>,
+    first_layer: usize,
+    f: &mut F,
+) {
+    f(Param {
+        layer: first_layer,
+        kind: ParamKind::Weight,
+        shape: (O, I),
+        value: weight.as_slice(),
+    });
+    f(Param {
+        layer: first_layer,
+        kind: ParamKind::Bias,
+        shape: (O, 1),
+        value: bias.as_slice(),
+    });
 }
 
 #[cfg(test)]

@@ -5,10 +5,9 @@ use core::fmt;
 
 use nalgebra::{SMatrix, SVector};
 
-use crate::layer::{Param, ParamKind, ParamMut};
-use crate::linalg::{
-    affine, array, array_mut, column, column_mut, ensure_cols, gemm_forward, mul_w_x, mul_wt,
-};
+use super::linear::{affine_batch, visit_weight_and_bias};
+use crate::layer::{Param, ParamMut};
+use crate::linalg::{affine, array, array_mut, column, column_mut, ensure_cols, mul_wt};
 use crate::{Batch, Layer, Scalar, Takes};
 
 /// `y = W·x + b` with `W` and `b` borrowed for `'a`: a [`Linear`](crate::Linear) frozen in
@@ -98,19 +97,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
     }
 
     fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, _: &mut ()) {
-        ensure_cols(y, x.ncols());
-        let bias = array(self.bias);
-        if gemm_forward(I, O) {
-            for yj in y.as_mut_slice().chunks_exact_mut(O) {
-                yj.copy_from_slice(bias);
-            }
-            mul_w_x(self.weight, x, T::one(), y);
-        } else {
-            let inputs = x.as_slice().chunks_exact(I);
-            for (yj, xj) in y.as_mut_slice().chunks_exact_mut(O).zip(inputs) {
-                affine(self.weight, bias, column(xj), column_mut(yj));
-            }
-        }
+        affine_batch(self.weight, self.bias, x, y);
     }
 
     fn backward_batch(
@@ -133,18 +120,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
     /// The weight and bias, under `Linear`'s names, so that [`summary`](crate::summary) counts
     /// them and a `StaticLinear` network saves as the network it came from.
     fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F) {
-        f(Param {
-            layer: first_layer,
-            kind: ParamKind::Weight,
-            shape: (O, I),
-            value: self.weight.as_slice(),
-        });
-        f(Param {
-            layer: first_layer,
-            kind: ParamKind::Bias,
-            shape: (O, 1),
-            value: self.bias.as_slice(),
-        });
+        visit_weight_and_bias(self.weight, self.bias, first_layer, f);
     }
 
     /// Nothing: the weights are read-only.
