@@ -263,8 +263,8 @@ struct Table {
     has_header: bool,
     target: usize,
     features: Vec<usize>,
-    /// Each data row's line and cells.
-    rows: Vec<(u64, Vec<String>)>,
+    /// Each data row's line and cells (one buffer per row, as the CSV reader holds it).
+    rows: Vec<(u64, csv::StringRecord)>,
 }
 
 impl Csv {
@@ -453,7 +453,7 @@ impl Csv {
                 names = record.iter().map(|s| s.trim().to_string()).collect();
                 continue;
             }
-            rows.push((line, record.iter().map(str::to_string).collect::<Vec<_>>()));
+            rows.push((line, record));
         }
         let width = width.unwrap_or(0);
         if rows.is_empty() {
@@ -654,7 +654,7 @@ impl Table {
                 path: path.to_path_buf(),
                 place: Box::new(self.place(Some(*line), column)),
                 problem: Box::new(CsvProblem::NonFinite {
-                    text: cells[column].clone(),
+                    text: cells[column].to_string(),
                 }),
             });
         }
