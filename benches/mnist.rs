@@ -53,6 +53,33 @@ fn training(c: &mut Criterion) {
     step(c, "Adam", || Adam::new(1e-3).unwrap());
 }
 
+/// The optimizer update alone, on the parameters of 784-256-10 (the MNIST example's
+/// network): what one training step costs besides the products. The gradients are refilled
+/// every iteration (so that the moments stay normal numbers), which is included.
+fn update(c: &mut Criterion) {
+    type Default = Chain<Chain<Linear<784, 256>, Relu, 256>, Linear<256, 10>, 256>;
+    fn bench<Opt: Optimizer<f32>>(c: &mut Criterion, name: &str, mut optimizer: Opt) {
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut net: Default = seq![
+            Linear::<784, 256>::new(Init::HeNormal, &mut rng),
+            Relu,
+            Linear::<256, 10>::new(Init::XavierUniform, &mut rng),
+        ];
+        c.bench_function(&format!("784-256-10 optimizer update only, {name}"), |b| {
+            b.iter(|| {
+                net.visit_params_mut(0, &mut |p| p.grad.fill(1e-3));
+                net.step(&mut optimizer);
+            })
+        });
+    }
+    bench(c, "Adam", Adam::new(1e-3).unwrap());
+    bench(
+        c,
+        "SGD with momentum",
+        Sgd::new(1e-2).unwrap().momentum(0.9).unwrap(),
+    );
+}
+
 fn inference(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(2);
     let net = mlp(&mut rng);
@@ -79,6 +106,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .sample_size(30);
-    targets = training, inference
+    targets = training, update, inference
 }
 criterion_main!(benches);

@@ -100,6 +100,7 @@ mod scalar;
 mod schedule;
 #[cfg(feature = "serde")]
 mod serde_impls;
+mod simd;
 mod summary;
 #[cfg(test)]
 mod testing;
