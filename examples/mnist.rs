@@ -43,16 +43,18 @@ type TwoHiddenDropout<A> =
 /// Any of the networks, chosen at run time.
 type Classifier = Box<dyn Model<f32, 784, 10>>;
 
-/// The network of `layers` layers with hidden activation `A`, built from its type (He
-/// initialisation before ReLU, Glorot otherwise), with `dropout` after each hidden
-/// activation if given (dropout draws no initial weights: the weights are the same).
-fn network<A>(layers: u8, dropout: Option<Dropout>, rng: &mut StdRng) -> Classifier
+/// The network of `layers` layers (`hidden` units wide for two layers) with hidden activation
+/// `A`, built from its type (He initialisation before ReLU, Glorot otherwise), with `dropout`
+/// after each hidden activation if given (dropout draws no initial weights: the weights are
+/// the same).
+fn network<A>(layers: u8, hidden: u16, dropout: Option<Dropout>, rng: &mut StdRng) -> Classifier
 where
     A: Build + Layer<f32, 256, 256> + Layer<f32, 128, 128> + Layer<f32, 32, 32> + 'static,
 {
     match (layers, dropout) {
         (1, _) => Box::new(Linear::<784, 10>::init(rng)),
-        (SMALL, _) => Box::new(SmallHidden::<A>::init(rng)),
+        // `--hidden 32` comes without dropout (checked when parsing).
+        (2, _) if hidden == 32 => Box::new(SmallHidden::<A>::init(rng)),
         (2, None) => Box::new(OneHidden::<A>::init(rng)),
         (2, Some(d)) => {
             let mut net = OneHiddenDropout::<A>::init(rng);
@@ -62,8 +64,8 @@ where
         (_, None) => Box::new(TwoHidden::<A>::init(rng)),
         (_, Some(d)) => {
             let mut net = TwoHiddenDropout::<A>::init(rng);
-            let second = Dropout::new(d.p()).expect("checked").seed(1);
-            *net.first_mut().second_mut() = second;
+            // The second layer's masks: another stream of the same seed.
+            *net.first_mut().second_mut() = d.clone().seed(d.seed_value().wrapping_add(1));
             *net.first_mut()
                 .first_mut()
                 .first_mut()
@@ -74,10 +76,7 @@ where
     }
 }
 
-/// `--layers 2 --hidden 32`, passed to [`network`] as a layer count of its own.
-const SMALL: u8 = 4;
-
-type MakeNetwork = fn(u8, Option<Dropout>, &mut StdRng) -> Classifier;
+type MakeNetwork = fn(u8, u16, Option<Dropout>, &mut StdRng) -> Classifier;
 type MakeSchedule = fn(&Options, f64) -> Schedule;
 
 /// `--schedule`: name, and the schedule for the options and the base learning rate.
@@ -379,8 +378,12 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         Some(p) => Some(Dropout::new(p)?.seed(o.seed)),
         None => None,
     };
-    let layers = if o.hidden == 32 { SMALL } else { o.layers };
-    let mut net = make(layers, dropout, &mut StdRng::seed_from_u64(o.seed));
+    let mut net = make(
+        o.layers,
+        o.hidden,
+        dropout,
+        &mut StdRng::seed_from_u64(o.seed),
+    );
     let table = summary(&net);
     let widths: Vec<String> = std::iter::once(784)
         .chain(
