@@ -1,8 +1,9 @@
 //! Trains a multi-layer perceptron on MNIST, the project's main job.
 //!
 //! `cargo run --release --example mnist` trains the default network (784-256-10 with ReLU,
-//! Adam at 0.002 decayed ×0.7 per epoch, batch 64, 10 epochs) on the 60,000 bundled training
-//! images and tests it on the 10,000 test images; `--help` lists the options, among them the
+//! Adam at 0.006 on a cosine schedule, batch 128, 5 epochs: at least 98.0% for every seed 0
+//! to 4, in about 4.3 s on one thread here) on the 60,000 bundled training images and tests
+//! it on the 10,000 test images; `--help` lists the options, among them the
 //! lesson's experiments with `--layers 1|2|3` and `--activation relu|tanh|sigmoid`. Each
 //! choice is a different compile-time type, named in one line with `Net!` and chosen at run
 //! time through `Box<dyn Model>`; the optimizer likewise through `Box<dyn Optimizer>`.
@@ -120,7 +121,7 @@ const OPTIMIZERS: [(&str, f64, MakeOptimizer); 3] = [
     ("momentum", 0.05, |lr| {
         Ok(Box::new(Sgd::new(lr)?.momentum(0.9)?))
     }),
-    ("adam", 2e-3, |lr| Ok(Box::new(Adam::new(lr)?))),
+    ("adam", 6e-3, |lr| Ok(Box::new(Adam::new(lr)?))),
 ];
 
 /// The entry of `table` named `name`, or an error listing the names.
@@ -146,10 +147,11 @@ Usage: cargo run --release --example mnist -- [OPTIONS]
 
 Options:
   --data-dir DIR        where the four MNIST files are, gzip'd or raw [default: data/mnist]
-  --epochs N            passes over the 60,000 training images [default: 10]
-  --batch-size N        minibatch size [default: 64]
-  --lr RATE             learning rate [default: 0.002 for adam, 0.1 for sgd, 0.05 for momentum]
-  --lr-decay GAMMA      multiply the learning rate by GAMMA after each epoch [default: 0.7]
+  --epochs N            passes over the 60,000 training images [default: 5]
+  --batch-size N        minibatch size [default: 128]
+  --lr RATE             (first) learning rate [default: 0.006 for adam, 0.1 for sgd, 0.05 for momentum]
+  --lr-decay GAMMA      with --schedule exp: multiply the learning rate by GAMMA after each
+                        epoch [default: 0.7]
   --optimizer NAME      sgd | momentum | adam [default: adam]
   --seed N              seed for initialisation and shuffling [default: 0]
   --threads N           threads for the matrix products; results are identical for any N [default: 1]
@@ -166,8 +168,8 @@ Overfitting lab (these hold out the last 10,000 training images for validation):
   --dropout P           dropout with probability P after each hidden activation
   --early-stop K        stop when the validation loss has not improved for K epochs,
                         keeping the best epoch's weights
-  --schedule NAME       exp (×GAMMA per epoch) | constant | step | cosine | warmup-cosine |
-                        one-cycle | plateau [default: exp]
+  --schedule NAME       learning-rate schedule: cosine | exp (×GAMMA per epoch) | constant |
+                        step | warmup-cosine | one-cycle | plateau [default: cosine]
   -h, --help            print this help
 
 Without the lab's options the validation set, evaluated after every epoch, is the 10,000
@@ -227,8 +229,8 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     use lexopt::prelude::*;
     let mut o = Options {
         data_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
-        epochs: 10,
-        batch_size: 64,
+        epochs: 5,
+        batch_size: 128,
         lr: None,
         lr_decay: 0.7,
         optimizer: "adam".into(),
@@ -244,7 +246,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         train_size: None,
         dropout: None,
         early_stop: None,
-        schedule: "exp".into(),
+        schedule: "cosine".into(),
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -416,12 +418,17 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         .expect("checked when parsing");
     let optimizer = make_optimizer(o.lr.unwrap_or(default_lr))?;
     println!(
-        "training {} epochs, batch {}, {} (learning rate {}, ×{} per epoch), seed {}, {} thread{}",
+        "training {} epochs, batch {}, {} (learning rate {}, {} schedule{}), seed {}, {} thread{}",
         o.epochs,
         o.batch_size,
         o.optimizer,
         optimizer.learning_rate(),
-        o.lr_decay,
+        o.schedule,
+        if o.schedule == "exp" {
+            format!(" ×{} per epoch", o.lr_decay)
+        } else {
+            String::new()
+        },
         o.seed,
         o.threads,
         if o.threads == 1 { "" } else { "s" }

@@ -209,7 +209,8 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     /// Inference on one sample: `y = f(x)`, with no heap allocation.
     #[inline]
     fn forward(&self, x: &SVector<T, I>) -> SVector<T, O> {
-        self.forward_tape(x, &mut Self::Tape::default())
+        // The whole pass compiled for the CPU's vector width, chosen once per call.
+        crate::train::forward_one(self, x)
     }
 
     /// Inference on a minibatch, returning a newly allocated output.
@@ -363,18 +364,13 @@ where
     type Tape = ChainTape<A::Tape, B::Tape, T, M>;
     type BatchTape = ChainBatchTape<A::BatchTape, B::BatchTape, T, M>;
 
-    #[inline]
-    fn forward(&self, x: &SVector<T, I>) -> SVector<T, O> {
-        self.second.forward(&self.first.forward(x))
-    }
-
-    #[inline]
+    #[inline(always)]
     fn forward_tape(&self, x: &SVector<T, I>, tape: &mut Self::Tape) -> SVector<T, O> {
         tape.hidden = self.first.forward_tape(x, &mut tape.first);
         self.second.forward_tape(&tape.hidden, &mut tape.second)
     }
 
-    #[inline]
+    #[inline(always)]
     fn backward(
         &mut self,
         x: &SVector<T, I>,

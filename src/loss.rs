@@ -208,7 +208,7 @@ pub struct SoftmaxCrossEntropy;
 impl<T: Scalar, const O: usize> Loss<T, O> for SoftmaxCrossEntropy {
     type Target = usize;
 
-    #[inline]
+    #[inline(always)]
     fn sample(&self, z: &SVector<T, O>, &label: &usize, grad: &mut SVector<T, O>) -> T {
         // One pass of exponentials serves both the softmax and log Σ e^z, with the maximum
         // taken out so that nothing overflows.
@@ -252,7 +252,7 @@ pub struct CrossEntropy;
 impl<T: Scalar, const O: usize> Loss<T, O> for CrossEntropy {
     type Target = usize;
 
-    #[inline]
+    #[inline(always)]
     fn sample(&self, p: &SVector<T, O>, &label: &usize, grad: &mut SVector<T, O>) -> T {
         let p_label = p[label].max(T::of(1e-12));
         grad.fill(T::zero());
@@ -305,7 +305,7 @@ where
 {
     type Target = T;
 
-    #[inline]
+    #[inline(always)]
     fn sample(&self, z: &SVector<T, O>, &t: &T, grad: &mut SVector<T, O>) -> T {
         let z = z[0];
         grad[0] = sigmoid(z) - t;
@@ -373,7 +373,7 @@ pub struct Mse;
 impl<T: Scalar, const O: usize> Loss<T, O> for Mse {
     type Target = SVector<T, O>;
 
-    #[inline]
+    #[inline(always)]
     fn sample(&self, y: &SVector<T, O>, t: &SVector<T, O>, grad: &mut SVector<T, O>) -> T {
         mean_over_residuals(y, t, grad, |r| (r * r, r + r))
     }
@@ -397,7 +397,7 @@ pub struct Mae;
 impl<T: Scalar, const O: usize> Loss<T, O> for Mae {
     type Target = SVector<T, O>;
 
-    #[inline]
+    #[inline(always)]
     fn sample(&self, y: &SVector<T, O>, t: &SVector<T, O>, grad: &mut SVector<T, O>) -> T {
         mean_over_residuals(y, t, grad, |r| {
             let sign = if r > T::zero() {

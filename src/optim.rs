@@ -50,6 +50,27 @@ fn for_parts<T: Scalar>(
     });
 }
 
+/// `w ← w − η·(g + λ·w)`, `g ← 0`, elementwise (plain SGD; `λ·w` only when `λ ≠ 0`).
+#[inline(always)]
+fn sgd_kernel<T: Scalar>(w: &mut [T], g: &mut [T], lr: T, decay: T) {
+    if decay == T::zero() {
+        for (w, g) in w.iter_mut().zip(g.iter_mut()) {
+            *w -= lr * *g;
+            *g = T::zero();
+        }
+    } else {
+        for (w, g) in w.iter_mut().zip(g.iter_mut()) {
+            *w -= lr * (*g + decay * *w);
+            *g = T::zero();
+        }
+    }
+}
+
+simd::multiversion! {
+    /// [`sgd_kernel`], compiled for the CPU's vector width.
+    fn sgd_update[T: Scalar](w: &mut [T], g: &mut [T], lr: T, decay: T) = sgd_kernel;
+}
+
 /// The constants of one SGD-with-momentum update.
 #[derive(Clone, Copy)]
 struct MomentumStep<T> {
@@ -79,7 +100,7 @@ fn momentum_kernel<T: Scalar>(w: &mut [T], g: &mut [T], v: &mut [T], k: &Momentu
 
 simd::multiversion! {
     /// [`momentum_kernel`], compiled for the CPU's vector width.
-    fn momentum_update<T>(w: &mut [T], g: &mut [T], v: &mut [T], k: &MomentumStep<T>) = momentum_kernel;
+    fn momentum_update[T: Scalar](w: &mut [T], g: &mut [T], v: &mut [T], k: &MomentumStep<T>) = momentum_kernel;
 }
 
 /// The constants of one Adam update (bias corrections folded into `step` and `eps`).
@@ -119,7 +140,7 @@ fn adam_kernel<T: Scalar>(w: &mut [T], g: &mut [T], m: &mut [T], v: &mut [T], k:
 simd::multiversion! {
     /// [`adam_kernel`], compiled for the CPU's vector width: its square roots and divisions
     /// are most of an Adam step's time.
-    fn adam_update<T>(w: &mut [T], g: &mut [T], m: &mut [T], v: &mut [T], k: &AdamStep<T>) = adam_kernel;
+    fn adam_update[T: Scalar](w: &mut [T], g: &mut [T], m: &mut [T], v: &mut [T], k: &AdamStep<T>) = adam_kernel;
 }
 
 /// Updates parameters from their accumulated gradients.
@@ -341,17 +362,7 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Sgd<U> {
         };
         if self.momentum == 0.0 {
             for_parts(p.value, p.grad, &mut [], &mut [], &|w, g, _, _| {
-                if decay == T::zero() {
-                    for (w, g) in w.iter_mut().zip(g.iter_mut()) {
-                        *w -= lr * *g;
-                        *g = T::zero();
-                    }
-                } else {
-                    for (w, g) in w.iter_mut().zip(g.iter_mut()) {
-                        *w -= lr * (*g + decay * *w);
-                        *g = T::zero();
-                    }
-                }
+                sgd_update(w, g, lr, decay);
             });
             return;
         }
@@ -578,6 +589,14 @@ mod tests {
         assert!(g1.iter().chain(&g2).all(|&x| x == 0.0));
         assert_ne!(bits(&w1), bits(&w), "the update changed the weights");
 
+        for decay in [0.0, 1e-4] {
+            let (mut w1, mut g1) = (w.clone(), g.clone());
+            let (mut w2, mut g2) = (w.clone(), g.clone());
+            sgd_kernel(&mut w1, &mut g1, 0.01, decay);
+            sgd_update(&mut w2, &mut g2, 0.01, decay);
+            assert_eq!(bits(&w1), bits(&w2));
+            assert!(g1.iter().chain(&g2).all(|&x| x == 0.0));
+        }
         for nesterov in [false, true] {
             let k = MomentumStep {
                 lr: 0.01f32,

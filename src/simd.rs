@@ -15,18 +15,27 @@ pub(crate) fn has_avx2() -> bool {
     std::is_x86_feature_detected!("avx2")
 }
 
-/// `multiversion!(fn name<T>(args) = kernel;)` defines `name`, which calls the
-/// `#[inline(always)]` function `kernel` compiled for AVX2 when the CPU has it, and for the
-/// baseline otherwise. The library's one audited place for calling code compiled for a CPU
-/// feature.
+/// `multiversion!(fn name[generics](args) -> R where [bounds] = kernel;)` defines `name`,
+/// which calls the `#[inline(always)]` function `kernel` compiled for AVX2 when the CPU has
+/// it, and for the baseline otherwise. The library's one audited place for calling code
+/// compiled for a CPU feature.
+///
+/// Everything `kernel` inlines is compiled for AVX2 in that copy, so a whole one-sample
+/// training step (layers, activations, loss) is dispatched once, not per loop. Functions it
+/// calls without inlining them run their own (baseline or dispatched) code.
 macro_rules! multiversion {
-    ($(#[$attr:meta])* fn $name:ident<$T:ident>($($arg:ident: $ty:ty),* $(,)?) = $kernel:ident;) => {
+    (
+        $(#[$attr:meta])*
+        $vis:vis fn $name:ident[$($generics:tt)*]($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?
+        $(where [$($bounds:tt)*])? = $kernel:path;
+    ) => {
         $(#[$attr])*
-        fn $name<$T: crate::Scalar>($($arg: $ty),*) {
+        #[inline]
+        $vis fn $name<$($generics)*>($($arg: $ty),*) $(-> $ret)? $(where $($bounds)*)? {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             if crate::simd::has_avx2() {
                 #[target_feature(enable = "avx2")]
-                fn avx2<$T: crate::Scalar>($($arg: $ty),*) {
+                fn avx2<$($generics)*>($($arg: $ty),*) $(-> $ret)? $(where $($bounds)*)? {
                     $kernel($($arg),*)
                 }
                 // SAFETY: a function compiled with `target_feature(enable = "avx2")` requires

@@ -38,7 +38,7 @@ pub trait Activation<T: Scalar> {
 }
 
 /// Forward of one sample: `f` applied to every component.
-#[inline]
+#[inline(always)]
 fn activate_all<T: Scalar, A: Activation<T>, const N: usize>(
     f: &A,
     x: &SVector<T, N>,
@@ -62,12 +62,12 @@ macro_rules! elementwise_layer {
 
             fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: usize, _: &mut F) {}
 
-            #[inline]
+            #[inline(always)]
             fn forward_tape(&self, x: &SVector<T, N>, _: &mut ()) -> SVector<T, N> {
                 activate_all(self, x)
             }
 
-            #[inline]
+            #[inline(always)]
             fn backward(
                 &mut self,
                 x: &SVector<T, N>,
@@ -136,7 +136,7 @@ impl<T: Scalar, A: Activation<T>> Activation<T> for Elementwise<A> {
 }
 
 /// `d ← d ⊙ f′(x)`, elementwise.
-#[inline]
+#[inline(always)]
 fn chain_rule<T: Scalar, A: Activation<T> + ?Sized>(f: &A, x: &[T], y: &[T], d: &mut [T]) {
     for ((d, &x), &y) in d.iter_mut().zip(x).zip(y) {
         *d *= f.derivative(x, y);
@@ -287,7 +287,7 @@ impl<T: Scalar> Activation<T> for Sigmoid {
 pub struct Softmax;
 
 /// Writes the softmax of `x` into `y` (both of one sample's length).
-#[inline]
+#[inline(always)]
 fn softmax_into<T: Scalar>(x: &[T], y: &mut [T]) {
     let max = x
         .iter()
@@ -303,7 +303,7 @@ fn softmax_into<T: Scalar>(x: &[T], y: &mut [T]) {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn softmax_backward<T: Scalar>(y: &[T], d: &mut [T]) {
     let dot = y
         .iter()
@@ -324,14 +324,14 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
 
     fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: usize, _: &mut F) {}
 
-    #[inline]
+    #[inline(always)]
     fn forward_tape(&self, x: &SVector<T, N>, _: &mut ()) -> SVector<T, N> {
         let mut y = SVector::<T, N>::zeros();
         softmax_into(x.as_slice(), y.as_mut_slice());
         y
     }
 
-    #[inline]
+    #[inline(always)]
     fn backward(
         &mut self,
         _x: &SVector<T, N>,

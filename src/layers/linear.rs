@@ -167,14 +167,14 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
     type Tape = ();
     type BatchTape = ();
 
-    #[inline]
+    #[inline(always)]
     fn forward_tape(&self, x: &SVector<T, I>, _: &mut ()) -> SVector<T, O> {
         let mut y = SVector::<T, O>::zeros();
         affine(&self.weight, array(&self.bias), array(x), array_mut(&mut y));
         y
     }
 
-    #[inline]
+    #[inline(always)]
     fn backward(
         &mut self,
         x: &SVector<T, I>,

@@ -75,7 +75,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
     type Tape = ();
     type BatchTape = ();
 
-    #[inline]
+    #[inline(always)]
     fn forward_tape(&self, x: &SVector<T, I>, _: &mut ()) -> SVector<T, O> {
         let mut y = SVector::<T, O>::zeros();
         affine(self.weight, array(self.bias), array(x), array_mut(&mut y));
@@ -83,7 +83,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
     }
 
     /// The input gradient `Wᵀ·dy`; the weights are frozen, so nothing accumulates.
-    #[inline]
+    #[inline(always)]
     fn backward(
         &mut self,
         _x: &SVector<T, I>,
