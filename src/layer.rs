@@ -242,6 +242,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
 
     /// One optimizer step: updates every parameter from its accumulated gradient and resets
     /// the gradients to zero.
+    #[inline]
     fn step<Opt: Optimizer<T>>(&mut self, optimizer: &mut Opt)
     where
         Self: Sized,

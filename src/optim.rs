@@ -36,8 +36,13 @@ fn for_parts<T: Scalar>(
     update: &PartUpdate<'_, T>,
 ) {
     let len = value.len();
+    // Small tensors (all of a small network's) skip even the thread-count lookup.
+    if len < SPLIT_LEN {
+        update(value, grad, state1, state2);
+        return;
+    }
     let threads = current_threads();
-    if threads <= 1 || len < SPLIT_LEN {
+    if threads <= 1 {
         update(value, grad, state1, state2);
         return;
     }
@@ -49,6 +54,10 @@ fn for_parts<T: Scalar>(
         update(a, b, c, d);
     });
 }
+
+/// Tensors shorter than this are updated by code inlined into the caller rather than through
+/// a dispatched call (for small networks the call would cost more than the loop).
+const SMALL: usize = 512;
 
 /// `w ← w − η·(g + λ·w)`, `g ← 0`, elementwise (plain SGD; `λ·w` only when `λ ≠ 0`).
 #[inline(always)]
@@ -354,6 +363,7 @@ impl<T: Scalar> Sgd<T> {
 /// For parameters of the optimizer's own scalar type only: `T: SameScalar<U>` is checked
 /// after the network has fixed `T`, so a mismatch names the optimizer, not the network.
 impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Sgd<U> {
+    #[inline]
     fn update(&mut self, slot: usize, p: ParamMut<'_, T>) {
         let lr = T::of(self.lr);
         let decay = match p.kind {
@@ -362,7 +372,13 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Sgd<U> {
         };
         if self.momentum == 0.0 {
             for_parts(p.value, p.grad, &mut [], &mut [], &|w, g, _, _| {
-                sgd_update(w, g, lr, decay);
+                if w.len() < SMALL {
+                    // Inlined into the caller, which is itself compiled for the CPU's
+                    // vector width when it is a one-sample step.
+                    sgd_kernel(w, g, lr, decay);
+                } else {
+                    sgd_update(w, g, lr, decay);
+                }
             });
             return;
         }
