@@ -383,12 +383,14 @@ where
         self.first.backward(x, &tape.hidden, &dh, &tape.first)
     }
 
+    #[inline(always)]
     fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut Self::BatchTape) {
         self.first
             .forward_batch(x, &mut tape.hidden, &mut tape.first);
         self.second.forward_batch(&tape.hidden, y, &mut tape.second);
     }
 
+    #[inline(always)]
     fn backward_batch(
         &mut self,
         x: &Batch<T, I>,

@@ -93,6 +93,7 @@ pub trait Loss<T: Scalar, const O: usize> {
     /// # Panics
     /// If `targets` does not hold one target per column of `y`, or holds a target that
     /// [`Loss::check_target`] refuses (see [`Loss::sample`]).
+    #[inline(always)]
     fn batch(
         &self,
         y: &Batch<T, O>,

@@ -80,6 +80,7 @@ macro_rules! elementwise_layer {
                 dx
             }
 
+            #[inline(always)]
             fn forward_batch(&self, x: &Batch<T, N>, y: &mut Batch<T, N>, _: &mut ()) {
                 ensure_cols(y, x.ncols());
                 for (o, &i) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
@@ -87,6 +88,7 @@ macro_rules! elementwise_layer {
                 }
             }
 
+            #[inline(always)]
             fn backward_batch(
                 &mut self,
                 x: &Batch<T, N>,
@@ -344,6 +346,7 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
         dx
     }
 
+    #[inline(always)]
     fn forward_batch(&self, x: &Batch<T, N>, y: &mut Batch<T, N>, _: &mut ()) {
         ensure_cols(y, x.ncols());
         let columns = x.as_slice().chunks_exact(N);
@@ -352,6 +355,7 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
         }
     }
 
+    #[inline(always)]
     fn backward_batch(
         &mut self,
         _x: &Batch<T, N>,

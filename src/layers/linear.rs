@@ -189,10 +189,12 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
         dx
     }
 
+    #[inline(always)]
     fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, _: &mut ()) {
         affine_batch(&self.weight, &self.bias, x, y);
     }
 
+    #[inline(always)]
     fn backward_batch(
         &mut self,
         x: &Batch<T, I>,
@@ -254,6 +256,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
 /// `Y = W·X + b` for a minibatch: through `matrixmultiply` for large layers, else one
 /// sample at a time. Shared by [`Linear`] and [`StaticLinear`](crate::StaticLinear), so
 /// that both give the same bits.
+#[inline(always)]
 pub(crate) fn affine_batch<T: Scalar, const I: usize, const O: usize>(
     weight: &SMatrix<T, O, I>,
     bias: &SVector<T, O>,

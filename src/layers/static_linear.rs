@@ -96,10 +96,12 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
         dx
     }
 
+    #[inline(always)]
     fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, _: &mut ()) {
         affine_batch(self.weight, self.bias, x, y);
     }
 
+    #[inline(always)]
     fn backward_batch(
         &mut self,
         _x: &Batch<T, I>,
