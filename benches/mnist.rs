@@ -51,6 +51,9 @@ fn step<Opt: Optimizer<f32>>(c: &mut Criterion, name: &str, make: impl Fn() -> O
 fn training(c: &mut Criterion) {
     step(c, "SGD", || Sgd::new(0.01).unwrap());
     step(c, "Adam", || Adam::new(1e-3).unwrap());
+    // Two threads: every product and the update handed out as parts that either thread
+    // claims (see `parallel.rs`); the same bits as one thread.
+    with_threads(2, || step(c, "SGD, 2 threads", || Sgd::new(0.01).unwrap())).unwrap();
 }
 
 /// The optimizer update alone, on the parameters of 784-256-10 (the MNIST example's
@@ -73,6 +76,7 @@ fn update(c: &mut Criterion) {
         });
     }
     bench(c, "Adam", Adam::new(1e-3).unwrap());
+    bench(c, "SGD", Sgd::new(1e-2).unwrap());
     bench(
         c,
         "SGD with momentum",

@@ -268,7 +268,9 @@ pub(crate) fn column_mut<T, const N: usize>(slice: &mut [T]) -> &mut [T; N] {
 
 /// `y ← b + W·x` for one sample, as a sum of the columns of `W` scaled by `x`: contiguous,
 /// with sizes the compiler knows, so it unrolls and vectorises. Columns are taken two at a
-/// time, so that the chain of dependent additions is half as long.
+/// time, and for short outputs (few vector registers) into several independent partial sums
+/// (see [`affine_ways`]), so that the chain of dependent additions is short: a one-sample
+/// forward pass of a small network waits on it.
 #[inline(always)]
 pub(crate) fn affine<T: Scalar, const I: usize, const O: usize>(
     w: &SMatrix<T, O, I>,
@@ -276,24 +278,57 @@ pub(crate) fn affine<T: Scalar, const I: usize, const O: usize>(
     x: &[T; I],
     y: &mut [T; O],
 ) {
-    let mut acc = *b;
+    let ways = affine_ways(O);
     let w = &w.data.0;
+    let mut acc = [[T::zero(); O]; 4];
+    acc[0] = *b;
     let mut c = 0;
+    while c + 2 * ways <= I {
+        for (k, acc) in acc.iter_mut().enumerate().take(ways) {
+            let c = c + 2 * k;
+            let (x0, x1) = (x[c], x[c + 1]);
+            let (w0, w1) = (&w[c], &w[c + 1]);
+            for r in 0..O {
+                acc[r] += w0[r] * x0 + w1[r] * x1;
+            }
+        }
+        c += 2 * ways;
+    }
+    let [a0, a1, a2, a3] = &mut acc;
     while c + 1 < I {
         let (x0, x1) = (x[c], x[c + 1]);
         let (w0, w1) = (&w[c], &w[c + 1]);
         for r in 0..O {
-            acc[r] += w0[r] * x0 + w1[r] * x1;
+            a0[r] += w0[r] * x0 + w1[r] * x1;
         }
         c += 2;
     }
     if c < I {
         let (xc, wc) = (x[c], &w[c]);
         for r in 0..O {
-            acc[r] += wc[r] * xc;
+            a0[r] += wc[r] * xc;
         }
     }
-    *y = acc;
+    for r in 0..O {
+        y[r] = match ways {
+            1 => a0[r],
+            2 => a0[r] + a1[r],
+            _ => (a0[r] + a1[r]) + (a2[r] + a3[r]),
+        };
+    }
+}
+
+/// How many independent partial sums [`affine`] keeps for `outputs` outputs: as many as fit
+/// in the vector registers besides the weights (4 for up to 8 outputs, 2 for up to 32).
+#[inline(always)]
+const fn affine_ways(outputs: usize) -> usize {
+    if outputs <= 8 {
+        4
+    } else if outputs <= 32 {
+        2
+    } else {
+        1
+    }
 }
 
 /// `G ← G + dy·xᵀ` for one sample (a rank-one update of the weight gradient).
