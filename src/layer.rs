@@ -213,6 +213,15 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         crate::train::forward_one(self, x)
     }
 
+    /// The body of [`Layer::forward`]: one sample without a tape. A chain overrides it to
+    /// hand each hidden vector straight to the next layer (recording a tape costs copies);
+    /// other layers keep this default.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn forward_untaped(&self, x: &SVector<T, I>) -> SVector<T, O> {
+        self.forward_tape(x, &mut Self::Tape::default())
+    }
+
     /// Inference on a minibatch, returning a newly allocated output.
     fn predict_batch(&self, x: &Batch<T, I>) -> Batch<T, O> {
         let mut y = Batch::zeros(x.ncols());
@@ -364,6 +373,11 @@ where
 
     type Tape = ChainTape<A::Tape, B::Tape, T, M>;
     type BatchTape = ChainBatchTape<A::BatchTape, B::BatchTape, T, M>;
+
+    #[inline(always)]
+    fn forward_untaped(&self, x: &SVector<T, I>) -> SVector<T, O> {
+        self.second.forward_untaped(&self.first.forward_untaped(x))
+    }
 
     #[inline(always)]
     fn forward_tape(&self, x: &SVector<T, I>, tape: &mut Self::Tape) -> SVector<T, O> {

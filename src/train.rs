@@ -85,14 +85,14 @@ simd::multiversion! {
     ) -> T = sample_step_kernel;
 }
 
-/// The forward pass of one sample with a fresh tape (the body of [`Layer::forward`]).
+/// The forward pass of one sample (the body of [`Layer::forward`]).
 #[inline(always)]
 fn forward_kernel<T, N, const I: usize, const O: usize>(net: &N, x: &SVector<T, I>) -> SVector<T, O>
 where
     T: Scalar,
     N: Layer<T, I, O> + ?Sized,
 {
-    net.forward_tape(x, &mut N::Tape::default())
+    net.forward_untaped(x)
 }
 
 simd::multiversion! {
