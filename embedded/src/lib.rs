@@ -1,6 +1,7 @@
 //! A handwritten-digit classifier for a microcontroller, built with constnet without `std`:
-//! a 784-32-10 ReLU network trained on MNIST by the desktop example
-//! (`cargo run --release --example mnist -- --hidden 32 --save model.safetensors`), exported
+//! a 784-32-10 ReLU network trained on MNIST by the desktop example (`cargo run --release
+//! --example mnist -- --hidden 32 --epochs 10 --batch-size 64 --schedule exp --lr 0.002
+//! --save model.safetensors`, the example's defaults when it was trained), exported
 //! to Rust statics (`cargo run --example export -- model.safetensors > src/model.rs`), so
 //! that its 25,450 weights live in flash and inference touches no heap.
 //!
