@@ -55,8 +55,8 @@ fn for_parts<T: Scalar>(
     });
 }
 
-/// Tensors shorter than this are updated by code inlined into the caller rather than through
-/// a dispatched call (for small networks the call would cost more than the loop).
+/// Tensors shorter than this (all of a small network's) are updated by the loop compiled into
+/// the caller, without the run-time choice of build: a call for a few hundred values.
 const SMALL: usize = 512;
 
 /// `w ← w − η·(g + λ·w)`, `g ← 0`, elementwise (plain SGD; `λ·w` only when `λ ≠ 0`).
@@ -373,8 +373,6 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Sgd<U> {
         if self.momentum == 0.0 {
             for_parts(p.value, p.grad, &mut [], &mut [], &|w, g, _, _| {
                 if w.len() < SMALL {
-                    // Inlined into the caller, which is itself compiled for the CPU's
-                    // vector width when it is a one-sample step.
                     sgd_kernel(w, g, lr, decay);
                 } else {
                     sgd_update(w, g, lr, decay);

@@ -42,7 +42,7 @@ const PART_MASK: usize = (1 << PART_BITS) - 1;
 /// machine's other core busy with another program) no longer holds the caller up: the caller
 /// runs the parts the helper did not get to. Before, each part belonged to one thread, and a
 /// descheduled helper made the caller spin until the helper ran again, for every product of
-/// every minibatch: two-thread epochs ran up to 2.7 times slower than one thread then.
+/// every minibatch: two-thread epochs ran 2.4 to 3 times slower than one thread then.
 struct Team {
     helpers: usize,
     /// Generation, part count and next part of the current job (see [`PART_BITS`]); a thread
@@ -496,7 +496,7 @@ mod tests {
 
     /// Regression: each part belonged to one thread, so a helper without a core (the
     /// machine's other core busy elsewhere) held the caller up until it ran again, on every
-    /// product: two-thread epochs ran up to 2.7 times slower than one thread. A helper that
+    /// product: two-thread epochs ran 2.4 to 3 times slower than one thread. A helper that
     /// never runs stands for it here; before the fix this hung (caught by the timeout).
     #[test]
     fn a_helper_that_never_runs_does_not_hold_the_caller_up() {

@@ -1,11 +1,17 @@
-//! The CPU's vector width, used where it pays: elementwise loops compiled a second time for
-//! AVX2, chosen at run time on CPUs that have it, so the binaries stay portable (no
+//! The CPU's vector width, used where it pays: the optimizer updates, and the one-sample and
+//! minibatch training steps and the one-sample forward pass as wholes, compiled a second time
+//! for AVX2 and chosen at run time on CPUs that have it, so the binaries stay portable (no
 //! `target-cpu=native`).
 //!
-//! Only elementwise loops go through here: each value is computed by the same IEEE operations
-//! (multiply, add, divide, square root, each correctly rounded) whatever the vector width, and
-//! AVX2 alone does not let the compiler fuse a multiply and an add (that would need FMA, which
-//! is not enabled), so both versions give the same bits; `tests` checks it.
+//! Both builds give the same bits. Rust never lets the compiler reorder floating-point
+//! operations or fuse a multiply and an add on its own (fusing would also need FMA, which is
+//! not enabled), so a wider build runs the same correctly rounded operations in the same
+//! order, only more of them at once: the sums of the kernels keep their written order (their
+//! partial sums are explicit). `optim::tests` and `train::tests` check it in release builds,
+//! where the two builds differ in code (`cargo test --release --lib vectorised`).
+//!
+//! FMA would shorten the kernels' chains further but change the rounding on CPUs that have it,
+//! so results would depend on the machine; it is left out.
 
 /// Whether this CPU runs AVX2 code (the standard library detects it once and caches it).
 /// Without `std` or off x86-64, the baseline loops run.
