@@ -30,7 +30,9 @@ type Job = *const (dyn Fn(usize) + Sync);
 
 /// The claim word packs the job's generation (the high bits), its number of parts and the
 /// next unclaimed part (a byte each: at most [`DisjointParts::MAX_PARTS`] = 64 parts).
+#[cfg(feature = "std")]
 const PART_BITS: u32 = 8;
+#[cfg(feature = "std")]
 const PART_MASK: usize = (1 << PART_BITS) - 1;
 
 #[cfg(feature = "std")]
