@@ -19,6 +19,13 @@ use crate::parallel::{DisjointParts, current_threads, run_parts};
 use crate::prelude::*;
 use crate::{Batch, Error, Layer, Scalar};
 
+/// Values from which [`Dataset::gather`] shares the copy between the threads: one MNIST
+/// minibatch of 32 (25,088 values) and up. Besides halving the copy, each thread then holds
+/// the samples it gathered in its own cache, so fewer of them cross to the other core in the
+/// first product: two-thread epochs of 784-128-10 at batch 64 took 0.275-0.283 s against
+/// 0.29-0.30 s with the copy on one thread (from 2^16 values), alternated in one period.
+const GATHER_SPLIT: usize = 1 << 14;
+
 /// A sample needs at least one feature: with none, nothing can be learned, and a matrix of
 /// zero rows cannot say how many samples it holds.
 fn check_feature_count<const I: usize>() -> Result<(), Error> {
@@ -282,7 +289,7 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
             }
         };
         let threads = current_threads();
-        if threads <= 1 || indices.len() * I < 1 << 16 {
+        if threads <= 1 || indices.len() * I < GATHER_SPLIT {
             copy(indices, x.as_mut_slice());
             return;
         }
@@ -375,14 +382,18 @@ mod tests {
         assert_eq!(y, vec![2, 0]);
     }
 
-    /// The parallel copy (from 2^16 values on) gives the serial result for any thread count.
+    /// The parallel copy (from `GATHER_SPLIT` values on) gives the serial result for any
+    /// thread count.
     #[test]
     fn gathering_on_several_threads_gives_the_serial_batch() {
         let n = 300;
         let rows: Vec<f32> = (0..n * 300).map(|i| i as f32).collect();
         let data = Dataset::<f32, 300, usize>::from_rows(&rows, (0..n).collect()).unwrap();
         let indices: Vec<usize> = (0..250).map(|i| (i * 7) % n).collect();
-        assert!(indices.len() * 300 >= 1 << 16, "large enough to be split");
+        assert!(
+            indices.len() * 300 >= GATHER_SPLIT,
+            "large enough to be split"
+        );
         let (mut serial, mut serial_targets) = (Batch::zeros(0), Vec::new());
         data.gather(&indices, &mut serial, &mut serial_targets);
         for threads in [2, 3, 5] {
