@@ -1,7 +1,7 @@
 //! Measures the library and prints a Markdown table for the README: small networks (one
 //! sample and batch 32, plain SGD), MNIST epochs (784-128-10, plain SGD, batch 32/64/128, one and two
 //! threads) against the same run's matrix-product peak, MNIST inference, and the Adam update of
-//! 784-256-10.
+//! 784-256-10 (per parameter beside a network that stays in cache).
 //!
 //! `cargo run --release --example bench_report`
 //!
