@@ -153,6 +153,79 @@ pub(crate) fn mul_w_x<T: Scalar, const I: usize, const O: usize>(
     }
 }
 
+/// Whether a layer with `inputs` inputs computes its minibatch forward product in two halves
+/// of the inputs (see [`affine_in_halves`]): on any thread count, so that results do not
+/// depend on it.
+#[inline(always)]
+pub(crate) const fn split_inputs(inputs: usize) -> bool {
+    inputs >= 256
+}
+
+/// `Y ← (b + W₀·X₀) + W₁·X₁`: the minibatch forward product of a wide layer, its inputs cut
+/// into the two halves [`part`]`(I, 2, 0)` and `part(I, 2, 1)` (the halves into which the
+/// weight-gradient product and the optimizer update cut the columns of `W` on two threads).
+/// `second` holds `W₁·X₁` until it is added.
+///
+/// On two threads each half is one thread's: it reads only its half of the minibatch (which
+/// [`Dataset::gather`](crate::Dataset::gather) copied there) and of `W` (which it updated
+/// itself), so little crosses between the cores; on more threads each half is further shared
+/// by columns. The sum is the same on any thread count: each half's product is computed
+/// whole, then the halves are added in this order.
+#[inline]
+pub(crate) fn affine_in_halves<T: Scalar, const I: usize, const O: usize>(
+    w: &SMatrix<T, O, I>,
+    bias: &[T; O],
+    x: &Batch<T, I>,
+    y: &mut Batch<T, O>,
+    second: &mut Batch<T, O>,
+) {
+    let n = x.ncols();
+    same_batch(n, y.ncols());
+    ensure_cols(second, n);
+    for yj in y.as_mut_slice().chunks_exact_mut(O) {
+        yj.copy_from_slice(bias);
+    }
+    let xs = x.as_slice();
+    assert!(xs.len() >= I * n && y.len() >= O * n && second.len() >= O * n);
+    let outputs = [
+        SharedMut(y.as_mut_slice().as_mut_ptr()),
+        SharedMut(second.as_mut_slice().as_mut_ptr()),
+    ];
+    // Each half's columns are shared by `blocks` parts on more than two threads.
+    let blocks = (current_threads() / 2).clamp(1, n.max(1));
+    run_parts(2 * blocks, &|k| {
+        let (half, cols) = (k % 2, part(n, blocks, k / 2));
+        let inputs = part(I, 2, half);
+        let beta = if half == 0 { T::one() } else { T::zero() };
+        // SAFETY: columns `cols` (within 0..n) of X (I×n), read from row `inputs.start` on
+        // for `inputs.len()` rows, and of W's columns `inputs` (within 0..I) are inside X and
+        // W; output `half` (Y or `second`, O×n each, checked above) is written in columns
+        // `cols` only. The parts' (half, cols) pairs are disjoint, so no two parts write the
+        // same value; Y and `second` are distinct `&mut` borrows, overlapping neither W nor X.
+        unsafe {
+            T::gemm(
+                O,
+                inputs.len(),
+                cols.len(),
+                T::one(),
+                w.as_ptr().add(inputs.start * O),
+                1,
+                O as isize,
+                xs.as_ptr().add(cols.start * I + inputs.start),
+                1,
+                I as isize,
+                beta,
+                outputs[half].ptr().add(cols.start * O),
+                1,
+                O as isize,
+            );
+        }
+    });
+    for (y, &s) in y.as_mut_slice().iter_mut().zip(second.as_slice()) {
+        *y += s;
+    }
+}
+
 /// `dW ← dW + dY·Xᵀ`: accumulates the weight gradient over a minibatch. Inside
 /// [`with_threads`](crate::with_threads), the columns of `dW` are shared between the threads
 /// (each sum over the minibatch stays whole, in order).
@@ -419,6 +492,52 @@ pub(crate) const fn gemm_backward(inputs: usize, outputs: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With whole numbers every order of summation gives the exact sum: the two halves of the
+    /// inputs cover every input once, each column of the output gets its own samples.
+    #[test]
+    fn products_in_two_halves_of_the_inputs_are_exact() {
+        let w = SMatrix::<f64, 5, 263>::from_fn(|r, c| ((r * 7 + c * 3) % 11) as f64 - 5.0);
+        let b = SVector::<f64, 5>::from_fn(|r, _| r as f64 - 2.0);
+        for n in [1, 2, 7, 40] {
+            let x = Batch::<f64, 263>::from_fn(n, |r, c| ((r + 5 * c) % 13) as f64 - 6.0);
+            let expected =
+                Batch::<f64, 5>::from_fn(n, |r, c| b[r] + w.row(r).dot(&x.column(c).transpose()));
+            for threads in [1, 2, 3, 4, 5] {
+                let (mut y, mut second) = (Batch::zeros(n), Batch::zeros(0));
+                // Twice with the same buffers, as a workspace reuses them.
+                crate::parallel::with_team(threads, || {
+                    affine_in_halves(&w, array(&b), &x, &mut y, &mut second);
+                    affine_in_halves(&w, array(&b), &x, &mut y, &mut second);
+                })
+                .unwrap();
+                assert_eq!(y, expected, "batch {n}, {threads} threads");
+            }
+        }
+    }
+
+    /// The halves are summed in one fixed order, whatever the number of threads.
+    #[test]
+    fn products_in_two_halves_give_the_same_bits_on_any_thread_count() {
+        let w =
+            SMatrix::<f32, 9, 300>::from_fn(|r, c| ((r * 31 + c * 17) % 97) as f32 * 0.013 - 0.6);
+        let b = SVector::<f32, 9>::from_fn(|r, _| r as f32 * 0.1);
+        let x = Batch::<f32, 300>::from_fn(37, |r, c| ((r * 13 + c * 29) % 101) as f32 * 0.0101);
+        let run = |threads: usize| {
+            let (mut y, mut second) = (Batch::zeros(37), Batch::zeros(0));
+            crate::parallel::with_team(threads, || {
+                affine_in_halves(&w, array(&b), &x, &mut y, &mut second);
+            })
+            .unwrap();
+            y
+        };
+        let one = run(1);
+        for threads in [2, 3, 4] {
+            assert_eq!(run(threads), one, "{threads} threads");
+        }
+        let reference = w * &x + Batch::<f32, 9>::from_fn(37, |r, _| b[r]);
+        assert!((one - reference).abs().max() < 1e-4);
+    }
 
     #[test]
     fn small_kernels_match_nalgebra() {

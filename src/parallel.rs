@@ -205,8 +205,7 @@ pub fn current_threads() -> usize {
     1
 }
 
-/// Without `std`, parts run one after the other on the calling thread (callers split work
-/// only when [`current_threads`] is above 1, so this runs part 0 alone).
+/// Without `std`, parts run one after the other on the calling thread.
 #[cfg(not(feature = "std"))]
 pub(crate) fn run_parts(parts: usize, job: &(dyn Fn(usize) + Sync)) {
     for k in 0..parts {
@@ -326,9 +325,10 @@ fn with_team_starting<R>(
     })
 }
 
-/// A raw pointer that may cross threads, for the one split that is not into contiguous
-/// parts: the rows of a column-major matrix (see `mul_w_x`). Everything that splits a
-/// buffer into contiguous parts uses [`DisjointParts`] instead.
+/// A raw pointer that may cross threads, for the splits that are not into contiguous parts:
+/// the rows of a column-major matrix (`mul_w_x`, and `Dataset::gather` for wide samples) and
+/// the two outputs of `affine_in_halves`. Everything that splits a buffer into contiguous
+/// parts uses [`DisjointParts`] instead.
 #[derive(Clone, Copy)]
 pub(crate) struct SharedMut<T>(pub(crate) *mut T);
 
@@ -339,8 +339,10 @@ impl<T> SharedMut<T> {
         self.0
     }
 }
-// SAFETY: the pointer is only dereferenced inside `T::gemm` calls whose callers give each
-// part of a job a disjoint set of rows (argued at the one use, in `mul_w_x`).
+// SAFETY: the pointer is only written through by the parts of one job, each writing a set of
+// values disjoint from every other part's (argued at each use: `mul_w_x`, `affine_in_halves`,
+// `Dataset::gather`), and the buffer outlives the job (`run_parts` returns when all parts are
+// done).
 unsafe impl<T: Send> Send for SharedMut<T> {}
 // SAFETY: as for `Send`.
 unsafe impl<T: Send> Sync for SharedMut<T> {}

@@ -14,16 +14,16 @@ use core::ops::Range;
 
 use nalgebra::SVector;
 
-use crate::linalg::ensure_cols;
-use crate::parallel::{DisjointParts, current_threads, run_parts};
+use crate::linalg::{ensure_cols, split_inputs};
+use crate::parallel::{DisjointParts, SharedMut, current_threads, part, run_parts};
 use crate::prelude::*;
 use crate::{Batch, Error, Layer, Scalar};
 
 /// Values from which [`Dataset::gather`] shares the copy between the threads: one MNIST
 /// minibatch of 32 (25,088 values) and up. Besides halving the copy, each thread then holds
-/// the samples it gathered in its own cache, so fewer of them cross to the other core in the
-/// first product: two-thread epochs of 784-128-10 at batch 64 took 0.275-0.283 s against
-/// 0.29-0.30 s with the copy on one thread (from 2^16 values), alternated in one period.
+/// what it gathered in its own cache, where the first product reads it: for wide samples
+/// (256 features or more) the thread's half of the features, the inputs it multiplies (see
+/// `affine_in_halves`), else its half of the samples.
 const GATHER_SPLIT: usize = 1 << 14;
 
 /// A sample needs at least one feature: with none, nothing can be learned, and a matrix of
@@ -294,6 +294,31 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
             return;
         }
         let threads = threads.min(DisjointParts::<T>::MAX_PARTS);
+        if split_inputs(I) {
+            // Wide samples are cut by features, as the first layer's forward product cuts its
+            // inputs (`affine_in_halves`): each thread copies the rows it multiplies.
+            let n = indices.len();
+            assert!(x.len() >= I * n && indices.iter().all(|&i| i < self.len()));
+            let xs = SharedMut(x.as_mut_slice().as_mut_ptr());
+            run_parts(threads, &|k| {
+                let rows = part(I, threads, k);
+                for (j, &i) in indices.iter().enumerate() {
+                    let from = &source[i * I + rows.start..i * I + rows.end];
+                    // SAFETY: rows `rows` (within 0..I) of column j (< n) of X (I×n values,
+                    // checked above) are written; the parts' rows are disjoint, so no two
+                    // parts write the same value, and X (a `&mut` borrow) does not overlap
+                    // the dataset's features that `from` borrows.
+                    unsafe {
+                        core::ptr::copy_nonoverlapping(
+                            from.as_ptr(),
+                            xs.ptr().add(j * I + rows.start),
+                            rows.len(),
+                        );
+                    }
+                }
+            });
+            return;
+        }
         let columns = DisjointParts::new(x.as_mut_slice(), I, threads);
         run_parts(threads, &|k| {
             copy(&indices[columns.items(k)], columns.take(k))
@@ -383,26 +408,33 @@ mod tests {
     }
 
     /// The parallel copy (from `GATHER_SPLIT` values on) gives the serial result for any
-    /// thread count.
+    /// thread count: cut by samples, and for wide samples (300 features) by features.
     #[test]
     fn gathering_on_several_threads_gives_the_serial_batch() {
-        let n = 300;
-        let rows: Vec<f32> = (0..n * 300).map(|i| i as f32).collect();
-        let data = Dataset::<f32, 300, usize>::from_rows(&rows, (0..n).collect()).unwrap();
-        let indices: Vec<usize> = (0..250).map(|i| (i * 7) % n).collect();
-        assert!(
-            indices.len() * 300 >= GATHER_SPLIT,
-            "large enough to be split"
-        );
-        let (mut serial, mut serial_targets) = (Batch::zeros(0), Vec::new());
-        data.gather(&indices, &mut serial, &mut serial_targets);
-        for threads in [2, 3, 5] {
-            let (mut x, mut y) = (Batch::zeros(0), Vec::new());
-            crate::parallel::with_team(threads, || data.gather(&indices, &mut x, &mut y)).unwrap();
-            assert_eq!(x, serial, "{threads} threads");
-            assert_eq!(y, serial_targets);
+        fn check<const I: usize>() {
+            let n = 300;
+            let rows: Vec<f32> = (0..n * I).map(|i| i as f32).collect();
+            let data = Dataset::<f32, I, usize>::from_rows(&rows, (0..n).collect()).unwrap();
+            let indices: Vec<usize> = (0..250).map(|i| (i * 7) % n).collect();
+            assert!(
+                indices.len() * I >= GATHER_SPLIT,
+                "large enough to be split"
+            );
+            let (mut serial, mut serial_targets) = (Batch::zeros(0), Vec::new());
+            data.gather(&indices, &mut serial, &mut serial_targets);
+            for threads in [2, 3, 5] {
+                let (mut x, mut y) = (Batch::zeros(0), Vec::new());
+                crate::parallel::with_team(threads, || data.gather(&indices, &mut x, &mut y))
+                    .unwrap();
+                assert_eq!(x, serial, "{I} features, {threads} threads");
+                assert_eq!(y, serial_targets);
+            }
+            assert_eq!(serial.column(3)[0], (21 * I) as f32);
+            assert_eq!(serial.column(3)[I - 1], (22 * I - 1) as f32);
         }
-        assert_eq!(serial.column(3)[0], (21 * 300) as f32);
+        assert!(!split_inputs(100) && split_inputs(300));
+        check::<100>();
+        check::<300>();
     }
 
     /// `Debug` of a dataset, an optimizer with state and a trainer stays short.

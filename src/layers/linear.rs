@@ -7,8 +7,9 @@ use rand::Rng;
 
 use crate::layer::{Param, ParamKind, ParamMut};
 use crate::linalg::{
-    add_dy_xt, add_dy_xt_small, add_outer, affine, array, array_mut, boxed_zeros, column,
-    column_mut, ensure_cols, gemm_backward, gemm_forward, mul_w_x, mul_wt, mul_wt_dy,
+    add_dy_xt, add_dy_xt_small, add_outer, affine, affine_in_halves, array, array_mut, boxed_zeros,
+    column, column_mut, ensure_cols, gemm_backward, gemm_forward, mul_w_x, mul_wt, mul_wt_dy,
+    split_inputs,
 };
 use crate::prelude::*;
 use crate::{Batch, Error, Init, Layer, Scalar, Takes};
@@ -165,7 +166,8 @@ impl<const I: usize, const O: usize, T: Scalar> Takes<I> for Linear<I, O, T> {}
 
 impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, T> {
     type Tape = ();
-    type BatchTape = ();
+    /// For layers of 256 inputs or more, the product of the second half of the inputs.
+    type BatchTape = Batch<T, O>;
 
     #[inline(always)]
     fn forward_tape(&self, x: &SVector<T, I>, _: &mut ()) -> SVector<T, O> {
@@ -190,8 +192,8 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
     }
 
     #[inline(always)]
-    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, _: &mut ()) {
-        affine_batch(&self.weight, &self.bias, x, y);
+    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut Batch<T, O>) {
+        affine_batch(&self.weight, &self.bias, x, y, tape);
     }
 
     #[inline(always)]
@@ -201,7 +203,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
         _y: &Batch<T, O>,
         dy: &Batch<T, O>,
         dx: Option<&mut Batch<T, I>>,
-        _: &mut (),
+        _: &mut Batch<T, O>,
     ) {
         let bias_grad = array_mut(&mut self.bias_grad);
         for dyj in dy.as_slice().chunks_exact(O) {
@@ -253,19 +255,23 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
     }
 }
 
-/// `Y = W·X + b` for a minibatch: through `matrixmultiply` for large layers, else one
-/// sample at a time. Shared by [`Linear`] and [`StaticLinear`](crate::StaticLinear), so
-/// that both give the same bits.
+/// `Y = W·X + b` for a minibatch: through `matrixmultiply` for large layers (in two halves of
+/// the inputs for wide ones, the second half's product kept in `second`), else one sample at
+/// a time. Shared by [`Linear`] and [`StaticLinear`](crate::StaticLinear), so that both give
+/// the same bits.
 #[inline(always)]
 pub(crate) fn affine_batch<T: Scalar, const I: usize, const O: usize>(
     weight: &SMatrix<T, O, I>,
     bias: &SVector<T, O>,
     x: &Batch<T, I>,
     y: &mut Batch<T, O>,
+    second: &mut Batch<T, O>,
 ) {
     ensure_cols(y, x.ncols());
     let bias = array(bias);
-    if gemm_forward(I, O) {
+    if gemm_forward(I, O) && split_inputs(I) {
+        affine_in_halves(weight, bias, x, y, second);
+    } else if gemm_forward(I, O) {
         for yj in y.as_mut_slice().chunks_exact_mut(O) {
             yj.copy_from_slice(bias);
         }
@@ -383,7 +389,7 @@ mod tests {
         let dy = Batch::<f64, 64>::from_fn(n, |r, c| ((r * 5 + c * 3) % 11) as f64 / 5.0 - 1.0);
         let y = batch_layer.predict_batch(&x);
         let mut dx = Batch::zeros(0);
-        batch_layer.backward_batch(&x, &y, &dy, Some(&mut dx), &mut ());
+        batch_layer.backward_batch(&x, &y, &dy, Some(&mut dx), &mut Batch::zeros(0));
         for j in 0..n {
             let xj = x.column(j).into_owned();
             let yj = sample_layer.forward(&xj);

@@ -73,7 +73,8 @@ impl<const I: usize, const O: usize, T: Scalar> Takes<I> for StaticLinear<'_, I,
 
 impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<'_, I, O, T> {
     type Tape = ();
-    type BatchTape = ();
+    /// As [`Linear`]'s: the product of the second half of the inputs of a wide layer.
+    type BatchTape = Batch<T, O>;
 
     #[inline(always)]
     fn forward_tape(&self, x: &SVector<T, I>, _: &mut ()) -> SVector<T, O> {
@@ -97,8 +98,8 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
     }
 
     #[inline(always)]
-    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, _: &mut ()) {
-        affine_batch(self.weight, self.bias, x, y);
+    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut Batch<T, O>) {
+        affine_batch(self.weight, self.bias, x, y, tape);
     }
 
     #[inline(always)]
@@ -108,7 +109,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
         _y: &Batch<T, O>,
         dy: &Batch<T, O>,
         dx: Option<&mut Batch<T, I>>,
-        _: &mut (),
+        _: &mut Batch<T, O>,
     ) {
         if let Some(dx) = dx {
             ensure_cols(dx, dy.ncols());
