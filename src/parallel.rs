@@ -325,10 +325,10 @@ fn with_team_starting<R>(
     })
 }
 
-/// A raw pointer that may cross threads, for the splits that are not into contiguous parts:
-/// the rows of a column-major matrix (`mul_w_x`, and `Dataset::gather` for wide samples) and
-/// the two outputs of `affine_in_halves`. Everything that splits a buffer into contiguous
-/// parts uses [`DisjointParts`] instead.
+/// A raw pointer that may cross threads, for the matrix products whose parts write through
+/// `T::gemm`: the rows of a column-major matrix (`mul_w_x`) and the two outputs of
+/// `affine_in_halves`. Everything else that splits a buffer between threads uses
+/// [`DisjointParts`] (contiguous parts) or [`DisjointRows`] (rows).
 #[derive(Clone, Copy)]
 pub(crate) struct SharedMut<T>(pub(crate) *mut T);
 
@@ -339,10 +339,10 @@ impl<T> SharedMut<T> {
         self.0
     }
 }
-// SAFETY: the pointer is only written through by the parts of one job, each writing a set of
-// values disjoint from every other part's (argued at each use: `mul_w_x`, `affine_in_halves`,
-// `Dataset::gather`), and the buffer outlives the job (`run_parts` returns when all parts are
-// done).
+// SAFETY: the pointer is only written through by the parts of one job, inside `T::gemm`
+// calls that each write a set of values disjoint from every other part's (argued at each use:
+// `mul_w_x`, `affine_in_halves`), and the buffer outlives the job (`run_parts` returns when
+// all parts are done).
 unsafe impl<T: Send> Send for SharedMut<T> {}
 // SAFETY: as for `Send`.
 unsafe impl<T: Send> Sync for SharedMut<T> {}
@@ -424,6 +424,108 @@ impl<'a, T> DisjointParts<'a, T> {
             core::slice::from_raw_parts_mut(
                 self.ptr.add(range.start * self.unit),
                 range.len() * self.unit,
+            )
+        }
+    }
+}
+
+/// A column-major matrix cut by rows into the parts of a job: part `k` is the rows
+/// [`part`]`(rows, parts, k)` of every column. Each part can be taken once, from whichever
+/// thread runs it, and gives its rows one column at a time as an ordinary `&mut [T]` (the
+/// rows of one column are contiguous), so the parts of a job can write to one matrix at once
+/// without any `unsafe` at the call site.
+///
+/// The audited helper for splitting a matrix between threads by rows, as [`DisjointParts`]
+/// is for contiguous parts.
+pub(crate) struct DisjointRows<'a, T> {
+    ptr: *mut T,
+    rows: usize,
+    columns: usize,
+    parts: usize,
+    /// Bit `k` is set once part `k` has been handed out.
+    taken: AtomicUsize,
+    _buffer: PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: as for `DisjointParts`: the matrix is a `&mut [T]` whose parts (disjoint sets of
+// values) are handed out at most once each, so sharing it between threads shares no `T`.
+unsafe impl<T: Send> Sync for DisjointRows<'_, T> {}
+
+impl<'a, T> DisjointRows<'a, T> {
+    /// Cuts `matrix`, `rows` values per column (a trailing partial column belongs to no
+    /// part), into `parts` parts by rows.
+    ///
+    /// # Panics
+    /// If `rows` is 0 or `parts` is not in `1..=MAX_PARTS`.
+    pub(crate) fn new(matrix: &'a mut [T], rows: usize, parts: usize) -> Self {
+        assert!(rows > 0, "columns of at least one value");
+        assert!(
+            (1..=DisjointParts::<T>::MAX_PARTS).contains(&parts),
+            "1 to {} parts, not {parts}",
+            DisjointParts::<T>::MAX_PARTS
+        );
+        DisjointRows {
+            ptr: matrix.as_mut_ptr(),
+            rows,
+            columns: matrix.len() / rows,
+            parts,
+            taken: AtomicUsize::new(0),
+            _buffer: PhantomData,
+        }
+    }
+
+    /// The rows of part `k`.
+    #[inline]
+    pub(crate) fn rows(&self, k: usize) -> core::ops::Range<usize> {
+        part(self.rows, self.parts, k)
+    }
+
+    /// Part `k`, for the one caller that runs it.
+    ///
+    /// # Panics
+    /// If `k` is not below the number of parts, or part `k` was taken before.
+    #[inline]
+    pub(crate) fn take(&self, k: usize) -> RowsPart<'a, T> {
+        assert!(k < self.parts, "part {k} of {}", self.parts);
+        let bit = 1usize << k;
+        let before = self.taken.fetch_or(bit, Ordering::Relaxed);
+        assert!(before & bit == 0, "part {k} taken twice");
+        RowsPart {
+            ptr: self.ptr,
+            stride: self.rows,
+            columns: self.columns,
+            rows: self.rows(k),
+            _buffer: PhantomData,
+        }
+    }
+}
+
+/// One part of a [`DisjointRows`]: some rows of every column.
+pub(crate) struct RowsPart<'a, T> {
+    ptr: *mut T,
+    stride: usize,
+    columns: usize,
+    rows: core::ops::Range<usize>,
+    _buffer: PhantomData<&'a mut [T]>,
+}
+
+impl<T> RowsPart<'_, T> {
+    /// This part's rows of column `j`.
+    ///
+    /// # Panics
+    /// If `j` is not below the number of columns.
+    #[inline]
+    pub(crate) fn column(&mut self, j: usize) -> &mut [T] {
+        assert!(j < self.columns, "column {j} of {}", self.columns);
+        // SAFETY: `rows` lies within `0..stride` (`part` caps it) and `j < columns`, so the
+        // values `j * stride + rows` lie within the matrix borrowed for 'a; other parts'
+        // rows are disjoint from these (`part` cuts `0..stride` into consecutive pieces),
+        // each part is handed out once (`DisjointRows::take`), and `&mut self` keeps at
+        // most one column of this part borrowed at a time, so no two `&mut` ever alias.
+        unsafe {
+            core::slice::from_raw_parts_mut(
+                self.ptr.add(j * self.stride + self.rows.start),
+                self.rows.len(),
             )
         }
     }
@@ -579,6 +681,51 @@ mod tests {
             let r = part(100, 3, k);
             assert!(buffer[r.start * 10..r.end * 10].iter().all(|&v| v == k + 1));
         }
+    }
+
+    #[test]
+    fn rows_written_from_several_threads_land_in_place() {
+        // 7 rows, 5 columns and one value left over, in 3 parts of rows 0..3, 3..6, 6..7.
+        let mut matrix = vec![0usize; 7 * 5 + 1];
+        with_team(3, || {
+            let rows = DisjointRows::new(&mut matrix, 7, 3);
+            run_parts(3, &|k| {
+                let mut mine = rows.take(k);
+                for j in 0..5 {
+                    for v in mine.column(j) {
+                        *v += k + 1;
+                    }
+                }
+            });
+        })
+        .unwrap();
+        for j in 0..5 {
+            for k in 0..3 {
+                let column = &matrix[j * 7..(j + 1) * 7];
+                assert!(
+                    column[part(7, 3, k)].iter().all(|&v| v == k + 1),
+                    "column {j}"
+                );
+            }
+        }
+        assert_eq!(matrix[35], 0, "the partial column belongs to no part");
+    }
+
+    #[test]
+    #[should_panic(expected = "taken twice")]
+    fn rows_cannot_be_taken_twice() {
+        let mut matrix = [0u8; 8];
+        let rows = DisjointRows::new(&mut matrix, 4, 2);
+        let _a = rows.take(0);
+        let _b = rows.take(0);
+    }
+
+    #[test]
+    #[should_panic(expected = "column 2 of 2")]
+    fn rows_stay_inside_the_matrix() {
+        let mut matrix = [0u8; 9];
+        let rows = DisjointRows::new(&mut matrix, 4, 2);
+        rows.take(1).column(2);
     }
 
     #[test]
