@@ -347,20 +347,58 @@ unsafe impl<T: Send> Send for SharedMut<T> {}
 // SAFETY: as for `Send`.
 unsafe impl<T: Send> Sync for SharedMut<T> {}
 
+/// Which parts of a job have been handed out: bit `k` is set once part `k` has been (a word:
+/// 32-bit targets without 64-bit atomics have it too). Shared by [`DisjointParts`] and
+/// [`DisjointRows`], whose soundness rests on each part being handed out at most once.
+struct Handouts {
+    parts: usize,
+    taken: AtomicUsize,
+}
+
+impl Handouts {
+    /// The most parts a job can have: the bits of the mask (64 on 64-bit targets, which is
+    /// also the most threads [`with_threads`] starts).
+    const MAX: usize = usize::BITS as usize;
+
+    /// # Panics
+    /// If `parts` is not in `1..=MAX`.
+    fn new(parts: usize) -> Self {
+        assert!(
+            (1..=Self::MAX).contains(&parts),
+            "1 to {} parts, not {parts}",
+            Self::MAX
+        );
+        Handouts {
+            parts,
+            taken: AtomicUsize::new(0),
+        }
+    }
+
+    /// Marks part `k` as handed out.
+    ///
+    /// # Panics
+    /// If `k` is not below the number of parts, or part `k` was handed out before.
+    #[inline]
+    fn claim(&self, k: usize) {
+        assert!(k < self.parts, "part {k} of {}", self.parts);
+        let bit = 1usize << k;
+        let before = self.taken.fetch_or(bit, Ordering::Relaxed);
+        assert!(before & bit == 0, "part {k} taken twice");
+    }
+}
+
 /// One mutable buffer cut into the contiguous parts of a job: part `k` is the items
 /// [`part`]`(items, parts, k)`, an item being `unit` consecutive values (e.g. one column of
 /// a matrix). Each part can be taken once, from whichever thread runs it, so the parts of a
 /// job can write to one buffer at once without any `unsafe` at the call site.
 ///
-/// This is the library's one audited helper for splitting a buffer between threads.
+/// The audited helper for splitting a buffer between threads into contiguous parts, as
+/// [`DisjointRows`] is for the rows of a matrix.
 pub(crate) struct DisjointParts<'a, T> {
     ptr: *mut T,
     items: usize,
     unit: usize,
-    parts: usize,
-    /// Bit `k` is set once part `k` has been handed out (a word: 32-bit targets without
-    /// 64-bit atomics have it too).
-    taken: AtomicUsize,
+    handouts: Handouts,
     _buffer: PhantomData<&'a mut [T]>,
 }
 
@@ -371,9 +409,9 @@ pub(crate) struct DisjointParts<'a, T> {
 unsafe impl<T: Send> Sync for DisjointParts<'_, T> {}
 
 impl<'a, T> DisjointParts<'a, T> {
-    /// The most parts a buffer can be cut into (the bits of the `taken` mask: 64 on 64-bit
-    /// targets, which is also the most threads [`with_threads`] starts).
-    pub(crate) const MAX_PARTS: usize = usize::BITS as usize;
+    /// The most parts a buffer can be cut into (64 on 64-bit targets, which is also the most
+    /// threads [`with_threads`] starts).
+    pub(crate) const MAX_PARTS: usize = Handouts::MAX;
 
     /// Cuts `buffer`, seen as items of `unit` values (a trailing partial item belongs to
     /// no part), into `parts` parts.
@@ -382,17 +420,11 @@ impl<'a, T> DisjointParts<'a, T> {
     /// If `unit` is 0 or `parts` is not in `1..=MAX_PARTS`.
     pub(crate) fn new(buffer: &'a mut [T], unit: usize, parts: usize) -> Self {
         assert!(unit > 0, "items of at least one value");
-        assert!(
-            (1..=Self::MAX_PARTS).contains(&parts),
-            "1 to {} parts, not {parts}",
-            Self::MAX_PARTS
-        );
         DisjointParts {
             ptr: buffer.as_mut_ptr(),
             items: buffer.len() / unit,
             unit,
-            parts,
-            taken: AtomicUsize::new(0),
+            handouts: Handouts::new(parts),
             _buffer: PhantomData,
         }
     }
@@ -400,7 +432,7 @@ impl<'a, T> DisjointParts<'a, T> {
     /// The items of part `k`.
     #[inline]
     pub(crate) fn items(&self, k: usize) -> core::ops::Range<usize> {
-        part(self.items, self.parts, k)
+        part(self.items, self.handouts.parts, k)
     }
 
     /// The values of part `k`, for the one caller that runs part `k`.
@@ -410,15 +442,12 @@ impl<'a, T> DisjointParts<'a, T> {
     #[inline]
     #[allow(clippy::mut_from_ref)] // each part is handed out once: checked below
     pub(crate) fn take(&self, k: usize) -> &'a mut [T] {
-        assert!(k < self.parts, "part {k} of {}", self.parts);
-        let bit = 1usize << k;
-        let before = self.taken.fetch_or(bit, Ordering::Relaxed);
-        assert!(before & bit == 0, "part {k} taken twice");
+        self.handouts.claim(k);
         let range = self.items(k);
         // SAFETY: `range` lies within `0..items` (`part` caps it), so the values
         // `range.start * unit .. range.end * unit` lie within the buffer borrowed for 'a;
         // the parts' ranges are disjoint (`part` cuts `0..items` into consecutive pieces)
-        // and each part is handed out at most once (the atomic mask above), so no two
+        // and each part is handed out at most once (`claim` above), so no two
         // `&mut` ever alias.
         unsafe {
             core::slice::from_raw_parts_mut(
@@ -441,9 +470,7 @@ pub(crate) struct DisjointRows<'a, T> {
     ptr: *mut T,
     rows: usize,
     columns: usize,
-    parts: usize,
-    /// Bit `k` is set once part `k` has been handed out.
-    taken: AtomicUsize,
+    handouts: Handouts,
     _buffer: PhantomData<&'a mut [T]>,
 }
 
@@ -459,17 +486,11 @@ impl<'a, T> DisjointRows<'a, T> {
     /// If `rows` is 0 or `parts` is not in `1..=MAX_PARTS`.
     pub(crate) fn new(matrix: &'a mut [T], rows: usize, parts: usize) -> Self {
         assert!(rows > 0, "columns of at least one value");
-        assert!(
-            (1..=DisjointParts::<T>::MAX_PARTS).contains(&parts),
-            "1 to {} parts, not {parts}",
-            DisjointParts::<T>::MAX_PARTS
-        );
         DisjointRows {
             ptr: matrix.as_mut_ptr(),
             rows,
             columns: matrix.len() / rows,
-            parts,
-            taken: AtomicUsize::new(0),
+            handouts: Handouts::new(parts),
             _buffer: PhantomData,
         }
     }
@@ -477,7 +498,7 @@ impl<'a, T> DisjointRows<'a, T> {
     /// The rows of part `k`.
     #[inline]
     pub(crate) fn rows(&self, k: usize) -> core::ops::Range<usize> {
-        part(self.rows, self.parts, k)
+        part(self.rows, self.handouts.parts, k)
     }
 
     /// Part `k`, for the one caller that runs it.
@@ -486,10 +507,7 @@ impl<'a, T> DisjointRows<'a, T> {
     /// If `k` is not below the number of parts, or part `k` was taken before.
     #[inline]
     pub(crate) fn take(&self, k: usize) -> RowsPart<'a, T> {
-        assert!(k < self.parts, "part {k} of {}", self.parts);
-        let bit = 1usize << k;
-        let before = self.taken.fetch_or(bit, Ordering::Relaxed);
-        assert!(before & bit == 0, "part {k} taken twice");
+        self.handouts.claim(k);
         RowsPart {
             ptr: self.ptr,
             stride: self.rows,
