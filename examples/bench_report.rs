@@ -21,8 +21,8 @@ use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Adam, Batch, Init, Layer, Linear, LogisticLoss, Loss, Relu, Sgd, SoftmaxCrossEntropy, Tanh,
-    Trainer, Workspace, seq, train_sample, with_threads,
+    Adam, Batch, Init, Layer, Linear, LogisticLoss, Loss, Optimizer, Relu, Sgd,
+    SoftmaxCrossEntropy, Tanh, Trainer, Workspace, seq, train_sample, with_threads,
 };
 
 /// Counts every heap allocation of the program, to report allocations per step.
@@ -344,7 +344,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         adam_step[threads - 1] = with_threads(threads, || {
             best(7, 200, || {
                 wide.visit_params_mut(0, &mut |p| p.grad.fill(1e-3));
-                wide.step(&mut adam);
+                adam.step(&mut wide);
             })
         })?
         .saturating_sub(refill);
@@ -361,7 +361,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let cached_step = best(7, 500, || {
         cached.visit_params_mut(0, &mut |p| p.grad.fill(1e-3));
-        cached.step(&mut adam);
+        adam.step(&mut cached);
     })
     .saturating_sub(cached_refill);
     let per_parameter = |d: Duration, n: usize| d.as_secs_f64() * 1e9 / n as f64;

@@ -74,45 +74,22 @@
 
 extern crate alloc;
 
-mod build;
-#[cfg(feature = "std")]
-mod callback;
+mod base;
 mod data;
 mod error;
-#[cfg(feature = "std")]
-mod fsutil;
-#[cfg(feature = "std")]
-pub mod gradcheck;
 pub mod guide;
-mod init;
-#[cfg(feature = "safetensors")]
 pub mod io;
-mod layer;
-mod layers;
-mod linalg;
-mod loss;
-mod metrics;
-mod model;
+mod nn;
 mod optim;
-mod parallel;
-mod scalar;
-#[cfg(feature = "std")]
-mod schedule;
-#[cfg(feature = "serde")]
-mod serde_impls;
-mod simd;
-mod summary;
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod testing;
 mod train;
-#[cfg(feature = "std")]
-mod trainer;
 
-pub use build::Build;
-#[cfg(feature = "safetensors")]
-pub use callback::Checkpoint;
+pub use base::linalg::Batch;
+pub use base::parallel::current_threads;
 #[cfg(feature = "std")]
-pub use callback::{Callback, EarlyStopping, Network};
+pub use base::parallel::with_threads;
+pub use base::scalar::{SameScalar, Scalar};
 pub use data::Dataset;
 #[cfg(feature = "csv")]
 pub use data::csv::{Column, Csv, CsvClasses, CsvPlace, CsvProblem, CsvValues, DEFAULT_CSV_LIMIT};
@@ -125,35 +102,39 @@ pub use data::synthetic as datasets;
 pub use data::{idx, mnist};
 pub use error::{Error, IdxProblem, WeightsProblem};
 #[cfg(feature = "std")]
-pub use fsutil::{check_writable, write_atomic};
-pub use init::Init;
-pub use layer::{
+pub use io::fs::{check_writable, write_atomic};
+pub use nn::build::Build;
+pub use nn::init::Init;
+pub use nn::layer::{
     Chain, ChainBatchTape, ChainTape, Layer, LayerInfo, Param, ParamKind, ParamMut, Takes,
 };
-pub use layers::{
+pub use nn::layers::{
     Activation, Dropout, DropoutTape, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax,
     StaticLinear, Tanh,
 };
-pub use linalg::Batch;
-pub use loss::{
+pub use nn::loss::{
     BatchLoss, Classified, CrossEntropy, LogisticLoss, Loss, Mae, Mse, OneOutput,
     SoftmaxCrossEntropy, TargetsOf,
 };
-pub use metrics::{
+pub use nn::model::{DynTape, Model};
+pub use nn::summary::{Summary, summary};
+pub use optim::{Adam, Optimizer, Reset, Sgd};
+#[cfg(feature = "safetensors")]
+pub use train::callback::Checkpoint;
+#[cfg(feature = "std")]
+pub use train::callback::{Callback, EarlyStopping, Network};
+#[cfg(feature = "std")]
+pub use train::gradcheck;
+pub use train::metrics::{
     ClassScores, ConfusionMatrix, RegressionScores, accuracy, argmax, regression_scores,
 };
-pub use model::{DynTape, Model};
-pub use optim::{Adam, Optimizer, Reset, Sgd};
-pub use parallel::current_threads;
 #[cfg(feature = "std")]
-pub use parallel::with_threads;
-pub use scalar::{SameScalar, Scalar};
+pub use train::report::{BatchProgress, EpochReport, Metric, Observer, PrintEpochs};
 #[cfg(feature = "std")]
-pub use schedule::{Plateau, Schedule};
-pub use summary::{Summary, summary};
-pub use train::{Evaluation, Workspace, evaluate, max_abs_weights, train_sample};
+pub use train::schedule::{Plateau, Schedule};
+pub use train::step::{Evaluation, Workspace, evaluate, max_abs_weights, train_sample};
 #[cfg(feature = "std")]
-pub use trainer::{BatchProgress, EpochReport, Metric, Observer, Order, PrintEpochs, Trainer};
+pub use train::trainer::{Order, Trainer};
 
 /// The allocation types of the standard prelude, for the modules built without `std`.
 #[allow(unused_imports)] // each module takes what it needs

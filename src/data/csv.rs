@@ -23,187 +23,17 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
 use nalgebra::SVector;
 
-use crate::fsutil::read_regular_file;
+pub use crate::error::csv::{Column, CsvPlace, CsvProblem};
+use crate::io::fs::read_regular_file;
 use crate::{Dataset, Error, Scalar};
 
 /// The largest CSV file [`Csv::read_classes`] and [`Csv::read_values`] read by default (1 GiB);
 /// see [`Csv::limit`].
 pub const DEFAULT_CSV_LIMIT: u64 = 1 << 30;
-
-/// A column of a CSV file: by its header name, by its 0-based index, or the last one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Column {
-    /// The column whose header cell is this name.
-    Name(String),
-    /// The column at this 0-based index.
-    Index(usize),
-    /// The last column.
-    Last,
-}
-
-impl From<&str> for Column {
-    fn from(name: &str) -> Self {
-        Column::Name(name.to_string())
-    }
-}
-
-impl From<String> for Column {
-    fn from(name: String) -> Self {
-        Column::Name(name)
-    }
-}
-
-impl From<usize> for Column {
-    fn from(index: usize) -> Self {
-        Column::Index(index)
-    }
-}
-
-impl fmt::Display for Column {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Column::Name(name) => write!(f, "`{name}`"),
-            Column::Index(i) => write!(f, "{}", i + 1),
-            Column::Last => f.write_str("the last column"),
-        }
-    }
-}
-
-/// What is wrong with a CSV file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CsvProblem {
-    /// The file holds no data rows (maybe a header only).
-    Empty,
-    /// A row with another number of fields than the first.
-    FieldCount {
-        /// Fields of the first row (the header, if there is one).
-        expected: usize,
-        /// Fields of this row.
-        found: usize,
-    },
-    /// A feature or regression-target cell that is not a number.
-    NotANumber {
-        /// The cell's text.
-        text: String,
-    },
-    /// A cell that is NaN or infinite.
-    NonFinite {
-        /// The cell's text.
-        text: String,
-    },
-    /// The file holds another number of feature columns than the network takes.
-    FeatureCount {
-        /// The network's input size `I`.
-        expected: usize,
-        /// Feature columns in the file (all but the target and the ignored ones).
-        found: usize,
-    },
-    /// The target or an ignored column is not in the file.
-    NoSuchColumn {
-        /// The column asked for.
-        column: Column,
-        /// The file's header names (empty without a header).
-        available: Vec<String>,
-    },
-    /// A column was named, but the file is read without a header.
-    NoHeader {
-        /// The name asked for.
-        name: String,
-    },
-    /// A class label not among those given to [`Csv::class_names`].
-    UnknownClass {
-        /// The label found.
-        label: String,
-        /// The labels given.
-        known: Vec<String>,
-    },
-    /// More distinct class labels than the limit.
-    TooManyClasses {
-        /// The limit.
-        limit: usize,
-    },
-    /// Not readable as CSV (e.g. not UTF-8).
-    Malformed {
-        /// What the CSV reader said.
-        message: String,
-    },
-}
-
-impl fmt::Display for CsvProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CsvProblem::Empty => f.write_str("no data rows"),
-            CsvProblem::FieldCount { expected, found } => {
-                write!(f, "{found} fields, but the first row has {expected}")
-            }
-            CsvProblem::NotANumber { text } => write!(f, "{text:?} is not a number"),
-            CsvProblem::NonFinite { text } => {
-                write!(f, "{text:?} is not a finite number")
-            }
-            CsvProblem::FeatureCount { expected, found } => write!(
-                f,
-                "the file has {found} feature columns, but the network takes {expected}"
-            ),
-            CsvProblem::NoSuchColumn { column, available } => {
-                write!(f, "no column {column}")?;
-                if available.is_empty() {
-                    Ok(())
-                } else {
-                    write!(f, "; the columns are {}", available.join(", "))
-                }
-            }
-            CsvProblem::NoHeader { name } => write!(
-                f,
-                "column `{name}` is named, but the file is read without a header \
-                 (choose the column by index, or read the header)"
-            ),
-            CsvProblem::UnknownClass { label, known } => write!(
-                f,
-                "class label {label:?} is not one of {}",
-                known.join(", ")
-            ),
-            CsvProblem::TooManyClasses { limit } => {
-                write!(f, "more than {limit} distinct class labels")
-            }
-            CsvProblem::Malformed { message } => write!(f, "not readable as CSV: {message}"),
-        }
-    }
-}
-
-/// Where in a CSV file a problem is: the line (1-based, as an editor shows it) and the column
-/// (1-based, with its header name if the file has a header).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CsvPlace {
-    /// Line, from 1 (the header is line 1 when there is one).
-    pub line: Option<u64>,
-    /// Column, from 1.
-    pub column: Option<usize>,
-    /// The column's header name.
-    pub name: Option<String>,
-}
-
-impl fmt::Display for CsvPlace {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut sep = "";
-        if let Some(line) = self.line {
-            write!(f, "line {line}")?;
-            sep = ", ";
-        }
-        if let Some(column) = self.column {
-            write!(f, "{sep}column {column}")?;
-            if let Some(name) = &self.name {
-                write!(f, " ({name})")?;
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A classification dataset read from CSV, with the name of every class.
 #[derive(Debug, Clone)]
@@ -662,16 +492,6 @@ impl Table {
     }
 }
 
-/// Where the error's file is, for [`Error::Csv`]'s display.
-pub(crate) fn describe(path: &Path, place: &CsvPlace, problem: &CsvProblem) -> String {
-    let place = place.to_string();
-    if place.is_empty() {
-        format!("{}: {problem}", path.display())
-    } else {
-        format!("{}: {place}: {problem}", path.display())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -900,7 +720,7 @@ mod tests {
         assert_eq!(p, CsvProblem::TooManyClasses { limit: 10 });
         assert_eq!(place.line, Some(12));
 
-        let dir = crate::fsutil::test_dir("csv-limit");
+        let dir = crate::io::fs::test_dir("csv-limit");
         let path = dir.join("big.csv");
         std::fs::write(&path, &text).unwrap();
         let err = Csv::new()

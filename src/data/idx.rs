@@ -12,7 +12,7 @@ use flate2::write::GzEncoder;
 
 use crate::Error;
 use crate::error::IdxProblem;
-use crate::fsutil::{open_regular_file, try_reserve, write_atomic};
+use crate::io::fs::{open_regular_file, try_reserve, write_atomic};
 
 /// The element-type code of unsigned bytes.
 pub const UNSIGNED_BYTE: u8 = 0x08;
@@ -390,7 +390,7 @@ pub fn write_idx(path: &Path, dims: &[usize], data: &[u8]) -> Result<(), Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fsutil::test_dir;
+    use crate::io::fs::test_dir;
     use rand::rngs::StdRng;
     use rand::{RngExt, SeedableRng};
     use std::fs;

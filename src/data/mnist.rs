@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::idx::IdxReader;
 use crate::error::IdxProblem;
-use crate::fsutil::try_reserve;
+use crate::io::fs::try_reserve;
 use crate::{Batch, Dataset, Error};
 
 /// Pixels per image (28 × 28), the input size of an MNIST network.
@@ -201,7 +201,7 @@ fn read_pair(
 mod tests {
     use super::*;
     use crate::data::idx::write_idx;
-    use crate::fsutil::test_dir;
+    use crate::io::fs::test_dir;
 
     fn write_set(dir: &Path, images: usize, side: usize, labels: &[u8]) {
         let pixels: Vec<u8> = (0..images * side * side).map(|i| (i % 256) as u8).collect();

@@ -22,7 +22,7 @@ use num_traits::Float as _;
 /// Fit it on the training set only, then transform every set with it. For regression, a
 /// second scaler fitted on the targets ([`StandardScaler::fit_targets`]) brings them to unit
 /// scale, and [`StandardScaler::inverse`] turns predictions back. With the `safetensors`
-/// feature, [`io::save_safetensors_with`](crate::io::save_safetensors_with) stores it beside
+/// feature, [`io::save_safetensors_with`](crate::io::safetensors::save_safetensors_with) stores it beside
 /// the weights.
 ///
 /// # Example

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
-use crate::init::standard_normal;
+use crate::nn::init::standard_normal;
 use crate::{Dataset, Scalar};
 
 fn shuffled<T: Scalar>(

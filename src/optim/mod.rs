@@ -9,11 +9,12 @@ use core::fmt;
 
 // f64 math (`sqrt`, `ln`, …) through `libm` without `std`; with `std` the inherent
 // methods are used and this import is not.
-use crate::layer::{ParamKind, ParamMut};
-use crate::parallel::{DisjointParts, current_threads, run_parts};
+use crate::base::parallel::{DisjointParts, current_threads, run_parts};
+use crate::base::scalar::SameScalar;
+use crate::base::simd;
+use crate::nn::layer::{ParamKind, ParamMut};
 use crate::prelude::*;
-use crate::scalar::SameScalar;
-use crate::{Error, Scalar, simd};
+use crate::{Error, Layer, Scalar};
 #[allow(unused_imports)]
 use num_traits::Float as _;
 
@@ -178,6 +179,21 @@ pub trait Optimizer<T: Scalar> {
 
     /// Forgets the state kept per tensor (momentum, moments, step count), as if new.
     fn reset(&mut self) {}
+
+    /// One step on `net`: updates every parameter from its accumulated gradient and resets
+    /// the gradients to zero.
+    #[inline]
+    fn step<N: Layer<T, I, O>, const I: usize, const O: usize>(&mut self, net: &mut N)
+    where
+        Self: Sized,
+    {
+        self.begin_step();
+        let mut slot = 0;
+        net.visit_params_mut(0, &mut |p| {
+            self.update(slot, p);
+            slot += 1;
+        });
+    }
 }
 
 /// Optimizers whose state can be cleared without naming the scalar type: what
@@ -625,7 +641,7 @@ mod tests {
             assert_eq!((bits(&w1), bits(&v1)), (bits(&w2), bits(&v2)));
         }
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        eprintln!("AVX2 on this CPU: {}", crate::simd::has_avx2());
+        eprintln!("AVX2 on this CPU: {}", crate::base::simd::has_avx2());
     }
 
     fn param<'a>(value: &'a mut [f64], grad: &'a mut [f64]) -> ParamMut<'a, f64> {

@@ -12,9 +12,9 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::WeightsProblem;
-use crate::fsutil::read_regular_file;
-use crate::layer::ParamKind;
-use crate::layer::check_finite_params;
+use crate::io::fs::read_regular_file;
+use crate::nn::layer::ParamKind;
+use crate::nn::layer::check_finite_params;
 use crate::{Error, Layer, Scalar, write_atomic};
 
 fn dtype<T: Scalar>() -> Dtype {
@@ -373,7 +373,7 @@ fn decode_file<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fsutil::test_dir;
+    use crate::io::fs::test_dir;
     use crate::{Init, Linear, Relu, Tanh};
     use nalgebra::SVector;
     use rand::SeedableRng;

@@ -39,7 +39,7 @@ macro_rules! multiversion {
         #[inline]
         $vis fn $name<$($generics)*>($($arg: $ty),*) $(-> $ret)? $(where $($bounds)*)? {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            if crate::simd::has_avx2() {
+            if crate::base::simd::has_avx2() {
                 #[target_feature(enable = "avx2")]
                 fn avx2<$($generics)*>($($arg: $ty),*) $(-> $ret)? $(where $($bounds)*)? {
                     $kernel($($arg),*)

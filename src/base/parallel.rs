@@ -556,7 +556,7 @@ pub(crate) fn part(len: usize, parts: usize, k: usize) -> core::ops::Range<usize
     (k * per).min(len)..((k + 1) * per).min(len)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

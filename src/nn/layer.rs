@@ -2,8 +2,8 @@
 
 use nalgebra::SVector;
 
-use crate::linalg::ensure_cols;
-use crate::optim::Optimizer;
+use crate::base::linalg::ensure_cols;
+use crate::base::simd;
 use crate::prelude::*;
 use crate::{Batch, Scalar};
 
@@ -191,7 +191,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         self.visit_params(first_layer, &mut |p| params += p.value.len());
         f(LayerInfo {
             position: first_layer,
-            name: crate::summary::short_type_name(core::any::type_name::<Self>()),
+            name: short_type_name(core::any::type_name::<Self>()),
             inputs: I,
             outputs: O,
             params,
@@ -210,7 +210,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     #[inline]
     fn forward(&self, x: &SVector<T, I>) -> SVector<T, O> {
         // The whole pass compiled for the CPU's vector width, chosen once per call.
-        crate::train::forward_one(self, x)
+        forward_one(self, x)
     }
 
     /// The body of [`Layer::forward`]: one sample without a tape. A chain overrides it to
@@ -249,21 +249,6 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         }
     }
 
-    /// One optimizer step: updates every parameter from its accumulated gradient and resets
-    /// the gradients to zero.
-    #[inline]
-    fn step<Opt: Optimizer<T>>(&mut self, optimizer: &mut Opt)
-    where
-        Self: Sized,
-    {
-        optimizer.begin_step();
-        let mut slot = 0;
-        self.visit_params_mut(0, &mut |p| {
-            optimizer.update(slot, p);
-            slot += 1;
-        });
-    }
-
     /// Sets every accumulated gradient to zero without updating anything.
     fn zero_grad(&mut self)
     where
@@ -281,6 +266,49 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         self.visit_params(0, &mut |p| n += p.value.len());
         n
     }
+}
+
+/// The forward pass of one sample (the body of [`Layer::forward`]).
+#[inline(always)]
+pub(crate) fn forward_kernel<T, N, const I: usize, const O: usize>(
+    net: &N,
+    x: &SVector<T, I>,
+) -> SVector<T, O>
+where
+    T: Scalar,
+    N: Layer<T, I, O> + ?Sized,
+{
+    net.forward_untaped(x)
+}
+
+simd::multiversion! {
+    /// [`forward_kernel`], compiled for the CPU's vector width.
+    pub(crate) fn forward_one[T: Scalar, N: Layer<T, I, O> + ?Sized, const I: usize, const O: usize](
+        net: &N,
+        x: &SVector<T, I>,
+    ) -> SVector<T, O> = forward_kernel;
+}
+
+/// A type's name without module paths: `constnet::layers::linear::Linear<784, 128>` becomes
+/// `Linear<784, 128>`; the default scalar `f32` is left out.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            word.clear(); // a module path segment
+        } else {
+            out.push_str(&word);
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&word);
+    out.replace(", f32>", ">")
 }
 
 /// Two layers applied one after the other: `A` maps `I → M`, then `B` maps `M → O`.

@@ -10,7 +10,7 @@
 use nalgebra::{Const, Dyn, OMatrix, SMatrix, SVector};
 
 use crate::Scalar;
-use crate::parallel::{DisjointParts, SharedMut, current_threads, part, run_parts};
+use crate::base::parallel::{DisjointParts, SharedMut, current_threads, part, run_parts};
 use crate::prelude::*;
 
 /// A minibatch: `N` features (a compile-time size) times a batch size chosen at run time.
@@ -489,7 +489,7 @@ pub(crate) const fn gemm_backward(inputs: usize, outputs: usize) -> bool {
     inputs * outputs >= 256 && min >= 8
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 
@@ -506,7 +506,7 @@ mod tests {
             for threads in [1, 2, 3, 4, 5] {
                 let (mut y, mut second) = (Batch::zeros(n), Batch::zeros(0));
                 // Twice with the same buffers, as a workspace reuses them.
-                crate::parallel::with_team(threads, || {
+                crate::base::parallel::with_team(threads, || {
                     affine_in_halves(&w, array(&b), &x, &mut y, &mut second);
                     affine_in_halves(&w, array(&b), &x, &mut y, &mut second);
                 })
@@ -525,7 +525,7 @@ mod tests {
         let x = Batch::<f32, 300>::from_fn(37, |r, c| ((r * 13 + c * 29) % 101) as f32 * 0.0101);
         let run = |threads: usize| {
             let (mut y, mut second) = (Batch::zeros(37), Batch::zeros(0));
-            crate::parallel::with_team(threads, || {
+            crate::base::parallel::with_team(threads, || {
                 affine_in_halves(&w, array(&b), &x, &mut y, &mut second);
             })
             .unwrap();

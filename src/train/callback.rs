@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 #[cfg(feature = "safetensors")]
 use std::path::PathBuf;
 
-use crate::trainer::{BatchProgress, EpochReport, Metric, Observer};
+use crate::train::report::{BatchProgress, EpochReport, Metric, Observer};
 use crate::{Error, Layer, Param, ParamMut, Scalar};
 
 /// The network being trained, as a callback sees it: its parameters, to read, copy back or

@@ -3,7 +3,7 @@
 use rand::Rng;
 use rand::SeedableRng;
 
-use crate::layer::{Chain, Takes};
+use crate::nn::layer::{Chain, Takes};
 use crate::{Dropout, Elementwise, Init, LeakyRelu, Linear, Relu, Scalar, Sigmoid, Softmax, Tanh};
 
 /// A layer or network that can be built from its type alone, so that every size is written
@@ -174,7 +174,7 @@ macro_rules! __net {
     };
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use crate::{Layer, seq};

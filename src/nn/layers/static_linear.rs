@@ -6,8 +6,8 @@ use core::fmt;
 use nalgebra::{SMatrix, SVector};
 
 use super::linear::{affine_batch, visit_weight_and_bias};
-use crate::layer::{Param, ParamMut};
-use crate::linalg::{affine, array, array_mut, column, column_mut, ensure_cols, mul_wt};
+use crate::base::linalg::{affine, array, array_mut, column, column_mut, ensure_cols, mul_wt};
+use crate::nn::layer::{Param, ParamMut};
 use crate::{Batch, Layer, Scalar, Takes};
 
 /// `y = W·x + b` with `W` and `b` borrowed for `'a`: a [`Linear`](crate::Linear) frozen in

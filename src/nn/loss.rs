@@ -10,8 +10,8 @@
 
 use nalgebra::SVector;
 
-use crate::layers::sigmoid;
-use crate::metrics::argmax;
+use crate::nn::layers::sigmoid;
+use crate::train::metrics::argmax;
 use crate::{Batch, Error, Scalar};
 
 /// The mean loss of a minibatch and how many of its samples were classified correctly.
@@ -101,7 +101,7 @@ pub trait Loss<T: Scalar, const O: usize> {
         grad: &mut Batch<T, O>,
     ) -> BatchLoss {
         assert_eq!(y.ncols(), targets.len(), "one target per sample");
-        crate::linalg::ensure_cols(grad, y.ncols());
+        crate::base::linalg::ensure_cols(grad, y.ncols());
         let scale = T::of(1.0 / targets.len().max(1) as f64);
         let mut sum = 0.0;
         let mut correct = Some(0);
@@ -422,7 +422,7 @@ impl<T: Scalar, const O: usize> Loss<T, O> for Mae {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use crate::testing::check_loss_gradient;

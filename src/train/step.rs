@@ -3,10 +3,11 @@
 
 use nalgebra::SVector;
 
-use crate::loss::BatchLoss;
-use crate::metrics::{ClassScores, RegressionScores, class_scores, regression_scores_iter};
+use crate::base::simd;
+use crate::nn::loss::BatchLoss;
 use crate::prelude::*;
-use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar, TargetsOf, simd};
+use crate::train::metrics::{ClassScores, RegressionScores, class_scores, regression_scores_iter};
+use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar, TargetsOf};
 
 /// One training step on one sample: forward, loss, backward, optimizer update.
 /// Returns the loss before the update. Allocates nothing on the heap.
@@ -69,7 +70,7 @@ where
     let mut dy = SVector::zeros();
     let value = loss.sample(&y, target, &mut dy);
     net.backward(x, &y, &dy, &tape);
-    net.step(optimizer);
+    optimizer.step(net);
     value
 }
 
@@ -83,24 +84,6 @@ simd::multiversion! {
         x: &SVector<T, I>,
         target: &L::Target,
     ) -> T = sample_step_kernel;
-}
-
-/// The forward pass of one sample (the body of [`Layer::forward`]).
-#[inline(always)]
-fn forward_kernel<T, N, const I: usize, const O: usize>(net: &N, x: &SVector<T, I>) -> SVector<T, O>
-where
-    T: Scalar,
-    N: Layer<T, I, O> + ?Sized,
-{
-    net.forward_untaped(x)
-}
-
-simd::multiversion! {
-    /// [`forward_kernel`], compiled for the CPU's vector width.
-    pub(crate) fn forward_one[T: Scalar, N: Layer<T, I, O> + ?Sized, const I: usize, const O: usize](
-        net: &N,
-        x: &SVector<T, I>,
-    ) -> SVector<T, O> = forward_kernel;
 }
 
 /// [`Workspace::step`] on targets already checked: forward, loss, backward, update.
@@ -123,7 +106,7 @@ where
     net.forward_batch(x, &mut w.output, &mut w.tape);
     let value = loss.batch(&w.output, targets, &mut w.output_grad);
     net.backward_batch(x, &w.output, &w.output_grad, None, &mut w.tape);
-    net.step(optimizer);
+    optimizer.step(net);
     value
 }
 
@@ -327,6 +310,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::layer::{forward_kernel, forward_one};
     use crate::{Adam, Init, Linear, Mse, Relu, Sgd, Sigmoid, SoftmaxCrossEntropy, Tanh, seq};
     use rand::rngs::SmallRng;
     use rand::{RngExt, SeedableRng};

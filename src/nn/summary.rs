@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::layer::LayerInfo;
+use crate::nn::layer::LayerInfo;
 use crate::prelude::*;
 use crate::{Layer, Scalar};
 
@@ -98,31 +98,10 @@ impl fmt::Display for Summary {
     }
 }
 
-/// A type's name without module paths: `constnet::layers::linear::Linear<784, 128>` becomes
-/// `Linear<784, 128>`; the default scalar `f32` is left out.
-pub(crate) fn short_type_name(full: &str) -> String {
-    let mut out = String::new();
-    let mut word = String::new();
-    let mut chars = full.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_alphanumeric() || c == '_' {
-            word.push(c);
-        } else if c == ':' && chars.peek() == Some(&':') {
-            chars.next();
-            word.clear(); // a module path segment
-        } else {
-            out.push_str(&word);
-            word.clear();
-            out.push(c);
-        }
-    }
-    out.push_str(&word);
-    out.replace(", f32>", ">")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::layer::short_type_name;
 
     #[test]
     fn names_lose_their_paths_and_numbers_their_digits() {

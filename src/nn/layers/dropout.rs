@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use nalgebra::SVector;
 
-use crate::linalg::ensure_cols;
+use crate::base::linalg::ensure_cols;
 use crate::prelude::*;
 use crate::{Batch, Error, Layer, LayerInfo, Param, ParamMut, Scalar, Takes};
 
@@ -239,7 +239,7 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use crate::gradcheck::check_layer;

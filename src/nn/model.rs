@@ -5,7 +5,7 @@ use core::any::Any;
 
 use nalgebra::SVector;
 
-use crate::layer::{LayerInfo, Param, ParamMut, Takes};
+use crate::nn::layer::{LayerInfo, Param, ParamMut, Takes};
 use crate::prelude::*;
 use crate::{Batch, Layer, Optimizer, Scalar};
 
@@ -263,7 +263,7 @@ impl<T: Scalar, Opt: Optimizer<T> + ?Sized> Optimizer<T> for Box<Opt> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use crate::rand::SeedableRng;
@@ -295,7 +295,7 @@ mod tests {
         assert_eq!(summary(&fixed), summary(&boxed));
         assert_eq!(boxed.depth(), 3);
 
-        let path = crate::fsutil::test_dir("model-io").join("boxed.safetensors");
+        let path = crate::io::fs::test_dir("model-io").join("boxed.safetensors");
         io::save_safetensors(&boxed, &path).unwrap();
         let mut loaded = Small::zeros();
         io::load_safetensors(&mut loaded, &path).unwrap();

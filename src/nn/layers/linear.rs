@@ -5,12 +5,12 @@ use core::fmt;
 use nalgebra::{SMatrix, SVector};
 use rand::Rng;
 
-use crate::layer::{Param, ParamKind, ParamMut};
-use crate::linalg::{
+use crate::base::linalg::{
     add_dy_xt, add_dy_xt_small, add_outer, affine, affine_in_halves, array, array_mut, boxed_zeros,
     column, column_mut, ensure_cols, gemm_backward, gemm_forward, mul_w_x, mul_wt, mul_wt_dy,
     split_inputs,
 };
+use crate::nn::layer::{Param, ParamKind, ParamMut};
 use crate::prelude::*;
 use crate::{Batch, Error, Init, Layer, Scalar, Takes};
 
@@ -310,7 +310,7 @@ pub(crate) fn visit_weight_and_bias<
     });
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use crate::testing::{check_layer_gradients, random_linear};
@@ -381,7 +381,9 @@ mod tests {
     fn matrixmultiply_path_matches_the_per_sample_path() {
         // 72·64 is above the sizes from which minibatches go through matrixmultiply, while
         // one sample always takes the per-sample loops: each checks the other.
-        assert!(crate::linalg::gemm_forward(72, 64) && crate::linalg::gemm_backward(72, 64));
+        assert!(
+            crate::base::linalg::gemm_forward(72, 64) && crate::base::linalg::gemm_backward(72, 64)
+        );
         let mut batch_layer = random_linear::<72, 64>(5);
         let mut sample_layer = batch_layer.clone();
         let n = 5;

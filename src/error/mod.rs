@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use crate::prelude::*;
 
+#[cfg(feature = "csv")]
+pub(crate) mod csv;
+
 /// Everything that can go wrong when outside data or arguments meet a network.
 ///
 /// Inside a network nothing can fail: sizes are checked by the compiler. Errors only come
@@ -151,9 +154,9 @@ pub enum Error {
         /// The file.
         path: PathBuf,
         /// The line and column, where the problem has one (boxed: errors stay small).
-        place: Box<crate::data::csv::CsvPlace>,
+        place: Box<csv::CsvPlace>,
         /// What is wrong.
-        problem: Box<crate::data::csv::CsvProblem>,
+        problem: Box<csv::CsvProblem>,
     },
     /// A trainer that holds the optimizer state and progress of one network was asked to
     /// train another (or the same one after its weights were changed).
@@ -282,7 +285,7 @@ impl fmt::Display for Error {
                 path,
                 place,
                 problem,
-            } => f.write_str(&crate::data::csv::describe(path, place, problem)),
+            } => f.write_str(&csv::describe(path, place, problem)),
             Error::OtherNetwork { epochs_done } => write!(
                 f,
                 "this trainer's optimizer state (momentum, moments) and progress ({epochs_done} \

@@ -3,7 +3,7 @@
 
 use nalgebra::SVector;
 
-use crate::linalg::ensure_cols;
+use crate::base::linalg::ensure_cols;
 use crate::{Batch, Layer, Param, ParamMut, Scalar, Takes};
 
 /// An elementwise function `y = f(x)` with its derivative.
@@ -375,7 +375,7 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use crate::testing::check_layer_gradients;

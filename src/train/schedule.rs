@@ -3,7 +3,7 @@
 
 use std::f64::consts::PI;
 
-use crate::trainer::{EpochReport, Metric};
+use crate::train::report::{EpochReport, Metric};
 
 /// How the learning rate changes from epoch to epoch. [`Trainer::schedule`](crate::Trainer::schedule)
 /// sets it before each epoch; epochs count from 1 and go on across calls to `fit`.

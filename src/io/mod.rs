@@ -1,0 +1,15 @@
+//! Files: weights in and out (safetensors, in PyTorch's names and layout), atomic writes,
+//! and serde support.
+
+#[cfg(feature = "std")]
+pub(crate) mod fs;
+#[cfg(feature = "safetensors")]
+mod safetensors;
+#[cfg(feature = "serde")]
+mod serde;
+
+#[cfg(feature = "safetensors")]
+pub use self::safetensors::{
+    Extra, from_safetensors, load_safetensors, load_safetensors_with, save_safetensors,
+    save_safetensors_with, to_safetensors, to_safetensors_with,
+};

@@ -1,0 +1,10 @@
+//! Networks: the [`Layer`](crate::Layer) trait, chains, the run-time model, building a network
+//! from its type, initialisation, the summary, the losses, and the layer families.
+
+pub(crate) mod build;
+pub(crate) mod init;
+pub(crate) mod layer;
+pub(crate) mod layers;
+pub(crate) mod loss;
+pub(crate) mod model;
+pub(crate) mod summary;
