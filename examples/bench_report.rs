@@ -251,7 +251,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // library's own path (matrixmultiply, in two halves of the inputs, one per thread on two).
     let big = Linear::<1024, 1024>::zeros();
     let xb = Batch::<f32, 1024>::from_fn(1024, |_, _| rng.random_range(-1.0..1.0));
-    let (mut yb, mut second) = (Batch::zeros(1024), Batch::zeros(0));
+    let (mut yb, mut second) = (Batch::zeros(1024), constnet::DynTape::default());
     let flop = 2.0 * 1024f64.powi(3);
     let mut peak = [0.0; 3];
     for threads in [1, 2] {
@@ -335,7 +335,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // cache: if the two agree, the update is bound by its arithmetic (a square root and a
     // division per parameter), not by memory.
     let refill = best(7, 200, || {
-        wide.visit_params_mut(0, &mut |p| p.grad.fill(1e-3));
+        wide.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
         black_box(&mut wide);
     });
     let mut adam = Adam::new(1e-3)?;
@@ -343,7 +343,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for threads in [1, 2] {
         adam_step[threads - 1] = with_threads(threads, || {
             best(7, 200, || {
-                wide.visit_params_mut(0, &mut |p| p.grad.fill(1e-3));
+                wide.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
                 adam.step(&mut wide);
             })
         })?
@@ -356,11 +356,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let mut adam = Adam::new(1e-3)?;
     let cached_refill = best(7, 500, || {
-        cached.visit_params_mut(0, &mut |p| p.grad.fill(1e-3));
+        cached.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
         black_box(&mut cached);
     });
     let cached_step = best(7, 500, || {
-        cached.visit_params_mut(0, &mut |p| p.grad.fill(1e-3));
+        cached.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
         adam.step(&mut cached);
     })
     .saturating_sub(cached_refill);

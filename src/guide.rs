@@ -68,111 +68,119 @@
 //!
 //! # Writing your own layer
 //!
-//! A layer is a type that implements three things:
+//! A layer is [`Takes<I>`](crate::Takes) (one line: the input size it takes, which lets a
+//! chain report "`MyLayer` cannot take 5 inputs") and [`Layer<T, I, O>`](crate::Layer) in
+//! three parts:
 //!
-//! 1. [`Takes<I>`](crate::Takes): the input size it takes, in one line (this is what lets a
-//!    chain report "`MyLayer` cannot take 5 inputs" when it is put after the wrong layer);
-//! 2. [`Layer<T, I, O>`](crate::Layer): forward and backward, for one sample (on the stack)
-//!    and for a minibatch (one sample per column), and `visit_params` / `visit_params_mut`,
-//!    which hand each parameter tensor (and its gradient) to optimizers and to saving. These
-//!    two are required: a layer with parameters that forgot them would silently never train;
-//!    one without parameters writes two empty bodies;
-//! 3. [`Build`](crate::Build), if it is to be built from a network's type.
+//! 1. [`forward_tape`](crate::Layer::forward_tape): one sample's output, and a tape of what
+//!    the backward pass needs (`()` if nothing; any plain data, vectors of a generic size
+//!    included);
+//! 2. [`backward`](crate::Layer::backward): add the parameter gradients, return `∂L/∂x`;
+//! 3. its parameters, declared once with [`params!`](crate::params): their names (saved as
+//!    `k.name`, PyTorch's `state_dict` keys), the fields that hold values and gradients, and
+//!    whether weight decay applies. `params! {}` for none.
 //!
-//! Then [`gradcheck::check_layer`](crate::gradcheck::check_layer) checks its backward passes
-//! against central differences, in your own tests.
+//! The minibatch passes come from the one-sample pair (override
+//! [`forward_batch`](crate::Layer::forward_batch) and
+//! [`backward_batch`](crate::Layer::backward_batch) only for speed, as `Linear` does), and
+//! [`gradcheck::check_layer`](crate::gradcheck::check_layer) checks both against central
+//! differences. Implement [`Build`](crate::Build) too if it is to be built from a network's
+//! type.
 //!
-//! Here is a complete one: a learnable elementwise scale `yᵢ = sᵢ·xᵢ` (a diagonal linear
-//! map), with `∂L/∂sᵢ = Σ ∂L/∂yᵢ·xᵢ` and `∂L/∂xᵢ = sᵢ·∂L/∂yᵢ`.
+//! A learnable elementwise scale `yᵢ = sᵢ·xᵢ`, with `∂L/∂sᵢ = ∂L/∂yᵢ·xᵢ` and
+//! `∂L/∂xᵢ = sᵢ·∂L/∂yᵢ`:
 //!
 //! ```
 //! use constnet::nalgebra::SVector;
-//! use constnet::rand::{Rng, SeedableRng, rngs::StdRng};
-//! use constnet::{
-//!     Batch, Build, Init, Layer, Linear, Net, Param, ParamKind, ParamMut, Scalar, Sgd,
-//!     SoftmaxCrossEntropy, Takes, Tanh, Trainer, datasets, gradcheck,
-//! };
+//! use constnet::{Layer, Scalar, Takes, params};
 //!
 //! /// `y = s ⊙ x` with a learnable scale `s` of `N` values.
 //! #[derive(Clone)]
-//! struct Scale<const N: usize, T: Scalar = f32> {
+//! pub struct Scale<const N: usize, T: Scalar = f32> {
 //!     s: SVector<T, N>,
-//!     grad: SVector<T, N>,
+//!     s_grad: SVector<T, N>,
 //! }
 //!
 //! impl<const N: usize, T: Scalar> Takes<N> for Scale<N, T> {}
 //!
 //! impl<const N: usize, T: Scalar> Layer<T, N, N> for Scale<N, T> {
-//!     type Tape = ();
-//!     type BatchTape = ();
+//!     type Tape = (); // backward needs nothing beyond x
 //!
-//!     fn forward_tape(&self, x: &SVector<T, N>, _: &mut ()) -> SVector<T, N> {
-//!         x.component_mul(&self.s)
+//!     fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, ()) {
+//!         (x.component_mul(&self.s), ())
 //!     }
 //!
 //!     fn backward(&mut self, x: &SVector<T, N>, _y: &SVector<T, N>, dy: &SVector<T, N>, _: &()) -> SVector<T, N> {
-//!         self.grad += dy.component_mul(x);
+//!         self.s_grad += dy.component_mul(x);
 //!         dy.component_mul(&self.s)
 //!     }
 //!
-//!     fn forward_batch(&self, x: &Batch<T, N>, y: &mut Batch<T, N>, _: &mut ()) {
-//!         *y = Batch::from_fn(x.ncols(), |i, j| x[(i, j)] * self.s[i]);
-//!     }
+//!     // Saved as `k.scale`, updated by the optimizer, not decayed toward 0.
+//!     params! { scale: vector(s, s_grad); }
+//! }
+//! # impl<const N: usize, T: Scalar> constnet::Build for Scale<N, T> {
+//! #     fn build<R: constnet::rand::Rng + ?Sized>(_: &mut R, _: Option<constnet::Init>, _: bool) -> Self {
+//! #         Scale { s: SVector::repeat(T::one()), s_grad: SVector::zeros() }
+//! #     }
+//! # }
+//! # use constnet::{Build, Linear, Net, Sgd, SoftmaxCrossEntropy, Tanh, Trainer, datasets, gradcheck};
+//! # use constnet::rand::{SeedableRng, rngs::StdRng};
+//! # let mut scale = Scale::<3, f64>::init(&mut StdRng::seed_from_u64(0));
+//! # scale.s = SVector::from([0.5, -2.0, 1.5]);
+//! # gradcheck::check_layer(scale, 4, 1)?;
+//! # type Net = Net![Linear<2, 8>, Scale<8>, Tanh, Linear<8, 2>];
+//! # let mut net = Net::init(&mut StdRng::seed_from_u64(1));
+//! # Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.5)?).epochs(200).batch_size(4).fit(&mut net, &datasets::xor(), None, &mut ())?;
+//! # assert_eq!(constnet::accuracy(&net, &datasets::xor()), 1.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
-//!     fn backward_batch(
-//!         &mut self,
-//!         x: &Batch<T, N>,
-//!         _y: &Batch<T, N>,
-//!         dy: &Batch<T, N>,
-//!         dx: Option<&mut Batch<T, N>>,
-//!         _: &mut (),
-//!     ) {
-//!         for j in 0..x.ncols() {
-//!             for i in 0..N {
-//!                 self.grad[i] += dy[(i, j)] * x[(i, j)];
-//!             }
-//!         }
-//!         if let Some(dx) = dx {
-//!             *dx = Batch::from_fn(dy.ncols(), |i, j| dy[(i, j)] * self.s[i]);
-//!         }
-//!     }
+//! To build it from a network's type, add [`Build`](crate::Build); then it fits in
+//! `Net![Linear<2, 8>, Scale<8>, Tanh, Linear<8, 2>]`, trains, saves and loads like the
+//! built-in layers (the hidden lines of the example above do exactly that, and check its
+//! gradients).
 //!
-//!     // Required: without these, the optimizer would never see `s`, nor would saving.
-//!     fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F) {
-//!         f(Param { layer: first_layer, kind: ParamKind::Bias, shape: (N, 1), value: self.s.as_slice() });
-//!     }
+//! # A layer that wraps layers
 //!
-//!     fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, first_layer: usize, f: &mut F) {
-//!         f(ParamMut {
-//!             layer: first_layer,
-//!             kind: ParamKind::Bias, // a vector, so no weight decay and saved as `k.bias`
-//!             shape: (N, 1),
-//!             value: self.s.as_mut_slice(),
-//!             grad: self.grad.as_mut_slice(),
-//!         });
-//!     }
+//! A wrapper declares its child with `name: layer(field)`: the child's tensors are then named
+//! under the wrapper's place (`1.inner.0.weight` for a chain inside the wrapper at position
+//! 1, as PyTorch names a module's child), the child follows the training switch, and the
+//! wrapper needs to know nothing about how many layers the child holds. A skip connection
+//! `y = x + f(x)` around any layer from `N` to `N`:
+//!
+//! ```
+//! use constnet::nalgebra::SVector;
+//! use constnet::{Layer, Linear, Relu, Scalar, Takes, io, params, seq};
+//!
+//! pub struct Residual<L> {
+//!     inner: L,
 //! }
 //!
-//! impl<const N: usize, T: Scalar> Build for Scale<N, T> {
-//!     fn build<R: Rng + ?Sized>(_: &mut R, init: Option<Init>, _: bool) -> Self {
-//!         let start = if init == Some(Init::Zeros) { T::zero() } else { T::one() };
-//!         Scale { s: SVector::repeat(start), grad: SVector::zeros() }
+//! impl<L: Takes<N>, const N: usize> Takes<N> for Residual<L> {}
+//!
+//! impl<T: Scalar, L: Layer<T, N, N>, const N: usize> Layer<T, N, N> for Residual<L> {
+//!     type Tape = (L::Tape, SVector<T, N>); // the inner tape and the inner output f(x)
+//!
+//!     fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, Self::Tape) {
+//!         let (fx, tape) = self.inner.forward_tape(x);
+//!         (x + fx, (tape, fx))
 //!     }
+//!
+//!     fn backward(&mut self, x: &SVector<T, N>, _y: &SVector<T, N>, dy: &SVector<T, N>, (tape, fx): &Self::Tape) -> SVector<T, N> {
+//!         dy + self.inner.backward(x, fx, dy, tape)
+//!     }
+//!
+//!     params! { inner: layer(inner); }
 //! }
 //!
-//! // Its gradients are right (f64, central differences)...
-//! let mut scale = Scale::<3, f64>::init(&mut StdRng::seed_from_u64(0));
-//! scale.s = SVector::from([0.5, -2.0, 1.5]);
-//! gradcheck::check_layer(scale, 4, 1)?;
-//!
-//! // ... and it fits in a network type, trains and saves like the built-in layers.
-//! type Net = Net![Linear<2, 8>, Scale<8>, Tanh, Linear<8, 2>];
-//! let mut net = Net::init(&mut StdRng::seed_from_u64(1));
-//! Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.5)?)
-//!     .epochs(200)
-//!     .batch_size(4)
-//!     .fit(&mut net, &datasets::xor(), None, &mut ())?;
-//! assert_eq!(constnet::accuracy(&net, &datasets::xor()), 1.0);
-//! println!("{}", constnet::summary(&net));
+//! let block = Residual { inner: seq![Linear::<4, 4>::zeros(), Relu, Linear::<4, 4>::zeros()] };
+//! let net = seq![Linear::<2, 4>::zeros(), block, Linear::<4, 1>::zeros()];
+//! let mut names = Vec::new();
+//! net.visit_params(&constnet::Path::ROOT, &mut |p| names.push(p.full_name().to_string()));
+//! assert_eq!(names, ["0.weight", "0.bias", "1.inner.0.weight", "1.inner.0.bias",
+//!                    "1.inner.2.weight", "1.inner.2.bias", "2.weight", "2.bias"]);
+//! # constnet::gradcheck::check_layer(Residual { inner: seq![Linear::<3, 3, f64>::new(constnet::Init::XavierUniform, &mut <constnet::rand::rngs::StdRng as constnet::rand::SeedableRng>::seed_from_u64(2)), constnet::Tanh] }, 3, 2)?;
+//! let bytes = io::to_safetensors(&net)?; // every tensor has a name of its own
+//! # let _ = bytes;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -104,10 +104,9 @@ pub use error::{Error, IdxProblem, WeightsProblem};
 #[cfg(feature = "std")]
 pub use io::fs::{check_writable, write_atomic};
 pub use nn::build::Build;
+pub use nn::chain::{Chain, ChainTape};
 pub use nn::init::Init;
-pub use nn::layer::{
-    Chain, ChainBatchTape, ChainTape, Layer, LayerInfo, Param, ParamKind, ParamMut, Takes,
-};
+pub use nn::layer::{DynTape, Layer, LayerInfo};
 pub use nn::layers::{
     Activation, Dropout, DropoutTape, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax,
     StaticLinear, Tanh,
@@ -116,8 +115,10 @@ pub use nn::loss::{
     BatchLoss, Classified, CrossEntropy, LogisticLoss, Loss, Mae, Mse, OneOutput,
     SoftmaxCrossEntropy, TargetsOf,
 };
-pub use nn::model::{DynTape, Model};
+pub use nn::model::Model;
+pub use nn::param::{FullName, Param, ParamMut, Path, Segment, Shape};
 pub use nn::summary::{Summary, summary};
+pub use nn::takes::Takes;
 pub use optim::{Adam, Optimizer, Reset, Sgd};
 #[cfg(feature = "safetensors")]
 pub use train::callback::Checkpoint;

@@ -224,7 +224,9 @@ fn damaged_safetensors_files_give_weights_or_typed_errors() {
         if io::from_safetensors(&mut net, &bytes).is_ok() {
             loaded += 1;
             let mut finite = true;
-            net.visit_params(0, &mut |p| finite &= p.value.iter().all(|v| v.is_finite()));
+            net.visit_params(&constnet::Path::ROOT, &mut |p| {
+                finite &= p.value.iter().all(|v| v.is_finite())
+            });
             assert!(finite, "case {case}: non-finite weights were loaded");
         }
     }

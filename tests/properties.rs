@@ -130,8 +130,7 @@ proptest! {
         let mut net = linear::<4, 5>(seed, 1.0).then(Tanh).then(linear::<5, 3>(seed ^ 7, 1.0));
         let x = vector::<4>(&[0.3, -0.7, 1.1, 0.2]);
         let (r1, r2) = (vector::<3>(&r1), vector::<3>(&r2));
-        let mut tape = Default::default();
-        let y = net.forward_tape(&x, &mut tape);
+        let (y, tape) = net.forward_tape(&x);
         let d1 = net.backward(&x, &y, &r1, &tape);
         let d2 = net.backward(&x, &y, &r2, &tape);
         let d12 = net.backward(&x, &y, &(r1 * a + r2 * b), &tape);

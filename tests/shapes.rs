@@ -33,8 +33,8 @@ fn depth_counts_every_layer_like_pytorch_sequential() {
     let net = Linear::<4, 3>::zeros()
         .then(Tanh)
         .then(Linear::<3, 2>::zeros());
-    net.visit_params(0, &mut |p| {
-        names.push(format!("{}.{}", p.layer, p.kind.name()))
+    net.visit_params(&constnet::Path::ROOT, &mut |p| {
+        names.push(p.full_name().to_string())
     });
     assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
 }

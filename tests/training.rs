@@ -23,7 +23,9 @@ fn moons(seed: u64) -> Moons {
 /// Every parameter, in order.
 fn params<N: Layer<f32, 2, 2>>(net: &N) -> Vec<f32> {
     let mut out = Vec::new();
-    net.visit_params(0, &mut |p| out.extend_from_slice(p.value));
+    net.visit_params(&constnet::Path::ROOT, &mut |p| {
+        out.extend_from_slice(p.value)
+    });
     out
 }
 
@@ -113,7 +115,9 @@ fn early_stopping_restores_the_best_epochs_weights() {
     assert_eq!(stop.best_value(), Some(min));
     // The network holds the best epoch's weights, not the last epoch's.
     let mut now = Vec::new();
-    net.visit_params(0, &mut |p| now.extend_from_slice(p.value));
+    net.visit_params(&constnet::Path::ROOT, &mut |p| {
+        now.extend_from_slice(p.value)
+    });
     assert_eq!(now, weights[best - 1]);
     assert_ne!(now, *weights.last().unwrap());
     assert_eq!(
@@ -340,8 +344,8 @@ fn whole_set_train_metrics_are_the_networks_after_the_epoch() {
     );
     // ½·λ·Σw² over the weights (not the biases).
     let mut sum = 0.0;
-    net.visit_params(0, &mut |p| {
-        if p.kind == constnet::ParamKind::Weight {
+    net.visit_params(&constnet::Path::ROOT, &mut |p| {
+        if p.decay {
             sum += p
                 .value
                 .iter()

@@ -489,7 +489,8 @@ pub(crate) const fn gemm_backward(inputs: usize, outputs: usize) -> bool {
     inputs * outputs >= 256 && min >= 8
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -556,7 +556,8 @@ pub(crate) fn part(len: usize, parts: usize, k: usize) -> core::ops::Range<usize
     (k * per).min(len)..((k + 1) * per).min(len)
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
 

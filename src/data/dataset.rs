@@ -6,6 +6,7 @@ use nalgebra::SVector;
 
 use crate::base::linalg::{ensure_cols, split_inputs};
 use crate::base::parallel::{DisjointParts, DisjointRows, current_threads, run_parts};
+use crate::nn::layer::DynTape;
 use crate::prelude::*;
 use crate::{Batch, Error, Layer, Scalar};
 
@@ -310,7 +311,7 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
         let mut out = Batch::<T, O>::zeros(self.len());
         let mut x = Batch::<T, I>::zeros(0);
         let mut y = Batch::<T, O>::zeros(0);
-        let mut tape = N::BatchTape::default();
+        let mut tape = DynTape::default();
         let source = self.features.as_slice();
         for start in (0..self.len()).step_by(CHUNK) {
             let end = (start + CHUNK).min(self.len());
@@ -324,7 +325,8 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
     }
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
 

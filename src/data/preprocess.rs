@@ -455,7 +455,8 @@ impl<T: Scalar, const N: usize> crate::io::Extra<T> for MinMaxScaler<T, N> {
     }
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
 

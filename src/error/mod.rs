@@ -164,6 +164,13 @@ pub enum Error {
         /// Epochs the trainer has done on its network.
         epochs_done: usize,
     },
+    /// Two parameter tensors of a network have one name, so a file could not tell them
+    /// apart: a layer declares two tensors under one name, or a wrapper layer puts its
+    /// child's tensors beside its own instead of under a name of the child's.
+    DuplicateParameter {
+        /// The name both tensors have (PyTorch's `state_dict` key, e.g. `1.weight`).
+        name: String,
+    },
     /// A callback or schedule watches a metric that training does not report (a
     /// validation metric without a validation set, R² for a classifier).
     MissingMetric {
@@ -291,6 +298,12 @@ impl fmt::Display for Error {
                 "this trainer's optimizer state (momentum, moments) and progress ({epochs_done} \
                  epochs) belong to the network it trained, not to this one (or its weights \
                  were changed since): call `Trainer::restart()` to start afresh"
+            ),
+            Error::DuplicateParameter { name } => write!(
+                f,
+                "two parameter tensors of the network are named `{name}`: give each tensor of \
+                 a layer its own name in `params!`, and declare a wrapped layer with \
+                 `child: layer(field)` so that its tensors are named under `child`"
             ),
             Error::MissingMetric { metric } => write!(
                 f,

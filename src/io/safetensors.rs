@@ -7,14 +7,14 @@
 //! networks write `F32` tensors, `f64` networks `F64`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::path::Path as FilePath;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::WeightsProblem;
 use crate::io::fs::read_regular_file;
-use crate::nn::layer::ParamKind;
 use crate::nn::layer::check_finite_params;
+use crate::nn::param::{Path, Shape};
 use crate::{Error, Layer, Scalar, write_atomic};
 
 fn dtype<T: Scalar>() -> Dtype {
@@ -25,15 +25,11 @@ fn dtype<T: Scalar>() -> Dtype {
     }
 }
 
-/// PyTorch's name and shape of a parameter.
-fn tensor_name(layer: usize, kind: ParamKind) -> String {
-    format!("{layer}.{}", kind.name())
-}
-
-fn torch_shape(kind: ParamKind, (rows, cols): (usize, usize)) -> Vec<usize> {
-    match kind {
-        ParamKind::Weight => vec![rows, cols],
-        ParamKind::Bias => vec![rows],
+/// The rows and columns of a parameter's values: a vector is one column.
+fn rows_cols(shape: Shape) -> (usize, usize) {
+    match shape {
+        Shape::Vector(n) => (n, 1),
+        Shape::Matrix { rows, cols } => (rows, cols),
     }
 }
 
@@ -80,8 +76,9 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
 ) -> Result<Vec<u8>, Error> {
     check_finite_params(net, None)?;
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    net.visit_params(0, &mut |p| {
-        let (rows, cols) = p.shape;
+    unique_names(net)?;
+    net.visit_params(&Path::ROOT, &mut |p| {
+        let (rows, cols) = rows_cols(p.shape);
         let mut bytes = Vec::with_capacity(size_of_val(p.value));
         // nalgebra is column-major, PyTorch row-major.
         for r in 0..rows {
@@ -89,11 +86,7 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
                 encode(p.value[c * rows + r], &mut bytes);
             }
         }
-        tensors.push((
-            tensor_name(p.layer, p.kind),
-            torch_shape(p.kind, p.shape),
-            bytes,
-        ));
+        tensors.push((p.full_name().to_string(), p.shape.dims(), bytes));
     });
     for (prefix, extra) in extras {
         for (name, values) in extra.tensors() {
@@ -148,7 +141,7 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
 /// ```
 pub fn save_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &N,
-    path: &Path,
+    path: &FilePath,
 ) -> Result<(), Error> {
     save_safetensors_with(net, &[], path)
 }
@@ -177,7 +170,7 @@ pub fn save_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
 pub fn save_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &N,
     extras: &[(&str, &dyn Extra<T>)],
-    path: &Path,
+    path: &FilePath,
 ) -> Result<(), Error> {
     let bytes = to_safetensors_with(net, extras).map_err(|e| match e {
         Error::Weights { problem, .. } => Error::Weights {
@@ -204,7 +197,7 @@ pub fn save_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const
 /// NaN or an infinity.
 pub fn load_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &mut N,
-    path: &Path,
+    path: &FilePath,
 ) -> Result<(), Error> {
     load_safetensors_with(net, &mut [], path)
 }
@@ -222,13 +215,14 @@ pub fn load_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
 pub fn load_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &mut N,
     extras: &mut [(&str, &mut dyn Extra<T>)],
-    path: &Path,
+    path: &FilePath,
 ) -> Result<(), Error> {
     let extra_values: usize = extras
         .iter()
         .flat_map(|(_, e)| e.tensors().into_iter().map(|(_, v)| v.len()))
         .sum();
     let limit = ((net.num_params() + extra_values) * size_of::<T>()) as u64 + HEADER_ALLOWANCE;
+    unique_names(net)?;
     let bytes = read_regular_file(path, limit)?;
     let weights_error = |problem| Error::Weights {
         path: path.to_path_buf(),
@@ -245,12 +239,17 @@ pub fn load_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const
 /// Loads parameters from safetensors bytes into `net`; see [`load_safetensors`].
 ///
 /// # Errors
-/// The [`WeightsProblem`] found, as for [`load_safetensors`].
+/// As [`load_safetensors`]: [`Error::Weights`] (its path `<memory>`) with the
+/// [`WeightsProblem`] found, or [`Error::DuplicateParameter`].
 pub fn from_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &mut N,
     bytes: &[u8],
-) -> Result<(), WeightsProblem> {
-    let (params, _) = decode_file(net, &mut [], bytes)?;
+) -> Result<(), Error> {
+    unique_names(net)?;
+    let (params, _) = decode_file(net, &mut [], bytes).map_err(|problem| Error::Weights {
+        path: "<memory>".into(),
+        problem,
+    })?;
     write_params(net, params);
     Ok(())
 }
@@ -270,13 +269,29 @@ pub trait Extra<T> {
     fn set_tensors(&mut self, values: &[Vec<T>]) -> Result<(), Error>;
 }
 
+/// The network's tensor names, or the first name that two tensors share (a file could not
+/// tell them apart).
+fn unique_names<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+) -> Result<BTreeSet<String>, Error> {
+    let mut names = BTreeSet::new();
+    let mut duplicate = None;
+    net.visit_params(&Path::ROOT, &mut |p| {
+        let name = p.full_name().to_string();
+        if !names.insert(name.clone()) && duplicate.is_none() {
+            duplicate = Some(name);
+        }
+    });
+    duplicate.map_or(Ok(names), |name| Err(Error::DuplicateParameter { name }))
+}
+
 /// Copies decoded parameter values into the network, in visiting order.
 fn write_params<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &mut N,
     decoded: Vec<Vec<T>>,
 ) {
     let mut slot = 0;
-    net.visit_params_mut(0, &mut |p| {
+    net.visit_params_mut(&Path::ROOT, &mut |p| {
         p.value.copy_from_slice(&decoded[slot]);
         slot += 1;
     });
@@ -344,13 +359,15 @@ fn decode_file<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
         extra_tensors.push(tensors);
     }
     let mut expected = Vec::new();
-    net.visit_params(0, &mut |p| expected.push((p.layer, p.kind, p.shape)));
+    net.visit_params(&Path::ROOT, &mut |p| {
+        expected.push((p.full_name().to_string(), p.shape));
+    });
 
     // Decode and check every tensor before touching the network.
     let mut decoded: Vec<Vec<T>> = Vec::with_capacity(expected.len());
-    for &(layer, kind, (rows, cols)) in &expected {
-        let name = tensor_name(layer, kind);
-        let row_major = read_tensor::<T>(&file, &name, &torch_shape(kind, (rows, cols)))?;
+    for (name, shape) in expected {
+        let (rows, cols) = rows_cols(shape);
+        let row_major = read_tensor::<T>(&file, &name, &shape.dims())?;
         // PyTorch is row-major, nalgebra column-major.
         let mut values = vec![T::zero(); rows * cols];
         for (index, v) in row_major.into_iter().enumerate() {
@@ -379,6 +396,134 @@ mod tests {
     use rand::SeedableRng;
 
     type Small = crate::Chain<crate::Chain<Linear<3, 4>, Relu, 4>, Linear<4, 2>, 4>;
+
+    /// `y = a ⊙ x + b`, both vectors declared under one name by mistake.
+    struct Affine<const N: usize, T: Scalar = f32> {
+        a: SVector<T, N>,
+        a_grad: SVector<T, N>,
+        b: SVector<T, N>,
+        b_grad: SVector<T, N>,
+    }
+    impl<const N: usize, T: Scalar> crate::Takes<N> for Affine<N, T> {}
+    impl<const N: usize, T: Scalar> Layer<T, N, N> for Affine<N, T> {
+        type Tape = ();
+        fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, ()) {
+            (x.component_mul(&self.a) + self.b, ())
+        }
+        fn backward(
+            &mut self,
+            x: &SVector<T, N>,
+            _: &SVector<T, N>,
+            dy: &SVector<T, N>,
+            _: &(),
+        ) -> SVector<T, N> {
+            self.a_grad += dy.component_mul(x);
+            self.b_grad += dy;
+            dy.component_mul(&self.a)
+        }
+        crate::params! {
+            bias: vector(a, a_grad);
+            bias: vector(b, b_grad);
+        }
+    }
+
+    /// A wrapper written by hand that visits its child at its own place instead of under a
+    /// name, beside a tensor of its own: the child's `weight` lands on the wrapper's.
+    struct Flat<L> {
+        inner: L,
+        w: SVector<f32, 2>,
+        w_grad: SVector<f32, 2>,
+    }
+    impl<L: crate::Takes<2>> crate::Takes<2> for Flat<L> {}
+    impl<L: Layer<f32, 2, 2>> Layer<f32, 2, 2> for Flat<L> {
+        type Tape = L::Tape;
+        fn forward_tape(&self, x: &SVector<f32, 2>) -> (SVector<f32, 2>, L::Tape) {
+            self.inner.forward_tape(x)
+        }
+        fn backward(
+            &mut self,
+            x: &SVector<f32, 2>,
+            y: &SVector<f32, 2>,
+            dy: &SVector<f32, 2>,
+            tape: &L::Tape,
+        ) -> SVector<f32, 2> {
+            self.inner.backward(x, y, dy, tape)
+        }
+        fn visit_params<F: FnMut(crate::Param<'_, f32>)>(&self, at: &Path<'_>, f: &mut F) {
+            self.inner.visit_params(at, f);
+            f(crate::Param {
+                path: at,
+                name: "weight",
+                decay: true,
+                shape: Shape::Vector(2),
+                value: self.w.as_slice(),
+            });
+        }
+        fn visit_params_mut<F: FnMut(crate::ParamMut<'_, f32>)>(
+            &mut self,
+            at: &Path<'_>,
+            f: &mut F,
+        ) {
+            self.inner.visit_params_mut(at, f);
+            f(crate::ParamMut {
+                path: at,
+                name: "weight",
+                decay: true,
+                shape: Shape::Vector(2),
+                value: self.w.as_mut_slice(),
+                grad: self.w_grad.as_mut_slice(),
+            });
+        }
+        fn set_children_training(&mut self, training: bool) {
+            self.inner.set_training(training);
+        }
+    }
+
+    /// Regression: two tensors of one name made `save_safetensors` panic inside safetensors
+    /// ("index out of bounds: the len is 6 but the index is 7"), naming neither.
+    #[test]
+    fn colliding_tensor_names_are_an_error_naming_the_tensor() {
+        let affine = Affine::<3> {
+            a: SVector::repeat(1.0),
+            a_grad: SVector::zeros(),
+            b: SVector::zeros(),
+            b_grad: SVector::zeros(),
+        };
+        let net = Linear::<2, 3>::zeros()
+            .then(affine)
+            .then(Linear::<3, 2>::zeros());
+        let path = test_dir("collide").join("affine.safetensors");
+        match save_safetensors(&net, &path) {
+            Err(Error::DuplicateParameter { name }) => assert_eq!(name, "1.bias"),
+            other => panic!("expected a duplicate-name error, got {other:?}"),
+        }
+        assert!(!path.exists(), "nothing is written");
+
+        let flat = Flat {
+            inner: Linear::<2, 2>::zeros(),
+            w: SVector::zeros(),
+            w_grad: SVector::zeros(),
+        };
+        let net = Linear::<2, 2>::zeros().then(flat);
+        let err = to_safetensors(&net).unwrap_err();
+        assert!(matches!(&err, Error::DuplicateParameter { name } if name == "1.weight"));
+        assert!(err.to_string().contains("`1.weight`"), "{err}");
+        // Loading into such a network is refused the same way, before the file is read.
+        let mut net = net;
+        let bytes = to_safetensors(&Linear::<2, 2>::zeros()).unwrap();
+        let err = from_safetensors(&mut net, &bytes).unwrap_err();
+        assert!(matches!(err, Error::DuplicateParameter { .. }), "{err}");
+    }
+    /// What `from_safetensors` found wrong with the bytes.
+    fn problem_of<N: Layer<f32, I, O>, const I: usize, const O: usize>(
+        net: &mut N,
+        bytes: &[u8],
+    ) -> Result<(), WeightsProblem> {
+        from_safetensors(net, bytes).map_err(|e| match e {
+            Error::Weights { problem, .. } => problem,
+            other => panic!("not a weights problem: {other}"),
+        })
+    }
 
     fn small(seed: u64) -> Small {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -430,7 +575,7 @@ mod tests {
             .then(Relu)
             .then(Linear::<5, 2>::zeros());
         assert_eq!(
-            from_safetensors(&mut other, &bytes),
+            problem_of(&mut other, &bytes),
             Err(WeightsProblem::WrongShape {
                 name: "0.weight".into(),
                 expected: vec![5, 3],
@@ -443,7 +588,7 @@ mod tests {
         // Fewer layers: the file has tensors the network lacks.
         let mut shallow = Linear::<3, 4>::zeros();
         assert_eq!(
-            from_safetensors(&mut shallow, &bytes),
+            problem_of(&mut shallow, &bytes),
             Err(WeightsProblem::UnexpectedTensor {
                 name: "2.bias".into()
             })
@@ -451,7 +596,7 @@ mod tests {
         // More layers: the network has parameters the file lacks.
         let short = to_safetensors(&Linear::<3, 4>::zeros()).unwrap();
         assert_eq!(
-            from_safetensors(&mut small(3), &short),
+            problem_of(&mut small(3), &short),
             Err(WeightsProblem::MissingTensor {
                 name: "2.weight".into()
             })
@@ -465,7 +610,7 @@ mod tests {
             .then(Linear::<4, 2, f64>::zeros());
         let bytes = to_safetensors(&f64_net).unwrap();
         assert!(matches!(
-            from_safetensors(&mut small(1), &bytes),
+            problem_of(&mut small(1), &bytes),
             Err(WeightsProblem::WrongDtype { ref name, .. }) if name == "0.weight"
         ));
 
@@ -489,7 +634,7 @@ mod tests {
         ];
         let bytes = safetensors::serialize(views, None).unwrap();
         assert_eq!(
-            from_safetensors(&mut Linear::<2, 1>::zeros(), &bytes),
+            problem_of(&mut Linear::<2, 1>::zeros(), &bytes),
             Err(WeightsProblem::NonFinite {
                 name: "0.bias".into(),
                 index: 0
@@ -498,13 +643,13 @@ mod tests {
 
         for junk in [&b""[..], b"not a safetensors file", &[0xff; 16]] {
             assert!(matches!(
-                from_safetensors(&mut Linear::<2, 1>::zeros(), junk),
+                problem_of(&mut Linear::<2, 1>::zeros(), junk),
                 Err(WeightsProblem::Format { .. })
             ));
         }
         let good = to_safetensors(&small(1)).unwrap();
         let truncated = &good[..good.len() - 3];
-        assert!(from_safetensors(&mut small(1), truncated).is_err());
+        assert!(problem_of(&mut small(1), truncated).is_err());
     }
 
     #[test]
@@ -522,7 +667,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn devices_and_oversized_files_are_refused_before_reading() {
-        let err = load_safetensors(&mut small(1), Path::new("/dev/zero")).unwrap_err();
+        let err = load_safetensors(&mut small(1), FilePath::new("/dev/zero")).unwrap_err();
         assert!(matches!(err, Error::NotARegularFile { .. }), "{err}");
         let dir = test_dir("io-oversized");
         let path = dir.join("big.safetensors");

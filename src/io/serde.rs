@@ -183,7 +183,8 @@ impl<'de, T: Scalar + Deserialize<'de>, const N: usize> Deserialize<'de> for Min
     }
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use crate::{Build, Init, Layer, Linear, Net, Relu, Sigmoid, Softmax, Tanh};
     use nalgebra::SVector;

@@ -3,7 +3,8 @@
 use rand::Rng;
 use rand::SeedableRng;
 
-use crate::nn::layer::{Chain, Takes};
+use crate::nn::chain::Chain;
+use crate::nn::takes::Takes;
 use crate::{Dropout, Elementwise, Init, LeakyRelu, Linear, Relu, Scalar, Sigmoid, Softmax, Tanh};
 
 /// A layer or network that can be built from its type alone, so that every size is written
@@ -174,7 +175,8 @@ macro_rules! __net {
     };
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Layer, seq};
@@ -207,7 +209,9 @@ mod tests {
         assert_eq!(he.first().first().first().first().weight(), first.weight());
         let zeros = Mlp::<4>::zeros();
         let mut all_zero = true;
-        zeros.visit_params(0, &mut |p| all_zero &= p.value.iter().all(|&v| v == 0.0));
+        zeros.visit_params(&crate::Path::ROOT, &mut |p| {
+            all_zero &= p.value.iter().all(|&v| v == 0.0)
+        });
         assert!(all_zero);
     }
 

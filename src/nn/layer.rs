@@ -1,76 +1,19 @@
-//! The core trait [`Layer`] and the chaining type [`Chain`].
+//! The core trait [`Layer`]: a layer in three parts (one-sample forward, one-sample
+//! backward, its parameters), with minibatch passes that come from the one-sample pair unless
+//! a layer overrides them for speed.
+
+use core::any::Any;
 
 use nalgebra::SVector;
 
 use crate::base::linalg::ensure_cols;
 use crate::base::simd;
+use crate::nn::chain::{Chain, ChainTape};
+use crate::nn::takes::Takes;
+
+use crate::nn::param::{Param, ParamMut, Path};
 use crate::prelude::*;
 use crate::{Batch, Scalar};
-
-/// What a parameter tensor is, which decides e.g. whether weight decay applies to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamKind {
-    /// A weight matrix (`O×I`).
-    Weight,
-    /// A bias vector (`O`).
-    Bias,
-}
-
-impl ParamKind {
-    /// The name PyTorch gives this tensor inside its module: `"weight"` or `"bias"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ParamKind::Weight => "weight",
-            ParamKind::Bias => "bias",
-        }
-    }
-}
-
-/// Read access to one parameter tensor, as handed out by [`Layer::visit_params`].
-#[derive(Debug)]
-pub struct Param<'a, T> {
-    /// Position of the owning layer in the network, counting every layer (activations too),
-    /// from 0, as PyTorch's `nn.Sequential` does.
-    pub layer: usize,
-    /// Weight or bias.
-    pub kind: ParamKind,
-    /// Rows and columns (`(O, I)` for a weight, `(O, 1)` for a bias).
-    pub shape: (usize, usize),
-    /// The values in column-major order (nalgebra's layout).
-    pub value: &'a [T],
-}
-
-/// Write access to one parameter tensor and its accumulated gradient, as handed out by
-/// [`Layer::visit_params_mut`] to an [`Optimizer`].
-#[derive(Debug)]
-pub struct ParamMut<'a, T> {
-    /// Position of the owning layer in the network, as in [`Param::layer`].
-    pub layer: usize,
-    /// Weight or bias.
-    pub kind: ParamKind,
-    /// Rows and columns (`(O, I)` for a weight, `(O, 1)` for a bias).
-    pub shape: (usize, usize),
-    /// The values in column-major order.
-    pub value: &'a mut [T],
-    /// The gradient accumulated by the backward passes since the last update, same layout.
-    pub grad: &'a mut [T],
-}
-
-/// A layer that takes `I` inputs: the one fact about a layer that chaining checks.
-///
-/// Every [`Layer`]`<T, I, O>` is `Takes<I>`. A [`Chain`] whose second layer does not take
-/// the first one's outputs is not a valid type, so a mismatch is reported where the network
-/// is named or built (a struct field, a `let`, a call), blaming the layer that does not
-/// fit. Implement it with one line for a layer of your own:
-/// `impl<const N: usize> Takes<N> for MyLayer<N> {}`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot take {I} inputs",
-    label = "`{Self}` does not take {I} inputs",
-    note = "in a network each layer must take exactly as many inputs as the layer before it gives \
-            outputs: `Linear<I, O>` takes I inputs and gives O outputs, activations keep the size; \
-            a layer of your own says what it takes with `impl Takes<I> for MyLayer {{}}`"
-)]
-pub trait Takes<const I: usize> {}
 
 /// One layer of a network, as [`Layer::describe`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +41,7 @@ pub struct LayerInfo {
 /// input and output is kept in a *tape* that the caller owns, so one network can serve
 /// inference from several threads while training stays explicit.
 ///
-/// Backward passes *accumulate* parameter gradients; an [`Optimizer`] step consumes them.
+/// Backward passes *accumulate* parameter gradients; an [`Optimizer`](crate::Optimizer) step consumes them.
 ///
 /// # Example
 /// ```
@@ -115,14 +58,16 @@ pub struct LayerInfo {
 /// ```
 ///
 /// # Writing your own layer
-/// A layer implements [`Takes`]`<I>` (one line: which input size it takes) and this trait:
-/// the two forward and two backward passes, and [`Layer::visit_params`] /
-/// [`Layer::visit_params_mut`], which hand every parameter tensor and its gradient to
-/// optimizers and to saving. They are required (a layer without parameters writes two empty
-/// bodies), so a layer with parameters cannot silently keep them from training.
-/// [`crate::gradcheck::check_layer`] checks the backward passes against central
+/// A layer implements [`Takes`]`<I>` (one line: which input size it takes) and three parts
+/// of this trait: [`Layer::forward_tape`] (one sample, returning the output and a tape of
+/// what the backward pass needs), [`Layer::backward`] (one sample), and its parameters,
+/// declared once with [`params!`](crate::params) (which writes [`Layer::visit_params`] and
+/// [`Layer::visit_params_mut`]; `params! {}` for none). The minibatch passes come from the
+/// one-sample pair; override [`Layer::forward_batch`] and [`Layer::backward_batch`] only
+/// for speed. [`crate::gradcheck::check_layer`] checks the backward passes against central
 /// differences. To build it from a network's type ([`Net!`](crate::Net)), also implement
-/// [`Build`](crate::Build). The [`guide`](crate::guide) walks through a complete example.
+/// [`Build`](crate::Build). The [`guide`](crate::guide) walks through complete examples,
+/// a wrapper layer among them.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a layer from {I} to {O} values of type `{T}`",
     label = "expected a layer that takes {I} inputs of type `{T}` here",
@@ -130,21 +75,12 @@ pub struct LayerInfo {
             outputs: `Linear<I, O>` takes I inputs and gives O outputs, activations keep the size"
 )]
 pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
-    /// How many layers this is, counting every layer of a chain (activations too): the
-    /// positions it takes in PyTorch's `nn.Sequential` numbering.
-    #[inline]
-    fn depth(&self) -> usize {
-        1
-    }
+    /// What a one-sample forward pass keeps for the backward pass, besides input and output:
+    /// `()` for most layers. Any plain data will do (vectors of a generic size included).
+    type Tape: 'static;
 
-    /// What a one-sample forward pass keeps for the backward pass, besides input and output.
-    type Tape: Default;
-
-    /// What a minibatch forward pass keeps for the backward pass: reusable heap buffers.
-    type BatchTape: Default;
-
-    /// Forward pass of one sample that records the tape for [`Layer::backward`].
-    fn forward_tape(&self, x: &SVector<T, I>, tape: &mut Self::Tape) -> SVector<T, O>;
+    /// Forward pass of one sample: the output, and the tape for [`Layer::backward`].
+    fn forward_tape(&self, x: &SVector<T, I>) -> (SVector<T, O>, Self::Tape);
 
     /// Backward pass of one sample: adds the parameter gradients of `dy` (∂loss/∂y) to the
     /// accumulated ones and returns ∂loss/∂x. `x`, `y` and `tape` are from the forward pass.
@@ -156,41 +92,80 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         tape: &Self::Tape,
     ) -> SVector<T, I>;
 
+    /// Calls `f` with every parameter tensor, in order; `at` is this layer's place in the
+    /// network. Written by [`params!`](crate::params), with [`Layer::visit_params_mut`].
+    fn visit_params<F: FnMut(Param<'_, T>)>(&self, at: &Path<'_>, f: &mut F);
+
+    /// Calls `f` with every parameter tensor and its gradient, in the order of
+    /// [`Layer::visit_params`]. Written by [`params!`](crate::params).
+    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, at: &Path<'_>, f: &mut F);
+
     /// Forward pass of a minibatch into `y` (resized to the batch if needed), recording the
-    /// tape for [`Layer::backward_batch`].
-    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut Self::BatchTape);
+    /// tape for [`Layer::backward_batch`]. By default one sample at a time through
+    /// [`Layer::forward_tape`], the tapes kept in `tape` (allocated on the first call and
+    /// reused after that); override it for speed.
+    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
+        ensure_cols(y, x.ncols());
+        let tapes = tape.get_mut::<Vec<Self::Tape>>();
+        tapes.clear();
+        let columns = x.as_slice().chunks_exact(I.max(1));
+        for (yj, xj) in y.as_mut_slice().chunks_exact_mut(O.max(1)).zip(columns) {
+            let (out, t) = self.forward_tape(&SVector::from_column_slice(xj));
+            yj.copy_from_slice(out.as_slice());
+            tapes.push(t);
+        }
+    }
 
     /// Backward pass of a minibatch: adds the parameter gradients to the accumulated ones and,
     /// when `dx` is given, writes ∂loss/∂x there. The first layer of a network is passed
-    /// `None`, which saves computing an input gradient that nobody uses.
+    /// `None`, which saves computing an input gradient that nobody uses. By default one
+    /// sample at a time through [`Layer::backward`].
     ///
     /// # Panics
-    /// If `x`, `y` and `dy` do not hold the same number of samples (they come from one
-    /// forward pass, so this is a bug in the caller, not bad data).
+    /// If `x`, `y` and `dy` do not hold the same number of samples, or `tape` is not from a
+    /// forward pass of this layer (they come from one forward pass, so this is a bug in the
+    /// caller, not bad data).
     fn backward_batch(
         &mut self,
         x: &Batch<T, I>,
         y: &Batch<T, O>,
         dy: &Batch<T, O>,
         dx: Option<&mut Batch<T, I>>,
-        tape: &mut Self::BatchTape,
-    );
+        tape: &mut DynTape,
+    ) {
+        assert_eq!(x.ncols(), dy.ncols(), "minibatch sizes differ");
+        let tapes = tape.get::<Vec<Self::Tape>>();
+        let mut dx = dx;
+        if let Some(dx) = dx.as_deref_mut() {
+            ensure_cols(dx, x.ncols());
+        }
+        for (j, t) in tapes.iter().enumerate().take(x.ncols()) {
+            let xj = SVector::<T, I>::from_column_slice(&x.as_slice()[j * I..][..I]);
+            let yj = SVector::<T, O>::from_column_slice(&y.as_slice()[j * O..][..O]);
+            let dyj = SVector::<T, O>::from_column_slice(&dy.as_slice()[j * O..][..O]);
+            let dxj = self.backward(&xj, &yj, &dyj, t);
+            if let Some(dx) = dx.as_deref_mut() {
+                dx.as_mut_slice()[j * I..][..I].copy_from_slice(dxj.as_slice());
+            }
+        }
+    }
 
-    /// Calls `f` with every parameter tensor, in order. `first_layer` is this layer's
-    /// position in the enclosing network. A layer without parameters does nothing here.
-    fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F);
-
-    /// Calls `f` with every parameter tensor and its gradient, in the order of
-    /// [`Layer::visit_params`]. A layer without parameters does nothing here.
-    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, first_layer: usize, f: &mut F);
+    /// How many places this layer takes in its sequence: 1, except for a [`Chain`], which
+    /// counts each of its layers (PyTorch's `nn.Sequential` numbering). A layer that wraps
+    /// others is one place: its children are named under it, not beside it.
+    #[doc(hidden)]
+    #[inline]
+    fn depth(&self) -> usize {
+        1
+    }
 
     /// Calls `f` with a description of every layer, in order (a chain describes each of its
-    /// layers); `first_layer` is this layer's position. For [`summary`](crate::summary).
-    fn describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo)) {
+    /// layers); `at` is this layer's place. For [`summary`](crate::summary).
+    fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
         let mut params = 0;
-        self.visit_params(first_layer, &mut |p| params += p.value.len());
+        self.visit_params(at, &mut |p| params += p.value.len());
         f(LayerInfo {
-            position: first_layer,
+            position: at.top(),
             name: short_type_name(core::any::type_name::<Self>()),
             inputs: I,
             outputs: O,
@@ -202,9 +177,17 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     /// as [`Dropout`](crate::Dropout), follow it; the others ignore it (the default).
     /// [`Trainer::fit`](crate::Trainer::fit) switches it on for its epochs and off when it
     /// evaluates and when it returns.
+    ///
+    /// By default it passes the switch on to the layers declared inside this one with
+    /// [`params!`](crate::params) (`child: layer(field)`), so a wrapper never forgets them.
     fn set_training(&mut self, training: bool) {
-        let _ = training;
+        self.set_children_training(training);
     }
+
+    /// Passes the training switch on to the layers inside this one. Written by
+    /// [`params!`](crate::params) (nothing for a layer without `layer(...)` entries).
+    #[doc(hidden)]
+    fn set_children_training(&mut self, training: bool);
 
     /// Inference on one sample: `y = f(x)`, with no heap allocation.
     #[inline]
@@ -213,19 +196,19 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         forward_one(self, x)
     }
 
-    /// The body of [`Layer::forward`]: one sample without a tape. A chain overrides it to
-    /// hand each hidden vector straight to the next layer (recording a tape costs copies);
-    /// other layers keep this default.
+    /// The body of [`Layer::forward`]: one sample without keeping a tape. A chain overrides
+    /// it to hand each hidden vector straight to the next layer; other layers keep this
+    /// default.
     #[doc(hidden)]
     #[inline(always)]
     fn forward_untaped(&self, x: &SVector<T, I>) -> SVector<T, O> {
-        self.forward_tape(x, &mut Self::Tape::default())
+        self.forward_tape(x).0
     }
 
     /// Inference on a minibatch, returning a newly allocated output.
     fn predict_batch(&self, x: &Batch<T, I>) -> Batch<T, O> {
         let mut y = Batch::zeros(x.ncols());
-        self.forward_batch(x, &mut y, &mut Self::BatchTape::default());
+        self.forward_batch(x, &mut y, &mut DynTape::default());
         y
     }
 
@@ -243,10 +226,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         Self: Sized,
         L: Takes<O>,
     {
-        Chain {
-            first: self,
-            second: next,
-        }
+        Chain::new(self, next)
     }
 
     /// Sets every accumulated gradient to zero without updating anything.
@@ -254,7 +234,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     where
         Self: Sized,
     {
-        self.visit_params_mut(0, &mut |p| p.grad.fill(T::zero()));
+        self.visit_params_mut(&Path::ROOT, &mut |p| p.grad.fill(T::zero()));
     }
 
     /// The number of trainable scalars.
@@ -263,8 +243,55 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         Self: Sized,
     {
         let mut n = 0;
-        self.visit_params(0, &mut |p| n += p.value.len());
+        self.visit_params(&Path::ROOT, &mut |p| n += p.value.len());
         n
+    }
+}
+
+/// A tape of any type, in a box: the minibatch tape of every layer (each keeps what it needs
+/// there: its per-sample tapes, a buffer), and the one-sample tape of a boxed
+/// [`Model`](crate::Model). Allocated on the first pass and reused after that.
+#[derive(Default)]
+pub struct DynTape(Option<Box<dyn Any>>);
+
+impl core::fmt::Debug for DynTape {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "DynTape(recorded)"
+        } else {
+            "DynTape(empty)"
+        })
+    }
+}
+
+impl DynTape {
+    /// A tape holding `tape`.
+    pub fn new<Tp: 'static>(tape: Tp) -> Self {
+        DynTape(Some(Box::new(tape)))
+    }
+
+    /// The tape as `Tp`, replacing whatever it held if that was of another type: what a
+    /// forward pass records into.
+    pub fn get_mut<Tp: Default + 'static>(&mut self) -> &mut Tp {
+        if !self.0.as_ref().is_some_and(|t| t.is::<Tp>()) {
+            self.0 = Some(Box::new(Tp::default()));
+        }
+        self.0
+            .as_mut()
+            .and_then(|t| t.downcast_mut())
+            .expect("just made to hold a Tp")
+    }
+
+    /// The tape as `Tp`: what a backward pass reads.
+    ///
+    /// # Panics
+    /// If no forward pass of this layer recorded it (a caller bug: backward needs the
+    /// tape of a forward pass).
+    pub fn get<Tp: 'static>(&self) -> &Tp {
+        self.0
+            .as_ref()
+            .and_then(|t| t.downcast_ref())
+            .expect("a backward pass needs the tape of a forward pass of the same layer")
     }
 }
 
@@ -311,82 +338,26 @@ pub(crate) fn short_type_name(full: &str) -> String {
     out.replace(", f32>", ">")
 }
 
-/// Two layers applied one after the other: `A` maps `I → M`, then `B` maps `M → O`.
-///
-/// Built with [`Layer::then`] (or the [`seq!`](crate::seq) macro), which only compiles when
-/// the sizes meet. The middle size `M` is part of the type because an activation such as
-/// [`Relu`](crate::Relu) fits any size and cannot name it itself.
-#[derive(Debug, Clone)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Chain<A, B: Takes<M>, const M: usize> {
-    first: A,
-    second: B,
-}
-
-impl<A, B: Takes<M>, const M: usize> Chain<A, B, M> {
-    /// Two layers, one after the other. [`Layer::then`] and [`seq!`](crate::seq) build the
-    /// same with a check that `A` gives `M` outputs.
-    pub const fn new(first: A, second: B) -> Self {
-        Chain { first, second }
-    }
-    /// The first layer.
-    pub fn first(&self) -> &A {
-        &self.first
-    }
-    /// The second layer.
-    pub fn second(&self) -> &B {
-        &self.second
-    }
-    /// The first layer, mutably.
-    pub fn first_mut(&mut self) -> &mut A {
-        &mut self.first
-    }
-    /// The second layer, mutably.
-    pub fn second_mut(&mut self) -> &mut B {
-        &mut self.second
-    }
-}
-
-/// The one-sample tape of a [`Chain`]: both layers' tapes and the hidden activation.
-#[derive(Debug, Clone)]
-pub struct ChainTape<TA, TB, T: Scalar, const M: usize> {
-    first: TA,
-    hidden: SVector<T, M>,
-    second: TB,
-}
-
-impl<TA: Default, TB: Default, T: Scalar, const M: usize> Default for ChainTape<TA, TB, T, M> {
-    fn default() -> Self {
-        ChainTape {
-            first: TA::default(),
-            hidden: SVector::zeros(),
-            second: TB::default(),
-        }
-    }
-}
-
 /// The minibatch tape of a [`Chain`]: both layers' tapes, the hidden activations and their
 /// gradient, kept between steps so that training allocates only when the batch size changes.
-#[derive(Debug, Clone)]
-pub struct ChainBatchTape<TA, TB, T: Scalar, const M: usize> {
-    first: TA,
+#[derive(Debug)]
+struct ChainBatchTape<T: Scalar, const M: usize> {
+    first: DynTape,
     hidden: Batch<T, M>,
     hidden_grad: Batch<T, M>,
-    second: TB,
+    second: DynTape,
 }
 
-impl<TA: Default, TB: Default, T: Scalar, const M: usize> Default for ChainBatchTape<TA, TB, T, M> {
+impl<T: Scalar, const M: usize> Default for ChainBatchTape<T, M> {
     fn default() -> Self {
         ChainBatchTape {
-            first: TA::default(),
+            first: DynTape::default(),
             hidden: Batch::zeros(0),
             hidden_grad: Batch::zeros(0),
-            second: TB::default(),
+            second: DynTape::default(),
         }
     }
 }
-
-impl<A: Takes<I>, B: Takes<M>, const I: usize, const M: usize> Takes<I> for Chain<A, B, M> {}
 
 impl<T, A, B, const I: usize, const M: usize, const O: usize> Layer<T, I, O> for Chain<A, B, M>
 where
@@ -400,7 +371,6 @@ where
     }
 
     type Tape = ChainTape<A::Tape, B::Tape, T, M>;
-    type BatchTape = ChainBatchTape<A::BatchTape, B::BatchTape, T, M>;
 
     #[inline(always)]
     fn forward_untaped(&self, x: &SVector<T, I>) -> SVector<T, O> {
@@ -408,9 +378,15 @@ where
     }
 
     #[inline(always)]
-    fn forward_tape(&self, x: &SVector<T, I>, tape: &mut Self::Tape) -> SVector<T, O> {
-        tape.hidden = self.first.forward_tape(x, &mut tape.first);
-        self.second.forward_tape(&tape.hidden, &mut tape.second)
+    fn forward_tape(&self, x: &SVector<T, I>) -> (SVector<T, O>, Self::Tape) {
+        let (hidden, first) = self.first.forward_tape(x);
+        let (y, second) = self.second.forward_tape(&hidden);
+        let tape = ChainTape {
+            first,
+            hidden,
+            second,
+        };
+        (y, tape)
     }
 
     #[inline(always)]
@@ -426,7 +402,8 @@ where
     }
 
     #[inline(always)]
-    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut Self::BatchTape) {
+    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
+        let tape = tape.get_mut::<ChainBatchTape<T, M>>();
         self.first
             .forward_batch(x, &mut tape.hidden, &mut tape.first);
         self.second.forward_batch(&tape.hidden, y, &mut tape.second);
@@ -439,8 +416,9 @@ where
         y: &Batch<T, O>,
         dy: &Batch<T, O>,
         dx: Option<&mut Batch<T, I>>,
-        tape: &mut Self::BatchTape,
+        tape: &mut DynTape,
     ) {
+        let tape = tape.get_mut::<ChainBatchTape<T, M>>();
         ensure_cols(&mut tape.hidden_grad, x.ncols());
         self.second.backward_batch(
             &tape.hidden,
@@ -453,26 +431,25 @@ where
             .backward_batch(x, &tape.hidden, &tape.hidden_grad, dx, &mut tape.first);
     }
 
-    fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F) {
-        self.first.visit_params(first_layer, f);
-        self.second
-            .visit_params(first_layer + self.first.depth(), f);
+    fn visit_params<F: FnMut(Param<'_, T>)>(&self, at: &Path<'_>, f: &mut F) {
+        self.first.visit_params(at, f);
+        self.second.visit_params(&at.next(self.first.depth()), f);
     }
 
-    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, first_layer: usize, f: &mut F) {
-        self.first.visit_params_mut(first_layer, f);
+    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, at: &Path<'_>, f: &mut F) {
+        self.first.visit_params_mut(at, f);
         self.second
-            .visit_params_mut(first_layer + self.first.depth(), f);
+            .visit_params_mut(&at.next(self.first.depth()), f);
     }
 
-    fn set_training(&mut self, training: bool) {
+    fn set_children_training(&mut self, training: bool) {
         self.first.set_training(training);
         self.second.set_training(training);
     }
 
-    fn describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo)) {
-        self.first.describe(first_layer, f);
-        self.second.describe(first_layer + self.first.depth(), f);
+    fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
+        self.first.describe(at, f);
+        self.second.describe(&at.next(self.first.depth()), f);
     }
 }
 
@@ -484,13 +461,16 @@ pub(crate) fn check_finite_params<T: Scalar, N: Layer<T, I, O>, const I: usize, 
     epoch: Option<usize>,
 ) -> Result<(), crate::Error> {
     let mut found = None;
-    net.visit_params(0, &mut |p| {
+    net.visit_params(&Path::ROOT, &mut |p| {
         if found.is_none()
             && let Some(index) = p.value.iter().position(|v| !v.finite())
         {
-            let rows = p.shape.0.max(1);
+            let rows = match p.shape {
+                crate::nn::param::Shape::Matrix { rows, .. } => rows.max(1),
+                crate::nn::param::Shape::Vector(_) => index + 1,
+            };
             found = Some(crate::Error::NonFiniteParameter {
-                tensor: format!("{}.{}", p.layer, p.kind.name()),
+                tensor: p.full_name().to_string(),
                 row: index % rows,
                 column: index / rows,
                 epoch,

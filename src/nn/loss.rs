@@ -422,7 +422,8 @@ impl<T: Scalar, const O: usize> Loss<T, O> for Mae {
     }
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::check_loss_gradient;

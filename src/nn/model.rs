@@ -1,53 +1,12 @@
-//! Networks and optimizers chosen at run time: [`Model`] (`Box<dyn Model<T, I, O>>` is a
-//! [`Layer`]) and `Box<dyn Optimizer<T>>` (an [`Optimizer`]).
-
-use core::any::Any;
+//! Networks chosen at run time: [`Model`] (`Box<dyn Model<T, I, O>>` is a [`Layer`]).
 
 use nalgebra::SVector;
 
-use crate::nn::layer::{LayerInfo, Param, ParamMut, Takes};
+use crate::nn::layer::{DynTape, LayerInfo};
+use crate::nn::param::{Param, ParamMut, Path};
+use crate::nn::takes::Takes;
 use crate::prelude::*;
-use crate::{Batch, Layer, Optimizer, Scalar};
-
-/// The tape of a [`Model`] behind a `Box`: the concrete network's tape, allocated on the
-/// first forward pass and reused after that.
-#[derive(Default)]
-pub struct DynTape(Option<Box<dyn Any>>);
-
-impl core::fmt::Debug for DynTape {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "DynTape(recorded)"
-        } else {
-            "DynTape(empty)"
-        })
-    }
-}
-
-impl DynTape {
-    /// The tape as `Tp`, replacing whatever it held if that was of another type.
-    fn get_mut<Tp: Default + 'static>(&mut self) -> &mut Tp {
-        if !self.0.as_ref().is_some_and(|t| t.is::<Tp>()) {
-            self.0 = Some(Box::new(Tp::default()));
-        }
-        self.0
-            .as_mut()
-            .and_then(|t| t.downcast_mut())
-            .expect("just made to hold a Tp")
-    }
-
-    /// The tape as `Tp`.
-    ///
-    /// # Panics
-    /// If no forward pass of this network recorded it (a caller bug: backward needs the
-    /// tape of a forward pass).
-    fn get<Tp: 'static>(&self) -> &Tp {
-        self.0
-            .as_ref()
-            .and_then(|t| t.downcast_ref())
-            .expect("a backward pass needs the tape of a forward pass of the same network")
-    }
-}
+use crate::{Batch, Layer, Scalar};
 
 /// Any network from `I` to `O` values of type `T`, as an object: what lets a program choose
 /// its architecture at run time, e.g. from the command line.
@@ -82,7 +41,7 @@ pub trait Model<T: Scalar, const I: usize, const O: usize> {
     #[doc(hidden)]
     fn dyn_depth(&self) -> usize;
     #[doc(hidden)]
-    fn dyn_forward_tape(&self, x: &SVector<T, I>, tape: &mut DynTape) -> SVector<T, O>;
+    fn dyn_forward_tape(&self, x: &SVector<T, I>) -> (SVector<T, O>, DynTape);
     #[doc(hidden)]
     fn dyn_backward(
         &mut self,
@@ -103,11 +62,11 @@ pub trait Model<T: Scalar, const I: usize, const O: usize> {
         tape: &mut DynTape,
     );
     #[doc(hidden)]
-    fn dyn_visit_params(&self, first_layer: usize, f: &mut dyn FnMut(Param<'_, T>));
+    fn dyn_visit_params(&self, at: &Path<'_>, f: &mut dyn FnMut(Param<'_, T>));
     #[doc(hidden)]
-    fn dyn_visit_params_mut(&mut self, first_layer: usize, f: &mut dyn FnMut(ParamMut<'_, T>));
+    fn dyn_visit_params_mut(&mut self, at: &Path<'_>, f: &mut dyn FnMut(ParamMut<'_, T>));
     #[doc(hidden)]
-    fn dyn_describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo));
+    fn dyn_describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo));
     #[doc(hidden)]
     fn dyn_set_training(&mut self, training: bool);
 }
@@ -116,14 +75,13 @@ impl<T, N, const I: usize, const O: usize> Model<T, I, O> for N
 where
     T: Scalar,
     N: Layer<T, I, O>,
-    N::Tape: 'static,
-    N::BatchTape: 'static,
 {
     fn dyn_depth(&self) -> usize {
         self.depth()
     }
-    fn dyn_forward_tape(&self, x: &SVector<T, I>, tape: &mut DynTape) -> SVector<T, O> {
-        self.forward_tape(x, tape.get_mut())
+    fn dyn_forward_tape(&self, x: &SVector<T, I>) -> (SVector<T, O>, DynTape) {
+        let (y, tape) = self.forward_tape(x);
+        (y, DynTape::new(tape))
     }
     fn dyn_backward(
         &mut self,
@@ -135,7 +93,7 @@ where
         self.backward(x, y, dy, tape.get())
     }
     fn dyn_forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
-        self.forward_batch(x, y, tape.get_mut());
+        self.forward_batch(x, y, tape);
     }
     fn dyn_backward_batch(
         &mut self,
@@ -145,16 +103,16 @@ where
         dx: Option<&mut Batch<T, I>>,
         tape: &mut DynTape,
     ) {
-        self.backward_batch(x, y, dy, dx, tape.get_mut());
+        self.backward_batch(x, y, dy, dx, tape);
     }
-    fn dyn_visit_params(&self, first_layer: usize, f: &mut dyn FnMut(Param<'_, T>)) {
-        self.visit_params(first_layer, &mut |p| f(p));
+    fn dyn_visit_params(&self, at: &Path<'_>, f: &mut dyn FnMut(Param<'_, T>)) {
+        self.visit_params(at, &mut |p| f(p));
     }
-    fn dyn_visit_params_mut(&mut self, first_layer: usize, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        self.visit_params_mut(first_layer, &mut |p| f(p));
+    fn dyn_visit_params_mut(&mut self, at: &Path<'_>, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        self.visit_params_mut(at, &mut |p| f(p));
     }
-    fn dyn_describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo)) {
-        self.describe(first_layer, f);
+    fn dyn_describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
+        self.describe(at, f);
     }
     fn dyn_set_training(&mut self, training: bool) {
         self.set_training(training);
@@ -173,13 +131,12 @@ macro_rules! boxed_model_layer {
             for Box<dyn Model<T, I, O> $($extra)* + '_>
         {
             type Tape = DynTape;
-            type BatchTape = DynTape;
 
             fn depth(&self) -> usize {
                 (**self).dyn_depth()
             }
-            fn forward_tape(&self, x: &SVector<T, I>, tape: &mut DynTape) -> SVector<T, O> {
-                (**self).dyn_forward_tape(x, tape)
+            fn forward_tape(&self, x: &SVector<T, I>) -> (SVector<T, O>, DynTape) {
+                (**self).dyn_forward_tape(x)
             }
             fn backward(
                 &mut self,
@@ -203,20 +160,16 @@ macro_rules! boxed_model_layer {
             ) {
                 (**self).dyn_backward_batch(x, y, dy, dx, tape);
             }
-            fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F) {
-                (**self).dyn_visit_params(first_layer, f);
+            fn visit_params<F: FnMut(Param<'_, T>)>(&self, at: &Path<'_>, f: &mut F) {
+                (**self).dyn_visit_params(at, f);
             }
-            fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(
-                &mut self,
-                first_layer: usize,
-                f: &mut F,
-            ) {
-                (**self).dyn_visit_params_mut(first_layer, f);
+            fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, at: &Path<'_>, f: &mut F) {
+                (**self).dyn_visit_params_mut(at, f);
             }
-            fn describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo)) {
-                (**self).dyn_describe(first_layer, f);
+            fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
+                (**self).dyn_describe(at, f);
             }
-            fn set_training(&mut self, training: bool) {
+            fn set_children_training(&mut self, training: bool) {
                 (**self).dyn_set_training(training);
             }
         }
@@ -227,48 +180,15 @@ boxed_model_layer!();
 boxed_model_layer!(+ Send);
 boxed_model_layer!(+ Send + Sync);
 
-/// An optimizer chosen at run time: `Box<dyn Optimizer<T>>` works wherever an optimizer does.
-///
-/// # Example
-/// ```
-/// use constnet::{Adam, Optimizer, Sgd};
-/// fn optimizer(name: &str, lr: f64) -> Result<Box<dyn Optimizer<f32>>, constnet::Error> {
-///     Ok(match name {
-///         "adam" => Box::new(Adam::new(lr)?),
-///         "momentum" => Box::new(Sgd::new(lr)?.momentum(0.9)?),
-///         _ => Box::new(Sgd::new(lr)?),
-///     })
-/// }
-/// assert_eq!(optimizer("adam", 0.01)?.learning_rate(), 0.01);
-/// # Ok::<(), constnet::Error>(())
-/// ```
-impl<T: Scalar, Opt: Optimizer<T> + ?Sized> Optimizer<T> for Box<Opt> {
-    fn begin_step(&mut self) {
-        (**self).begin_step();
-    }
-    fn update(&mut self, slot: usize, param: ParamMut<'_, T>) {
-        (**self).update(slot, param);
-    }
-    fn learning_rate(&self) -> f64 {
-        (**self).learning_rate()
-    }
-    fn set_learning_rate(&mut self, lr: f64) -> Result<(), crate::Error> {
-        (**self).set_learning_rate(lr)
-    }
-    fn weight_decay(&self) -> f64 {
-        (**self).weight_decay()
-    }
-    fn reset(&mut self) {
-        (**self).reset();
-    }
-}
-
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::rand::SeedableRng;
     use crate::rand::rngs::StdRng;
-    use crate::{Build, Linear, Relu, Sgd, SoftmaxCrossEntropy, Trainer, datasets, io, summary};
+    use crate::{
+        Build, Linear, Optimizer, Relu, Sgd, SoftmaxCrossEntropy, Trainer, datasets, io, summary,
+    };
 
     type Small = crate::Net![Linear<2, 6>, Relu, Linear<6, 2>];
 
@@ -303,10 +223,14 @@ mod tests {
         // Inside a chain, the boxed layers keep PyTorch's positions.
         let chained = boxed.then(Relu).then(Linear::<2, 1>::zeros());
         let mut names = Vec::new();
-        chained.visit_params(0, &mut |p| names.push((p.layer, p.kind)));
+        chained.visit_params(&crate::Path::ROOT, &mut |p| {
+            names.push(p.full_name().to_string())
+        });
         assert_eq!(
-            names.iter().map(|n| n.0).collect::<Vec<_>>(),
-            [0, 0, 2, 2, 4, 4]
+            names,
+            [
+                "0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"
+            ]
         );
     }
 

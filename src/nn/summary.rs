@@ -4,6 +4,7 @@
 use core::fmt;
 
 use crate::nn::layer::LayerInfo;
+use crate::nn::param::Path;
 use crate::prelude::*;
 use crate::{Layer, Scalar};
 
@@ -38,7 +39,7 @@ impl Summary {
 /// ```
 pub fn summary<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(net: &N) -> Summary {
     let mut layers = Vec::new();
-    net.describe(0, &mut |info| layers.push(info));
+    net.describe(&Path::ROOT, &mut |info| layers.push(info));
     Summary { layers }
 }
 

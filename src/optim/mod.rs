@@ -12,7 +12,7 @@ use core::fmt;
 use crate::base::parallel::{DisjointParts, current_threads, run_parts};
 use crate::base::scalar::SameScalar;
 use crate::base::simd;
-use crate::nn::layer::{ParamKind, ParamMut};
+use crate::nn::param::{ParamMut, Path};
 use crate::prelude::*;
 use crate::{Error, Layer, Scalar};
 #[allow(unused_imports)]
@@ -189,7 +189,7 @@ pub trait Optimizer<T: Scalar> {
     {
         self.begin_step();
         let mut slot = 0;
-        net.visit_params_mut(0, &mut |p| {
+        net.visit_params_mut(&Path::ROOT, &mut |p| {
             self.update(slot, p);
             slot += 1;
         });
@@ -382,9 +382,10 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Sgd<U> {
     #[inline]
     fn update(&mut self, slot: usize, p: ParamMut<'_, T>) {
         let lr = T::of(self.lr);
-        let decay = match p.kind {
-            ParamKind::Weight => T::of(self.weight_decay),
-            ParamKind::Bias => T::zero(),
+        let decay = if p.decay {
+            T::of(self.weight_decay)
+        } else {
+            T::zero()
         };
         if self.momentum == 0.0 {
             for_parts(p.value, p.grad, &mut [], &mut [], &|w, g, _, _| {
@@ -536,9 +537,10 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Adam<U> {
         let (b1, b2) = (T::of(self.beta1), T::of(self.beta2));
         let (c1, c2) = (T::one() - b1, T::one() - b2);
         let (step, eps) = (T::of(step), T::of(eps));
-        let decay = match p.kind {
-            ParamKind::Weight => T::of(self.weight_decay),
-            ParamKind::Bias => T::zero(),
+        let decay = if p.decay {
+            T::of(self.weight_decay)
+        } else {
+            T::zero()
         };
         let len = p.value.len();
         let m = state(T::same_mut(&mut self.m), slot, len);
@@ -575,9 +577,46 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Adam<U> {
     }
 }
 
+/// An optimizer chosen at run time: `Box<dyn Optimizer<T>>` works wherever an optimizer does.
+///
+/// # Example
+/// ```
+/// use constnet::{Adam, Optimizer, Sgd};
+/// fn optimizer(name: &str, lr: f64) -> Result<Box<dyn Optimizer<f32>>, constnet::Error> {
+///     Ok(match name {
+///         "adam" => Box::new(Adam::new(lr)?),
+///         "momentum" => Box::new(Sgd::new(lr)?.momentum(0.9)?),
+///         _ => Box::new(Sgd::new(lr)?),
+///     })
+/// }
+/// assert_eq!(optimizer("adam", 0.01)?.learning_rate(), 0.01);
+/// # Ok::<(), constnet::Error>(())
+/// ```
+impl<T: Scalar, Opt: Optimizer<T> + ?Sized> Optimizer<T> for Box<Opt> {
+    fn begin_step(&mut self) {
+        (**self).begin_step();
+    }
+    fn update(&mut self, slot: usize, param: ParamMut<'_, T>) {
+        (**self).update(slot, param);
+    }
+    fn learning_rate(&self) -> f64 {
+        (**self).learning_rate()
+    }
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), crate::Error> {
+        (**self).set_learning_rate(lr)
+    }
+    fn weight_decay(&self) -> f64 {
+        (**self).weight_decay()
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::param::Shape;
 
     /// Values spread over many magnitudes and signs, from a fixed seed.
     fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -646,9 +685,10 @@ mod tests {
 
     fn param<'a>(value: &'a mut [f64], grad: &'a mut [f64]) -> ParamMut<'a, f64> {
         ParamMut {
-            layer: 0,
-            kind: ParamKind::Weight,
-            shape: (value.len(), 1),
+            path: &Path::ROOT,
+            name: "weight",
+            decay: true,
+            shape: Shape::Vector(value.len()),
             value,
             grad,
         }
@@ -704,9 +744,10 @@ mod tests {
         opt.update(
             1,
             ParamMut {
-                layer: 0,
-                kind: ParamKind::Bias,
-                shape: (1, 1),
+                path: &Path::ROOT,
+                name: "bias",
+                decay: false,
+                shape: Shape::Vector(1),
                 value: &mut b,
                 grad: &mut g,
             },
@@ -776,9 +817,10 @@ mod tests {
         // A bias with no gradient does not move.
         let (mut b, mut gb) = ([2.0], [0.0]);
         let bias = ParamMut {
-            layer: 0,
-            kind: ParamKind::Bias,
-            shape: (1, 1),
+            path: &Path::ROOT,
+            name: "bias",
+            decay: false,
+            shape: Shape::Vector(1),
             value: &mut b,
             grad: &mut gb,
         };

@@ -33,10 +33,10 @@ impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Network<T>
     for Trained<'_, N, I, O>
 {
     fn params(&self, f: &mut dyn FnMut(Param<'_, T>)) {
-        self.0.visit_params(0, &mut |p| f(p));
+        self.0.visit_params(&crate::Path::ROOT, &mut |p| f(p));
     }
     fn params_mut(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        self.0.visit_params_mut(0, &mut |p| f(p));
+        self.0.visit_params_mut(&crate::Path::ROOT, &mut |p| f(p));
     }
     #[cfg(feature = "safetensors")]
     fn to_safetensors(&self) -> Result<Vec<u8>, Error> {

@@ -88,7 +88,7 @@ fn param_grads<L: Layer<f64, I, O>, const I: usize, const O: usize>(
     layer: &mut L,
 ) -> Vec<Vec<f64>> {
     let mut grads = Vec::new();
-    layer.visit_params_mut(0, &mut |p| grads.push(p.grad.to_vec()));
+    layer.visit_params_mut(&crate::Path::ROOT, &mut |p| grads.push(p.grad.to_vec()));
     grads
 }
 
@@ -99,7 +99,7 @@ fn nudge<L: Layer<f64, I, O>, const I: usize, const O: usize>(
     delta: f64,
 ) {
     let mut s = 0;
-    layer.visit_params_mut(0, &mut |p| {
+    layer.visit_params_mut(&crate::Path::ROOT, &mut |p| {
         if s == slot {
             p.value[k] += delta;
         }
@@ -144,8 +144,7 @@ pub fn check_layer<L: Layer<f64, I, O>, const I: usize, const O: usize>(
     random_values(&mut rng, x.as_mut_slice());
     random_values(&mut rng, r.as_mut_slice());
     layer.zero_grad();
-    let mut tape = L::Tape::default();
-    let y = layer.forward_tape(&x, &mut tape);
+    let (y, tape) = layer.forward_tape(&x);
     let dx = layer.backward(&x, &y, &r, &tape);
     let grads = param_grads(&mut layer);
     let f = |l: &L, x: &SVector<f64, I>| r.dot(&l.forward(x));
@@ -172,7 +171,7 @@ pub fn check_layer<L: Layer<f64, I, O>, const I: usize, const O: usize>(
     random_values(&mut rng, xb.as_mut_slice());
     random_values(&mut rng, rb.as_mut_slice());
     layer.zero_grad();
-    let mut tape = L::BatchTape::default();
+    let mut tape = crate::DynTape::default();
     let mut yb = Batch::zeros(batch);
     layer.forward_batch(&xb, &mut yb, &mut tape);
     let mut dxb = Batch::zeros(batch);
@@ -279,16 +278,9 @@ mod tests {
         impl crate::Takes<2> for Doubler {}
         impl Layer<f64, 2, 2> for Doubler {
             type Tape = ();
-            type BatchTape = ();
-            fn visit_params<F: FnMut(crate::Param<'_, f64>)>(&self, _: usize, _: &mut F) {}
-            fn visit_params_mut<F: FnMut(crate::ParamMut<'_, f64>)>(
-                &mut self,
-                _: usize,
-                _: &mut F,
-            ) {
-            }
-            fn forward_tape(&self, x: &SVector<f64, 2>, _: &mut ()) -> SVector<f64, 2> {
-                x * 2.0
+            crate::params! { scalar f64; }
+            fn forward_tape(&self, x: &SVector<f64, 2>) -> (SVector<f64, 2>, ()) {
+                (x * 2.0, ())
             }
             fn backward(
                 &mut self,
@@ -298,21 +290,6 @@ mod tests {
                 _: &(),
             ) -> SVector<f64, 2> {
                 dy * 3.0 // wrong: should be 2
-            }
-            fn forward_batch(&self, x: &Batch<f64, 2>, y: &mut Batch<f64, 2>, _: &mut ()) {
-                *y = x * 2.0;
-            }
-            fn backward_batch(
-                &mut self,
-                _: &Batch<f64, 2>,
-                _: &Batch<f64, 2>,
-                dy: &Batch<f64, 2>,
-                dx: Option<&mut Batch<f64, 2>>,
-                _: &mut (),
-            ) {
-                if let Some(dx) = dx {
-                    *dx = dy * 2.0;
-                }
             }
         }
         let err = check_layer(Doubler, 2, 0).unwrap_err();

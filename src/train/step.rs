@@ -1,9 +1,12 @@
 //! Training steps: one sample ([`train_sample`]), one minibatch ([`Workspace::step`]), and
 //! evaluation. The epoch loop is [`Trainer`](crate::Trainer) (with the `std` feature).
 
+use core::marker::PhantomData;
+
 use nalgebra::SVector;
 
 use crate::base::simd;
+use crate::nn::layer::DynTape;
 use crate::nn::loss::BatchLoss;
 use crate::prelude::*;
 use crate::train::metrics::{ClassScores, RegressionScores, class_scores, regression_scores_iter};
@@ -65,8 +68,7 @@ where
     L: Loss<T, O>,
     Opt: Optimizer<T>,
 {
-    let mut tape = N::Tape::default();
-    let y = net.forward_tape(x, &mut tape);
+    let (y, tape) = net.forward_tape(x);
     let mut dy = SVector::zeros();
     let value = loss.sample(&y, target, &mut dy);
     net.backward(x, &y, &dy, &tape);
@@ -128,7 +130,8 @@ simd::multiversion! {
 pub struct Workspace<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> {
     output: Batch<T, O>,
     output_grad: Batch<T, O>,
-    tape: N::BatchTape,
+    tape: DynTape,
+    network: PhantomData<fn(&N)>,
 }
 
 impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Default
@@ -138,7 +141,8 @@ impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Default
         Workspace {
             output: Batch::zeros(0),
             output_grad: Batch::zeros(0),
-            tape: N::BatchTape::default(),
+            tape: DynTape::default(),
+            network: PhantomData,
         }
     }
 }
@@ -213,8 +217,8 @@ pub fn max_abs_weights<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: us
     net: &N,
 ) -> Vec<f64> {
     let mut out = Vec::new();
-    net.visit_params(0, &mut |p| {
-        if p.kind == crate::ParamKind::Weight {
+    net.visit_params(&crate::Path::ROOT, &mut |p| {
+        if p.decay {
             out.push(
                 p.value
                     .iter()
@@ -318,7 +322,9 @@ mod tests {
     /// Every parameter's bits, in order.
     fn bits<N: Layer<f32, I, O>, const I: usize, const O: usize>(net: &N) -> Vec<u32> {
         let mut out = Vec::new();
-        net.visit_params(0, &mut |p| out.extend(p.value.iter().map(|v| v.to_bits())));
+        net.visit_params(&crate::Path::ROOT, &mut |p| {
+            out.extend(p.value.iter().map(|v| v.to_bits()))
+        });
         out
     }
 

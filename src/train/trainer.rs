@@ -11,7 +11,7 @@ use crate::train::callback::{Callback, Trained};
 use crate::train::report::{BatchProgress, EpochReport};
 use crate::train::schedule::{Plateau, Schedule};
 use crate::train::step::{Workspace, check_targets, evaluate_checked, max_abs_weights};
-use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, ParamKind, Scalar, TargetsOf};
+use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar, TargetsOf};
 
 /// The order in which an epoch visits the training samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,10 +107,13 @@ fn fingerprint<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(net
         h ^= v;
         h = h.wrapping_mul(0x0100_0000_01b3);
     };
-    net.visit_params(0, &mut |p| {
-        eat(p.layer as u64);
-        eat(p.shape.0 as u64);
-        eat(p.shape.1 as u64);
+    net.visit_params(&crate::Path::ROOT, &mut |p| {
+        for byte in p.full_name().to_string().bytes() {
+            eat(u64::from(byte));
+        }
+        for d in p.shape.dims() {
+            eat(d as u64);
+        }
         for v in p.value {
             eat(v.as_f64().to_bits());
         }
@@ -127,8 +130,8 @@ fn weight_penalty<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
         return 0.0;
     }
     let mut sum = 0.0;
-    net.visit_params(0, &mut |p| {
-        if p.kind == ParamKind::Weight {
+    net.visit_params(&crate::Path::ROOT, &mut |p| {
+        if p.decay {
             sum += p.value.iter().map(|w| w.as_f64() * w.as_f64()).sum::<f64>();
         }
     });

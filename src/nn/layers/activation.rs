@@ -4,7 +4,8 @@
 use nalgebra::SVector;
 
 use crate::base::linalg::ensure_cols;
-use crate::{Batch, Layer, Param, ParamMut, Scalar, Takes};
+use crate::nn::layer::DynTape;
+use crate::{Batch, Layer, Scalar, Takes};
 
 /// An elementwise function `y = f(x)` with its derivative.
 ///
@@ -56,15 +57,12 @@ macro_rules! elementwise_layer {
         $(#[$doc])*
         impl<T: Scalar, $($generics)* const N: usize> Layer<T, N, N> for $ty {
             type Tape = ();
-            type BatchTape = ();
 
-            fn visit_params<F: FnMut(Param<'_, T>)>(&self, _: usize, _: &mut F) {}
-
-            fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: usize, _: &mut F) {}
+            crate::params! {}
 
             #[inline(always)]
-            fn forward_tape(&self, x: &SVector<T, N>, _: &mut ()) -> SVector<T, N> {
-                activate_all(self, x)
+            fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, ()) {
+                (activate_all(self, x), ())
             }
 
             #[inline(always)]
@@ -81,7 +79,7 @@ macro_rules! elementwise_layer {
             }
 
             #[inline(always)]
-            fn forward_batch(&self, x: &Batch<T, N>, y: &mut Batch<T, N>, _: &mut ()) {
+            fn forward_batch(&self, x: &Batch<T, N>, y: &mut Batch<T, N>, _: &mut DynTape) {
                 ensure_cols(y, x.ncols());
                 for (o, &i) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
                     *o = Activation::<T>::activate(self, i);
@@ -95,7 +93,7 @@ macro_rules! elementwise_layer {
                 y: &Batch<T, N>,
                 dy: &Batch<T, N>,
                 dx: Option<&mut Batch<T, N>>,
-                _: &mut (),
+                _: &mut DynTape,
             ) {
                 if let Some(dx) = dx {
                     ensure_cols(dx, dy.ncols());
@@ -320,17 +318,14 @@ impl<const N: usize> Takes<N> for Softmax {}
 
 impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
     type Tape = ();
-    type BatchTape = ();
 
-    fn visit_params<F: FnMut(Param<'_, T>)>(&self, _: usize, _: &mut F) {}
-
-    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: usize, _: &mut F) {}
+    crate::params! {}
 
     #[inline(always)]
-    fn forward_tape(&self, x: &SVector<T, N>, _: &mut ()) -> SVector<T, N> {
+    fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, ()) {
         let mut y = SVector::<T, N>::zeros();
         softmax_into(x.as_slice(), y.as_mut_slice());
-        y
+        (y, ())
     }
 
     #[inline(always)]
@@ -347,7 +342,7 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
     }
 
     #[inline(always)]
-    fn forward_batch(&self, x: &Batch<T, N>, y: &mut Batch<T, N>, _: &mut ()) {
+    fn forward_batch(&self, x: &Batch<T, N>, y: &mut Batch<T, N>, _: &mut DynTape) {
         ensure_cols(y, x.ncols());
         let columns = x.as_slice().chunks_exact(N);
         for (o, i) in y.as_mut_slice().chunks_exact_mut(N).zip(columns) {
@@ -362,7 +357,7 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
         y: &Batch<T, N>,
         dy: &Batch<T, N>,
         dx: Option<&mut Batch<T, N>>,
-        _: &mut (),
+        _: &mut DynTape,
     ) {
         if let Some(dx) = dx {
             ensure_cols(dx, dy.ncols());
@@ -375,7 +370,8 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
     }
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::check_layer_gradients;

@@ -7,8 +7,9 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use nalgebra::SVector;
 
 use crate::base::linalg::ensure_cols;
+use crate::nn::layer::DynTape;
 use crate::prelude::*;
-use crate::{Batch, Error, Layer, LayerInfo, Param, ParamMut, Scalar, Takes};
+use crate::{Batch, Error, Layer, LayerInfo, Path, Scalar, Takes};
 
 /// Inverted dropout on any number of values, with a training and an evaluation mode.
 ///
@@ -163,23 +164,15 @@ impl<const N: usize> Takes<N> for Dropout {}
 #[derive(Debug, Clone)]
 pub struct DropoutTape<T: Scalar, const N: usize>(SVector<T, N>);
 
-impl<T: Scalar, const N: usize> Default for DropoutTape<T, N> {
-    fn default() -> Self {
-        DropoutTape(SVector::zeros())
-    }
-}
-
 impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
     type Tape = DropoutTape<T, N>;
-    /// The masks of the pass, one column per sample.
-    type BatchTape = Batch<T, N>;
 
-    fn forward_tape(&self, x: &SVector<T, N>, tape: &mut DropoutTape<T, N>) -> SVector<T, N> {
+    crate::params! {}
+
+    fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, DropoutTape<T, N>) {
         let mask = self.mask::<T>();
-        for (u, m) in tape.0.iter_mut().enumerate() {
-            *m = mask(0, u);
-        }
-        x.component_mul(&tape.0)
+        let tape = DropoutTape(SVector::from_fn(|u, _| mask(0, u)));
+        (x.component_mul(&tape.0), tape)
     }
 
     fn backward(
@@ -192,7 +185,9 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
         dy.component_mul(&tape.0)
     }
 
-    fn forward_batch(&self, x: &Batch<T, N>, y: &mut Batch<T, N>, tape: &mut Batch<T, N>) {
+    /// The tape keeps the masks of the pass, one column per sample.
+    fn forward_batch(&self, x: &Batch<T, N>, y: &mut Batch<T, N>, tape: &mut DynTape) {
+        let tape = tape.get_mut::<Batch<T, N>>();
         let mask = self.mask::<T>();
         ensure_cols(tape, x.ncols());
         ensure_cols(y, x.ncols());
@@ -211,26 +206,22 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
         _y: &Batch<T, N>,
         dy: &Batch<T, N>,
         dx: Option<&mut Batch<T, N>>,
-        tape: &mut Batch<T, N>,
+        tape: &mut DynTape,
     ) {
         if let Some(dx) = dx {
             ensure_cols(dx, dy.ncols());
             dx.as_mut_slice().copy_from_slice(dy.as_slice());
-            dx.component_mul_assign(tape);
+            dx.component_mul_assign(tape.get::<Batch<T, N>>());
         }
     }
-
-    fn visit_params<F: FnMut(Param<'_, T>)>(&self, _: usize, _: &mut F) {}
-
-    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: usize, _: &mut F) {}
 
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }
 
-    fn describe(&self, first_layer: usize, f: &mut dyn FnMut(LayerInfo)) {
+    fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
         f(LayerInfo {
-            position: first_layer,
+            position: at.top(),
             name: format!("Dropout(p={})", self.p),
             inputs: N,
             outputs: N,
@@ -239,7 +230,8 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
     }
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::gradcheck::check_layer;
@@ -286,8 +278,7 @@ mod tests {
         // Backward uses the very mask of the forward pass.
         let mut d = training(0.5, 4);
         let x = SVector::<f64, 16>::repeat(1.0);
-        let mut tape = DropoutTape::default();
-        let y = d.forward_tape(&x, &mut tape);
+        let (y, tape) = d.forward_tape(&x);
         let dx = d.backward(&x, &y, &SVector::repeat(1.0), &tape);
         assert_eq!(dx, y, "∂y/∂x is the mask, and so is y for x = 1");
     }

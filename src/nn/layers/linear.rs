@@ -10,7 +10,8 @@ use crate::base::linalg::{
     column, column_mut, ensure_cols, gemm_backward, gemm_forward, mul_w_x, mul_wt, mul_wt_dy,
     split_inputs,
 };
-use crate::nn::layer::{Param, ParamKind, ParamMut};
+use crate::nn::layer::DynTape;
+use crate::nn::param::{Param, Path, Shape};
 use crate::prelude::*;
 use crate::{Batch, Error, Init, Layer, Scalar, Takes};
 
@@ -166,14 +167,12 @@ impl<const I: usize, const O: usize, T: Scalar> Takes<I> for Linear<I, O, T> {}
 
 impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, T> {
     type Tape = ();
-    /// For layers of 256 inputs or more, the product of the second half of the inputs.
-    type BatchTape = Batch<T, O>;
 
     #[inline(always)]
-    fn forward_tape(&self, x: &SVector<T, I>, _: &mut ()) -> SVector<T, O> {
+    fn forward_tape(&self, x: &SVector<T, I>) -> (SVector<T, O>, ()) {
         let mut y = SVector::<T, O>::zeros();
         affine(&self.weight, array(&self.bias), array(x), array_mut(&mut y));
-        y
+        (y, ())
     }
 
     #[inline(always)]
@@ -191,9 +190,11 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
         dx
     }
 
+    /// The tape keeps, for layers of 256 inputs or more, the product of the second half of
+    /// the inputs.
     #[inline(always)]
-    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut Batch<T, O>) {
-        affine_batch(&self.weight, &self.bias, x, y, tape);
+    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
+        affine_batch(&self.weight, &self.bias, x, y, tape.get_mut());
     }
 
     #[inline(always)]
@@ -203,7 +204,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
         _y: &Batch<T, O>,
         dy: &Batch<T, O>,
         dx: Option<&mut Batch<T, I>>,
-        _: &mut Batch<T, O>,
+        _: &mut DynTape,
     ) {
         let bias_grad = array_mut(&mut self.bias_grad);
         for dyj in dy.as_slice().chunks_exact(O) {
@@ -233,25 +234,9 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
         }
     }
 
-    fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F) {
-        visit_weight_and_bias(&self.weight, &self.bias, first_layer, f);
-    }
-
-    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, first_layer: usize, f: &mut F) {
-        f(ParamMut {
-            layer: first_layer,
-            kind: ParamKind::Weight,
-            shape: (O, I),
-            value: self.weight.as_mut_slice(),
-            grad: self.weight_grad.as_mut_slice(),
-        });
-        f(ParamMut {
-            layer: first_layer,
-            kind: ParamKind::Bias,
-            shape: (O, 1),
-            value: self.bias.as_mut_slice(),
-            grad: self.bias_grad.as_mut_slice(),
-        });
+    crate::params! {
+        weight: matrix(weight, weight_grad), decay;
+        bias: vector(bias, bias_grad);
     }
 }
 
@@ -284,7 +269,8 @@ pub(crate) fn affine_batch<T: Scalar, const I: usize, const O: usize>(
     }
 }
 
-/// Hands a weight matrix and a bias vector to `f` as layer `first_layer`'s parameters.
+/// Hands a weight matrix and a bias vector to `f` as the parameters of the layer at `at`,
+/// as [`Linear`] declares them (for layers that hold no gradients).
 pub(crate) fn visit_weight_and_bias<
     T: Scalar,
     F: FnMut(Param<'_, T>),
@@ -293,24 +279,27 @@ pub(crate) fn visit_weight_and_bias<
 >(
     weight: &SMatrix<T, O, I>,
     bias: &SVector<T, O>,
-    first_layer: usize,
+    at: &Path<'_>,
     f: &mut F,
 ) {
     f(Param {
-        layer: first_layer,
-        kind: ParamKind::Weight,
-        shape: (O, I),
+        path: at,
+        name: "weight",
+        decay: true,
+        shape: Shape::Matrix { rows: O, cols: I },
         value: weight.as_slice(),
     });
     f(Param {
-        layer: first_layer,
-        kind: ParamKind::Bias,
-        shape: (O, 1),
+        path: at,
+        name: "bias",
+        decay: false,
+        shape: Shape::Vector(O),
         value: bias.as_slice(),
     });
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::{check_layer_gradients, random_linear};
@@ -391,7 +380,7 @@ mod tests {
         let dy = Batch::<f64, 64>::from_fn(n, |r, c| ((r * 5 + c * 3) % 11) as f64 / 5.0 - 1.0);
         let y = batch_layer.predict_batch(&x);
         let mut dx = Batch::zeros(0);
-        batch_layer.backward_batch(&x, &y, &dy, Some(&mut dx), &mut Batch::zeros(0));
+        batch_layer.backward_batch(&x, &y, &dy, Some(&mut dx), &mut DynTape::default());
         for j in 0..n {
             let xj = x.column(j).into_owned();
             let yj = sample_layer.forward(&xj);

@@ -7,7 +7,8 @@ use nalgebra::{SMatrix, SVector};
 
 use super::linear::{affine_batch, visit_weight_and_bias};
 use crate::base::linalg::{affine, array, array_mut, column, column_mut, ensure_cols, mul_wt};
-use crate::nn::layer::{Param, ParamMut};
+use crate::nn::layer::DynTape;
+use crate::nn::param::{Param, ParamMut, Path};
 use crate::{Batch, Layer, Scalar, Takes};
 
 /// `y = W·x + b` with `W` and `b` borrowed for `'a`: a [`Linear`](crate::Linear) frozen in
@@ -73,14 +74,12 @@ impl<const I: usize, const O: usize, T: Scalar> Takes<I> for StaticLinear<'_, I,
 
 impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<'_, I, O, T> {
     type Tape = ();
-    /// As [`Linear`]'s: the product of the second half of the inputs of a wide layer.
-    type BatchTape = Batch<T, O>;
 
     #[inline(always)]
-    fn forward_tape(&self, x: &SVector<T, I>, _: &mut ()) -> SVector<T, O> {
+    fn forward_tape(&self, x: &SVector<T, I>) -> (SVector<T, O>, ()) {
         let mut y = SVector::<T, O>::zeros();
         affine(self.weight, array(self.bias), array(x), array_mut(&mut y));
-        y
+        (y, ())
     }
 
     /// The input gradient `Wᵀ·dy`; the weights are frozen, so nothing accumulates.
@@ -97,9 +96,11 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
         dx
     }
 
+    /// As [`Linear`]'s: the tape keeps the product of the second half of the inputs of a
+    /// wide layer.
     #[inline(always)]
-    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut Batch<T, O>) {
-        affine_batch(self.weight, self.bias, x, y, tape);
+    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
+        affine_batch(self.weight, self.bias, x, y, tape.get_mut());
     }
 
     #[inline(always)]
@@ -109,7 +110,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
         _y: &Batch<T, O>,
         dy: &Batch<T, O>,
         dx: Option<&mut Batch<T, I>>,
-        _: &mut Batch<T, O>,
+        _: &mut DynTape,
     ) {
         if let Some(dx) = dx {
             ensure_cols(dx, dy.ncols());
@@ -122,15 +123,18 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
 
     /// The weight and bias, under `Linear`'s names, so that [`summary`](crate::summary) counts
     /// them and a `StaticLinear` network saves as the network it came from.
-    fn visit_params<F: FnMut(Param<'_, T>)>(&self, first_layer: usize, f: &mut F) {
-        visit_weight_and_bias(self.weight, self.bias, first_layer, f);
+    fn visit_params<F: FnMut(Param<'_, T>)>(&self, at: &Path<'_>, f: &mut F) {
+        visit_weight_and_bias(self.weight, self.bias, at, f);
     }
 
     /// Nothing: the weights are read-only.
-    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: usize, _: &mut F) {}
+    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: &Path<'_>, _: &mut F) {}
+
+    fn set_children_training(&mut self, _: bool) {}
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Build, Init, Linear, Net, Relu, Tanh};

@@ -1,0 +1,306 @@
+//! Parameters as layers hand them out: where they sit in a network ([`Path`]), their names,
+//! shapes and decay flags ([`Param`], [`ParamMut`]), and the [`params!`](crate::params) macro
+//! that declares them once.
+
+use core::fmt;
+
+use crate::prelude::*;
+
+/// One step of a [`Path`]: a position in a sequence (`2`) or a named child (`inner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment {
+    /// The position of a layer in a sequence, from 0, counting activations (PyTorch's
+    /// `nn.Sequential` numbering).
+    Index(usize),
+    /// A child module by name, as a wrapper layer calls it.
+    Name(&'static str),
+}
+
+impl fmt::Display for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Segment::Index(i) => write!(f, "{i}"),
+            Segment::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+/// Where a layer sits in a network: the segments from the outermost sequence inwards, e.g.
+/// `2` for the third layer of a chain, or `1.inner.0` for the first layer inside a wrapper
+/// at position 1. It lives on the stack (each segment borrows its parent), so visiting the
+/// parameters allocates nothing; `Display` writes PyTorch's dotted module name.
+#[derive(Debug, Clone, Copy)]
+pub struct Path<'a> {
+    parent: Option<&'a Path<'a>>,
+    segment: Segment,
+}
+
+impl Path<'static> {
+    /// The first position of a network: `0`.
+    pub const ROOT: Path<'static> = Path {
+        parent: None,
+        segment: Segment::Index(0),
+    };
+}
+
+impl<'a> Path<'a> {
+    /// The position `by` places further on in the same sequence (`2` → `5` for `by = 3`).
+    /// A named segment has no further places: it stays as it is.
+    pub fn next(&self, by: usize) -> Path<'a> {
+        let segment = match self.segment {
+            Segment::Index(i) => Segment::Index(i + by),
+            named => named,
+        };
+        Path {
+            parent: self.parent,
+            segment,
+        }
+    }
+
+    /// A child of this layer: `1` → `1.inner`.
+    pub fn child(&'a self, segment: Segment) -> Path<'a> {
+        Path {
+            parent: Some(self),
+            segment,
+        }
+    }
+
+    /// The last segment.
+    pub fn segment(&self) -> Segment {
+        self.segment
+    }
+
+    /// The position in the outermost sequence (the first segment's index, 0 for a name).
+    pub fn top(&self) -> usize {
+        match self.parent {
+            Some(parent) => parent.top(),
+            None => match self.segment {
+                Segment::Index(i) => i,
+                Segment::Name(_) => 0,
+            },
+        }
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(parent) = self.parent {
+            write!(f, "{parent}.")?;
+        }
+        write!(f, "{}", self.segment)
+    }
+}
+
+/// The shape of a parameter tensor and the layout of its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A vector of this many values (a bias, a scale).
+    Vector(usize),
+    /// A matrix, its values in column-major order (nalgebra's layout); saved row-major as
+    /// PyTorch's `[rows, cols]`.
+    Matrix {
+        /// Rows (a weight's outputs).
+        rows: usize,
+        /// Columns (a weight's inputs).
+        cols: usize,
+    },
+}
+
+impl Shape {
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        match *self {
+            Shape::Vector(n) => n,
+            Shape::Matrix { rows, cols } => rows * cols,
+        }
+    }
+
+    /// Whether it holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// PyTorch's shape of the tensor: `[n]` or `[rows, cols]`.
+    pub fn dims(&self) -> Vec<usize> {
+        match *self {
+            Shape::Vector(n) => vec![n],
+            Shape::Matrix { rows, cols } => vec![rows, cols],
+        }
+    }
+}
+
+/// Read access to one parameter tensor, as handed out by
+/// [`Layer::visit_params`](crate::Layer::visit_params).
+#[derive(Debug)]
+pub struct Param<'a, T> {
+    /// The layer that owns it.
+    pub path: &'a Path<'a>,
+    /// Its name inside the layer (`"weight"`, `"bias"`, `"scale"`).
+    pub name: &'static str,
+    /// Whether weight decay applies to it (weights: yes; biases and scales: no).
+    pub decay: bool,
+    /// Its shape.
+    pub shape: Shape,
+    /// The values, in the layout of [`Shape`].
+    pub value: &'a [T],
+}
+
+/// Write access to one parameter tensor and its accumulated gradient, as handed out by
+/// [`Layer::visit_params_mut`](crate::Layer::visit_params_mut) to an optimizer.
+#[derive(Debug)]
+pub struct ParamMut<'a, T> {
+    /// The layer that owns it.
+    pub path: &'a Path<'a>,
+    /// Its name inside the layer.
+    pub name: &'static str,
+    /// Whether weight decay applies to it.
+    pub decay: bool,
+    /// Its shape.
+    pub shape: Shape,
+    /// The values, in the layout of [`Shape`].
+    pub value: &'a mut [T],
+    /// The gradient accumulated by the backward passes since the last update, same layout.
+    pub grad: &'a mut [T],
+}
+
+/// The full name of a tensor, PyTorch's `state_dict` key: `2.weight`, `1.inner.0.bias`.
+pub struct FullName<'a> {
+    path: &'a Path<'a>,
+    name: &'static str,
+}
+
+impl fmt::Display for FullName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.path, self.name)
+    }
+}
+
+impl<T> Param<'_, T> {
+    /// The full name, PyTorch's `state_dict` key (`2.weight`); `to_string()` for a `String`.
+    pub fn full_name(&self) -> FullName<'_> {
+        FullName {
+            path: self.path,
+            name: self.name,
+        }
+    }
+}
+
+impl<T> ParamMut<'_, T> {
+    /// The full name, PyTorch's `state_dict` key (`2.weight`); `to_string()` for a `String`.
+    pub fn full_name(&self) -> FullName<'_> {
+        FullName {
+            path: self.path,
+            name: self.name,
+        }
+    }
+}
+
+/// Declares a layer's parameters once, inside its `impl Layer`: writes both
+/// [`Layer::visit_params`](crate::Layer::visit_params) and
+/// [`Layer::visit_params_mut`](crate::Layer::visit_params_mut), so that no tensor can be left
+/// out of one of them. The layer's scalar type is `T`; a layer of one scalar type names it
+/// first: `params! { scalar f64; ... }`.
+///
+/// Each line names a tensor and the fields that hold it and its gradient:
+/// - `name: matrix(value_field, grad_field)` — a matrix (`SMatrix`, boxed or not);
+/// - `name: vector(value_field, grad_field)` — a vector (`SVector`, boxed or not);
+/// - `, decay` after either — weight decay applies to it (weights do; biases and scales
+///   usually do not, so the default is off);
+/// - `name: layer(field)` — a layer inside this one (a wrapper's child): its tensors are
+///   named under `name` (`3.inner.0.weight`, or `3.inner.weight` for a single layer), so no
+///   two tensors can share a name, and it follows the training switch
+///   ([`Layer::set_training`](crate::Layer::set_training)).
+///
+/// `params! {}` declares a layer without parameters.
+///
+/// # Example
+/// ```
+/// use constnet::{params, Layer, Scalar, Takes};
+/// use nalgebra::SVector;
+///
+/// /// `y = s ⊙ x`, with a learned scale `s` that is not decayed.
+/// struct Scale<const N: usize, T: Scalar = f32> {
+///     s: SVector<T, N>,
+///     s_grad: SVector<T, N>,
+/// }
+/// impl<const N: usize, T: Scalar> Takes<N> for Scale<N, T> {}
+/// impl<const N: usize, T: Scalar> Layer<T, N, N> for Scale<N, T> {
+///     type Tape = ();
+///     fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, ()) {
+///         (x.component_mul(&self.s), ())
+///     }
+///     fn backward(&mut self, x: &SVector<T, N>, _: &SVector<T, N>, dy: &SVector<T, N>, _: &()) -> SVector<T, N> {
+///         self.s_grad += dy.component_mul(x);
+///         dy.component_mul(&self.s)
+///     }
+///     params! { scale: vector(s, s_grad); }
+/// }
+/// let layer = Scale::<3> { s: SVector::repeat(2.0), s_grad: SVector::zeros() };
+/// let mut names = Vec::new();
+/// layer.visit_params(&constnet::Path::ROOT, &mut |p| names.push((p.full_name().to_string(), p.decay)));
+/// assert_eq!(names, [("0.scale".to_string(), false)]);
+/// ```
+#[macro_export]
+macro_rules! params {
+    ($($name:ident : $kind:ident ( $($field:ident),* ) $(, $flag:ident)? ;)*) => {
+        $crate::params! { scalar T; $($name : $kind ( $($field),* ) $(, $flag)? ;)* }
+    };
+    (scalar $t:ty; $($name:ident : $kind:ident ( $($field:ident),* ) $(, $flag:ident)? ;)*) => {
+        fn visit_params<F: FnMut($crate::Param<'_, $t>)>(&self, at: &$crate::Path<'_>, f: &mut F) {
+            let _ = (&at, &f);
+            $($crate::params!(@visit self, at, f, $name, $kind ( $($field),* ), [$($flag)?]);)*
+        }
+        fn visit_params_mut<F: FnMut($crate::ParamMut<'_, $t>)>(
+            &mut self,
+            at: &$crate::Path<'_>,
+            f: &mut F,
+        ) {
+            let _ = (&at, &f);
+            $($crate::params!(@visit_mut self, at, f, $name, $kind ( $($field),* ), [$($flag)?]);)*
+        }
+        fn set_children_training(&mut self, training: bool) {
+            let _ = training;
+            $($crate::params!(@train self, training, $kind ( $($field),* ));)*
+        }
+    };
+    (@train $self:ident, $on:ident, layer ($child:ident)) => {
+        $self.$child.set_training($on)
+    };
+    (@train $self:ident, $on:ident, $kind:ident ($($field:ident),*)) => {};
+    (@decay []) => { false };
+    (@decay [decay]) => { true };
+    (@shape matrix, $v:expr) => {
+        $crate::Shape::Matrix { rows: $v.nrows(), cols: $v.ncols() }
+    };
+    (@shape vector, $v:expr) => { $crate::Shape::Vector($v.len()) };
+    (@visit $self:ident, $at:ident, $f:ident, $name:ident, layer ($child:ident), []) => {{
+        let named = $at.child($crate::Segment::Name(stringify!($name)));
+        let first = named.child($crate::Segment::Index(0));
+        $self.$child.visit_params(if $self.$child.depth() > 1 { &first } else { &named }, $f);
+    }};
+    (@visit_mut $self:ident, $at:ident, $f:ident, $name:ident, layer ($child:ident), []) => {{
+        let named = $at.child($crate::Segment::Name(stringify!($name)));
+        let first = named.child($crate::Segment::Index(0));
+        let inner = if $self.$child.depth() > 1 { &first } else { &named };
+        $self.$child.visit_params_mut(inner, $f);
+    }};
+    (@visit $self:ident, $at:ident, $f:ident, $name:ident, $kind:ident ($value:ident, $grad:ident), [$($flag:ident)?]) => {
+        $f($crate::Param {
+            path: $at,
+            name: stringify!($name),
+            decay: $crate::params!(@decay [$($flag)?]),
+            shape: $crate::params!(@shape $kind, $self.$value),
+            value: $self.$value.as_slice(),
+        })
+    };
+    (@visit_mut $self:ident, $at:ident, $f:ident, $name:ident, $kind:ident ($value:ident, $grad:ident), [$($flag:ident)?]) => {
+        $f($crate::ParamMut {
+            path: $at,
+            name: stringify!($name),
+            decay: $crate::params!(@decay [$($flag)?]),
+            shape: $crate::params!(@shape $kind, $self.$value),
+            value: $self.$value.as_mut_slice(),
+            grad: $self.$grad.as_mut_slice(),
+        })
+    };
+}
