@@ -2,7 +2,7 @@
 //! backward, its parameters), with minibatch passes that come from the one-sample pair unless
 //! a layer overrides them for speed.
 
-use core::any::Any;
+use core::any::{Any, TypeId};
 
 use nalgebra::SVector;
 
@@ -252,7 +252,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
 /// there: its per-sample tapes, a buffer), and the one-sample tape of a boxed
 /// [`Model`](crate::Model). Allocated on the first pass and reused after that.
 #[derive(Default)]
-pub struct DynTape(Option<Box<dyn Any>>);
+pub struct DynTape(Option<(TypeId, Box<dyn Any>)>);
 
 impl core::fmt::Debug for DynTape {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -267,19 +267,21 @@ impl core::fmt::Debug for DynTape {
 impl DynTape {
     /// A tape holding `tape`.
     pub fn new<Tp: 'static>(tape: Tp) -> Self {
-        DynTape(Some(Box::new(tape)))
+        DynTape(Some((TypeId::of::<Tp>(), Box::new(tape))))
     }
 
     /// The tape as `Tp`, replacing whatever it held if that was of another type: what a
     /// forward pass records into.
+    #[inline(always)]
     pub fn get_mut<Tp: Default + 'static>(&mut self) -> &mut Tp {
-        if !self.0.as_ref().is_some_and(|t| t.is::<Tp>()) {
-            self.0 = Some(Box::new(Tp::default()));
+        if self.0.as_ref().map(|(id, _)| *id) != Some(TypeId::of::<Tp>()) {
+            *self = DynTape::new(Tp::default());
         }
-        self.0
-            .as_mut()
-            .and_then(|t| t.downcast_mut())
-            .expect("just made to hold a Tp")
+        let (_, tape) = self.0.as_mut().expect("just made to hold a Tp");
+        // SAFETY: the box holds a `Tp`: its type id, stored beside it when it was made from
+        // a `Tp` (`new`), equals `Tp`'s; so its data pointer points to a valid `Tp`, borrowed
+        // mutably through `self` for the returned lifetime.
+        unsafe { &mut *(&mut **tape as *mut dyn Any).cast::<Tp>() }
     }
 
     /// The tape as `Tp`: what a backward pass reads.
@@ -287,11 +289,15 @@ impl DynTape {
     /// # Panics
     /// If no forward pass of this layer recorded it (a caller bug: backward needs the
     /// tape of a forward pass).
+    #[inline(always)]
     pub fn get<Tp: 'static>(&self) -> &Tp {
-        self.0
-            .as_ref()
-            .and_then(|t| t.downcast_ref())
-            .expect("a backward pass needs the tape of a forward pass of the same layer")
+        match &self.0 {
+            // SAFETY: as in `get_mut`: the stored type id is `Tp`'s, so the box holds a `Tp`.
+            Some((id, tape)) if *id == TypeId::of::<Tp>() => unsafe {
+                &*(&**tape as *const dyn Any).cast::<Tp>()
+            },
+            _ => panic!("a backward pass needs the tape of a forward pass of the same layer"),
+        }
     }
 }
 
@@ -502,4 +508,31 @@ macro_rules! seq {
         use $crate::Layer as _;
         $first $(.then($rest))*
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dyn_tape_keeps_its_value_and_replaces_one_of_another_type() {
+        let mut tape = DynTape::default();
+        tape.get_mut::<Vec<u32>>().push(7);
+        tape.get_mut::<Vec<u32>>().push(8);
+        assert_eq!(tape.get::<Vec<u32>>(), &[7, 8]);
+        // Another type: a fresh default, the old value dropped.
+        assert_eq!(*tape.get_mut::<u64>(), 0);
+        *tape.get_mut::<u64>() = 5;
+        assert_eq!(*tape.get::<u64>(), 5);
+        assert!(tape.get_mut::<Vec<u32>>().is_empty());
+        let boxed = DynTape::new([1.5f64; 3]);
+        assert_eq!(boxed.get::<[f64; 3]>(), &[1.5; 3]);
+    }
+
+    #[test]
+    #[should_panic(expected = "needs the tape of a forward pass")]
+    fn dyn_tape_of_another_type_is_a_caller_bug() {
+        let tape = DynTape::new(1u8);
+        let _ = tape.get::<u16>();
+    }
 }
