@@ -71,7 +71,7 @@ fn update(c: &mut Criterion) {
         c.bench_function(&format!("784-256-10 optimizer update only, {name}"), |b| {
             b.iter(|| {
                 net.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
-                optimizer.step(&mut net);
+                optimizer.step(&mut net, 1e-3).unwrap();
             })
         });
     }

@@ -344,7 +344,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         adam_step[threads - 1] = with_threads(threads, || {
             best(7, 200, || {
                 wide.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
-                adam.step(&mut wide);
+                adam.step(&mut wide, 1e-3).unwrap();
             })
         })?
         .saturating_sub(refill);
@@ -361,7 +361,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let cached_step = best(7, 500, || {
         cached.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
-        adam.step(&mut cached);
+        adam.step(&mut cached, 1e-3).unwrap();
     })
     .saturating_sub(cached_refill);
     let per_parameter = |d: Duration, n: usize| d.as_secs_f64() * 1e9 / n as f64;

@@ -116,10 +116,10 @@ pub use nn::loss::{
     SoftmaxCrossEntropy, TargetsOf,
 };
 pub use nn::model::Model;
-pub use nn::param::{FullName, Param, ParamMut, Path, Segment, Shape};
+pub use nn::param::{FullName, Param, ParamMut, Path, Segment, Shape, StateOp};
 pub use nn::summary::{Summary, summary};
 pub use nn::takes::Takes;
-pub use optim::{Adam, Optimizer, Reset, Sgd};
+pub use optim::{Adam, Optimizer, OptimizerState, Reset, Sgd, TensorState};
 #[cfg(feature = "safetensors")]
 pub use train::callback::Checkpoint;
 #[cfg(feature = "std")]

@@ -39,8 +39,6 @@ fn learning_rates_must_be_finite_and_positive() {
     for lr in [1e-50, 1e300] {
         assert!(Sgd::<f32>::new(lr).is_err(), "{lr}");
         assert!(Adam::<f32>::new(lr).is_err(), "{lr}");
-        let mut sgd = Sgd::<f32>::new(0.1).unwrap();
-        assert!(sgd.set_learning_rate(lr).is_err());
     }
     assert!(Sgd::<f64>::new(1e-50).is_ok());
 }

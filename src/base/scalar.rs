@@ -5,8 +5,6 @@ use core::fmt::{Debug, Display};
 use nalgebra::RealField;
 use num_traits::{FromPrimitive, ToPrimitive};
 
-use crate::prelude::*;
-
 mod sealed {
     pub trait Sealed {}
     impl Sealed for f32 {}
@@ -178,12 +176,12 @@ impl_scalar!(f64, matrixmultiply::dgemm, num_traits::Float::tanh);
 )]
 pub trait SameScalar<U>: Scalar {
     /// `v`, seen as holding `Self` values (it does: `Self` is `U`).
-    fn same_mut(v: &mut Vec<Vec<U>>) -> &mut Vec<Vec<Self>>;
+    fn same_mut(v: &mut [U]) -> &mut [Self];
 }
 
 impl<T: Scalar> SameScalar<T> for T {
     #[inline(always)]
-    fn same_mut(v: &mut Vec<Vec<T>>) -> &mut Vec<Vec<T>> {
+    fn same_mut(v: &mut [T]) -> &mut [T] {
         v
     }
 }

@@ -171,6 +171,14 @@ pub enum Error {
         /// The name both tensors have (PyTorch's `state_dict` key, e.g. `1.weight`).
         name: String,
     },
+    /// An optimizer's state does not fit: it is of another network (a tensor of another
+    /// shape, more or fewer tensors) or of another optimizer.
+    OptimizerState {
+        /// The parameter tensor it does not fit (empty when it is the whole state).
+        tensor: String,
+        /// What does not fit.
+        problem: String,
+    },
     /// A callback or schedule watches a metric that training does not report (a
     /// validation metric without a validation set, R² for a classifier).
     MissingMetric {
@@ -305,6 +313,12 @@ impl fmt::Display for Error {
                  a layer its own name in `params!`, and declare a wrapped layer with \
                  `child: layer(field)` so that its tensors are named under `child`"
             ),
+            Error::OptimizerState { tensor, problem } if tensor.is_empty() => {
+                write!(f, "optimizer state: {problem}")
+            }
+            Error::OptimizerState { tensor, problem } => {
+                write!(f, "optimizer state of `{tensor}`: {problem}")
+            }
             Error::MissingMetric { metric } => write!(
                 f,
                 "the {metric} is watched but not reported (give `fit` a validation set, or \

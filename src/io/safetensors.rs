@@ -474,8 +474,8 @@ mod tests {
                 grad: self.w_grad.as_mut_slice(),
             });
         }
-        fn set_children_training(&mut self, training: bool) {
-            self.inner.set_training(training);
+        fn visit_state(&mut self, at: &Path<'_>, op: &mut crate::StateOp<'_>) {
+            self.inner.visit_state(at, op);
         }
     }
 

@@ -11,7 +11,7 @@ use crate::base::simd;
 use crate::nn::chain::{Chain, ChainTape};
 use crate::nn::takes::Takes;
 
-use crate::nn::param::{Param, ParamMut, Path};
+use crate::nn::param::{Param, ParamMut, Path, StateOp};
 use crate::prelude::*;
 use crate::{Batch, Scalar};
 
@@ -177,17 +177,19 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     /// as [`Dropout`](crate::Dropout), follow it; the others ignore it (the default).
     /// [`Trainer::fit`](crate::Trainer::fit) switches it on for its epochs and off when it
     /// evaluates and when it returns.
-    ///
-    /// By default it passes the switch on to the layers declared inside this one with
-    /// [`params!`](crate::params) (`child: layer(field)`), so a wrapper never forgets them.
+    /// It is [`StateOp::Train`] through [`Layer::visit_state`], which
+    /// [`params!`](crate::params) passes on to the layers declared inside this one
+    /// (`child: layer(field)`), so a wrapper never forgets them.
     fn set_training(&mut self, training: bool) {
-        self.set_children_training(training);
+        self.visit_state(&Path::ROOT, &mut StateOp::Train(training));
     }
 
-    /// Passes the training switch on to the layers inside this one. Written by
-    /// [`params!`](crate::params) (nothing for a layer without `layer(...)` entries).
-    #[doc(hidden)]
-    fn set_children_training(&mut self, training: bool);
+    /// The state a layer keeps besides its parameters: its training switch, and counters
+    /// such as [`Dropout`](crate::Dropout)'s mask stream, which a training checkpoint saves so
+    /// that a resumed run goes on exactly. Written by [`params!`](crate::params), which
+    /// passes `op` on to the layers declared inside this one; a layer with state of its own
+    /// writes it by hand.
+    fn visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>);
 
     /// Inference on one sample: `y = f(x)`, with no heap allocation.
     #[inline]
@@ -448,9 +450,9 @@ where
             .visit_params_mut(&at.next(self.first.depth()), f);
     }
 
-    fn set_children_training(&mut self, training: bool) {
-        self.first.set_training(training);
-        self.second.set_training(training);
+    fn visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>) {
+        self.first.visit_state(at, op);
+        self.second.visit_state(&at.next(self.first.depth()), op);
     }
 
     fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {

@@ -3,7 +3,7 @@
 use nalgebra::SVector;
 
 use crate::nn::layer::{DynTape, LayerInfo};
-use crate::nn::param::{Param, ParamMut, Path};
+use crate::nn::param::{Param, ParamMut, Path, StateOp};
 use crate::nn::takes::Takes;
 use crate::prelude::*;
 use crate::{Batch, Layer, Scalar};
@@ -68,7 +68,7 @@ pub trait Model<T: Scalar, const I: usize, const O: usize> {
     #[doc(hidden)]
     fn dyn_describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo));
     #[doc(hidden)]
-    fn dyn_set_training(&mut self, training: bool);
+    fn dyn_visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>);
 }
 
 impl<T, N, const I: usize, const O: usize> Model<T, I, O> for N
@@ -114,8 +114,8 @@ where
     fn dyn_describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
         self.describe(at, f);
     }
-    fn dyn_set_training(&mut self, training: bool) {
-        self.set_training(training);
+    fn dyn_visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>) {
+        self.visit_state(at, op);
     }
 }
 
@@ -169,8 +169,8 @@ macro_rules! boxed_model_layer {
             fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
                 (**self).dyn_describe(at, f);
             }
-            fn set_children_training(&mut self, training: bool) {
-                (**self).dyn_set_training(training);
+            fn visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>) {
+                (**self).dyn_visit_state(at, op);
             }
         }
     };

@@ -163,6 +163,27 @@ pub struct ParamMut<'a, T> {
     pub grad: &'a mut [T],
 }
 
+/// What [`Layer::visit_state`](crate::Layer::visit_state) is asked to do with the state a
+/// layer keeps besides its parameters.
+pub enum StateOp<'a> {
+    /// Switch training mode on (`true`) or off.
+    Train(bool),
+    /// Report every counter, by full name (`3.calls`).
+    Save(&'a mut dyn FnMut(String, u64)),
+    /// Set every counter from its full name; `None` leaves it as it is.
+    Load(&'a mut dyn FnMut(&str) -> Option<u64>),
+}
+
+impl fmt::Debug for StateOp<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateOp::Train(on) => write!(f, "Train({on})"),
+            StateOp::Save(_) => f.write_str("Save"),
+            StateOp::Load(_) => f.write_str("Load"),
+        }
+    }
+}
+
 /// The full name of a tensor, PyTorch's `state_dict` key: `2.weight`, `1.inner.0.bias`.
 pub struct FullName<'a> {
     path: &'a Path<'a>,
@@ -195,10 +216,11 @@ impl<T> ParamMut<'_, T> {
     }
 }
 
-/// Declares a layer's parameters once, inside its `impl Layer`: writes both
-/// [`Layer::visit_params`](crate::Layer::visit_params) and
-/// [`Layer::visit_params_mut`](crate::Layer::visit_params_mut), so that no tensor can be left
-/// out of one of them. The layer's scalar type is `T`; a layer of one scalar type names it
+/// Declares a layer's parameters once, inside its `impl Layer`: writes
+/// [`Layer::visit_params`](crate::Layer::visit_params),
+/// [`Layer::visit_params_mut`](crate::Layer::visit_params_mut) and
+/// [`Layer::visit_state`](crate::Layer::visit_state), so that no tensor can be left out of one
+/// of them and a wrapped layer is never forgotten. The layer's scalar type is `T`; a layer of one scalar type names it
 /// first: `params! { scalar f64; ... }`.
 ///
 /// Each line names a tensor and the fields that hold it and its gradient:
@@ -208,8 +230,8 @@ impl<T> ParamMut<'_, T> {
 ///   usually do not, so the default is off);
 /// - `name: layer(field)` — a layer inside this one (a wrapper's child): its tensors are
 ///   named under `name` (`3.inner.0.weight`, or `3.inner.weight` for a single layer), so no
-///   two tensors can share a name, and it follows the training switch
-///   ([`Layer::set_training`](crate::Layer::set_training)).
+///   two tensors can share a name, and it follows the training switch and keeps its counters
+///   ([`Layer::visit_state`](crate::Layer::visit_state)).
 ///
 /// `params! {}` declares a layer without parameters.
 ///
@@ -258,15 +280,18 @@ macro_rules! params {
             let _ = (&at, &f);
             $($crate::params!(@visit_mut self, at, f, $name, $kind ( $($field),* ), [$($flag)?]);)*
         }
-        fn set_children_training(&mut self, training: bool) {
-            let _ = training;
-            $($crate::params!(@train self, training, $kind ( $($field),* ));)*
+        fn visit_state(&mut self, at: &$crate::Path<'_>, op: &mut $crate::StateOp<'_>) {
+            let _ = (&at, &op);
+            $($crate::params!(@state self, at, op, $name, $kind ( $($field),* ));)*
         }
     };
-    (@train $self:ident, $on:ident, layer ($child:ident)) => {
-        $self.$child.set_training($on)
-    };
-    (@train $self:ident, $on:ident, $kind:ident ($($field:ident),*)) => {};
+    (@state $self:ident, $at:ident, $op:ident, $name:ident, layer ($child:ident)) => {{
+        let named = $at.child($crate::Segment::Name(stringify!($name)));
+        let first = named.child($crate::Segment::Index(0));
+        let inner = if $self.$child.depth() > 1 { &first } else { &named };
+        $self.$child.visit_state(inner, $op);
+    }};
+    (@state $self:ident, $at:ident, $op:ident, $name:ident, $kind:ident ($($field:ident),*)) => {};
     (@decay []) => { false };
     (@decay [decay]) => { true };
     (@shape matrix, $v:expr) => {

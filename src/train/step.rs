@@ -50,7 +50,8 @@ where
     Opt: Optimizer<T>,
 {
     loss.check_target(0, target)?;
-    Ok(sample_step(net, loss, optimizer, x, target))
+    let lr = optimizer.learning_rate();
+    sample_step(net, loss, optimizer, lr, x, target)
 }
 
 /// [`train_sample`] on a target already checked.
@@ -59,9 +60,10 @@ fn sample_step_kernel<T, N, L, Opt, const I: usize, const O: usize>(
     net: &mut N,
     loss: &L,
     optimizer: &mut Opt,
+    lr: f64,
     x: &SVector<T, I>,
     target: &L::Target,
-) -> T
+) -> Result<T, Error>
 where
     T: Scalar,
     N: Layer<T, I, O>,
@@ -72,8 +74,8 @@ where
     let mut dy = SVector::zeros();
     let value = loss.sample(&y, target, &mut dy);
     net.backward(x, &y, &dy, &tape);
-    optimizer.step(net);
-    value
+    optimizer.step(net, lr)?;
+    Ok(value)
 }
 
 simd::multiversion! {
@@ -83,9 +85,10 @@ simd::multiversion! {
         net: &mut N,
         loss: &L,
         optimizer: &mut Opt,
+        lr: f64,
         x: &SVector<T, I>,
         target: &L::Target,
-    ) -> T = sample_step_kernel;
+    ) -> Result<T, Error> = sample_step_kernel;
 }
 
 /// [`Workspace::step`] on targets already checked: forward, loss, backward, update.
@@ -95,9 +98,10 @@ fn batch_step_kernel<T, N, L, Opt, const I: usize, const O: usize>(
     net: &mut N,
     loss: &L,
     optimizer: &mut Opt,
+    lr: f64,
     x: &Batch<T, I>,
     targets: &[L::Target],
-) -> BatchLoss
+) -> Result<BatchLoss, Error>
 where
     T: Scalar,
     N: Layer<T, I, O>,
@@ -108,8 +112,8 @@ where
     net.forward_batch(x, &mut w.output, &mut w.tape);
     let value = loss.batch(&w.output, targets, &mut w.output_grad);
     net.backward_batch(x, &w.output, &w.output_grad, None, &mut w.tape);
-    optimizer.step(net);
-    value
+    optimizer.step(net, lr)?;
+    Ok(value)
 }
 
 simd::multiversion! {
@@ -120,9 +124,10 @@ simd::multiversion! {
         net: &mut N,
         loss: &L,
         optimizer: &mut Opt,
+        lr: f64,
         x: &Batch<T, I>,
         targets: &[L::Target],
-    ) -> BatchLoss = batch_step_kernel;
+    ) -> Result<BatchLoss, Error> = batch_step_kernel;
 }
 
 /// The buffers of minibatch training for network `N`, kept between steps so that a step
@@ -154,17 +159,36 @@ impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Workspace<T, 
     }
 
     /// One minibatch step: forward, mean loss, backward (skipping the input gradient),
-    /// optimizer update. Returns the batch's loss before the update.
+    /// optimizer update at the optimizer's own learning rate. Returns the batch's loss
+    /// before the update.
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] unless `targets` holds one target per column of `x`;
     /// [`Error::LabelOutOfRange`] / [`Error::InvalidTarget`] for a target the loss cannot
     /// take (`index` is its column). Both are checked first: the network is then unchanged.
+    /// [`Error::OptimizerState`] if the optimizer's state is of another network.
     pub fn step<L: Loss<T, O>, Opt: Optimizer<T>>(
         &mut self,
         net: &mut N,
         loss: &L,
         optimizer: &mut Opt,
+        x: &Batch<T, I>,
+        targets: &[L::Target],
+    ) -> Result<BatchLoss, Error> {
+        let lr = optimizer.learning_rate();
+        self.step_with_rate(net, loss, optimizer, lr, x, targets)
+    }
+
+    /// [`Workspace::step`] with learning rate `lr` (from a schedule of your own).
+    ///
+    /// # Errors
+    /// As [`Workspace::step`].
+    pub fn step_with_rate<L: Loss<T, O>, Opt: Optimizer<T>>(
+        &mut self,
+        net: &mut N,
+        loss: &L,
+        optimizer: &mut Opt,
+        lr: f64,
         x: &Batch<T, I>,
         targets: &[L::Target],
     ) -> Result<BatchLoss, Error> {
@@ -178,19 +202,20 @@ impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Workspace<T, 
         for (i, t) in targets.iter().enumerate() {
             loss.check_target(i, t)?;
         }
-        Ok(self.step_checked(net, loss, optimizer, x, targets))
+        self.step_checked(net, loss, optimizer, lr, x, targets)
     }
 
-    /// [`Workspace::step`] on targets already checked.
+    /// [`Workspace::step`] on targets already checked, with learning rate `lr`.
     pub(crate) fn step_checked<L: Loss<T, O>, Opt: Optimizer<T>>(
         &mut self,
         net: &mut N,
         loss: &L,
         optimizer: &mut Opt,
+        lr: f64,
         x: &Batch<T, I>,
         targets: &[L::Target],
-    ) -> BatchLoss {
-        batch_step(self, net, loss, optimizer, x, targets)
+    ) -> Result<BatchLoss, Error> {
+        batch_step(self, net, loss, optimizer, lr, x, targets)
     }
 
     /// The network's output for the last step's minibatch (before the update).
@@ -359,8 +384,8 @@ mod tests {
         let (mut a, mut b) = (net(), net());
         let (mut oa, mut ob) = (Adam::new(0.01).unwrap(), Adam::new(0.01).unwrap());
         for (x, t) in xs.iter().zip(&labels) {
-            let la = sample_step_kernel(&mut a, &SoftmaxCrossEntropy, &mut oa, x, t);
-            let lb = sample_step(&mut b, &SoftmaxCrossEntropy, &mut ob, x, t);
+            let la = sample_step_kernel(&mut a, &SoftmaxCrossEntropy, &mut oa, 0.01, x, t).unwrap();
+            let lb = sample_step(&mut b, &SoftmaxCrossEntropy, &mut ob, 0.01, x, t).unwrap();
             assert_eq!(la.to_bits(), lb.to_bits());
             let (ya, yb) = (forward_kernel(&a, x), forward_one(&b, x));
             assert_eq!(ya.map(f32::to_bits), yb.map(f32::to_bits));
@@ -374,25 +399,30 @@ mod tests {
         let x = Batch::<f32, 3>::from_fn(37, |r, c| xs[c][r]);
         let (mut wa, mut wb) = (Workspace::new(), Workspace::new());
         for _ in 0..3 {
-            let la = batch_step_kernel(&mut wa, &mut a, &Mse, &mut oa, &x, &values[..37]);
-            let lb = batch_step(&mut wb, &mut b, &Mse, &mut ob, &x, &values[..37]);
+            let (va, vb) = (&values[..37], &values[..37]);
+            let la = batch_step_kernel(&mut wa, &mut a, &Mse, &mut oa, 0.05, &x, va).unwrap();
+            let lb = batch_step(&mut wb, &mut b, &Mse, &mut ob, 0.05, &x, vb).unwrap();
             assert_eq!(la.mean.to_bits(), lb.mean.to_bits());
             let la = batch_step_kernel(
                 &mut wa,
                 &mut a,
                 &SoftmaxCrossEntropy,
                 &mut oa,
+                0.05,
                 &x,
                 &labels[..37],
-            );
+            )
+            .unwrap();
             let lb = batch_step(
                 &mut wb,
                 &mut b,
                 &SoftmaxCrossEntropy,
                 &mut ob,
+                0.05,
                 &x,
                 &labels[..37],
-            );
+            )
+            .unwrap();
             assert_eq!(la.mean.to_bits(), lb.mean.to_bits());
         }
         assert_eq!(bits(&a), bits(&b));

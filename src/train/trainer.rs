@@ -216,7 +216,7 @@ impl<L, Opt> Trainer<L, Opt> {
         &self.loss
     }
 
-    /// The optimizer, e.g. to change its learning rate between calls to `fit`.
+    /// The optimizer, e.g. to look at its state between calls to `fit`.
     pub fn optimizer_mut(&mut self) -> &mut Opt {
         &mut self.optimizer
     }
@@ -323,8 +323,9 @@ impl<L, Opt> Trainer<L, Opt> {
                 Schedule::ReduceOnPlateau { .. } => plateau.lr,
                 schedule => schedule.lr(initial_lr, epoch),
             };
-            if lr != self.optimizer.learning_rate() {
-                self.optimizer.set_learning_rate(lr)?;
+            // The rate goes to every step; the optimizer keeps its own, the base rate.
+            if !(lr.is_finite() && lr > 0.0 && T::of(lr) > T::zero()) {
+                return Err(Error::InvalidLearningRate { value: lr });
             }
             net.set_training(true);
             let start = Instant::now();
@@ -335,8 +336,14 @@ impl<L, Opt> Trainer<L, Opt> {
             let mut correct = Some(0);
             for (b, indices) in order.chunks(batch_size).enumerate() {
                 train.gather(indices, &mut x, &mut targets);
-                let out =
-                    workspace.step_checked(net, &self.loss, &mut self.optimizer, &x, &targets);
+                let out = workspace.step_checked(
+                    net,
+                    &self.loss,
+                    &mut self.optimizer,
+                    lr,
+                    &x,
+                    &targets,
+                )?;
                 if !out.mean.is_finite() {
                     net.set_training(false);
                     return Err(Error::Diverged {

@@ -9,7 +9,7 @@ use nalgebra::SVector;
 use crate::base::linalg::ensure_cols;
 use crate::nn::layer::DynTape;
 use crate::prelude::*;
-use crate::{Batch, Error, Layer, LayerInfo, Path, Scalar, Takes};
+use crate::{Batch, Error, Layer, LayerInfo, Path, Scalar, StateOp, Takes};
 
 /// Inverted dropout on any number of values, with a training and an evaluation mode.
 ///
@@ -167,7 +167,9 @@ pub struct DropoutTape<T: Scalar, const N: usize>(SVector<T, N>);
 impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
     type Tape = DropoutTape<T, N>;
 
-    crate::params! {}
+    fn visit_params<F: FnMut(crate::Param<'_, T>)>(&self, _: &Path<'_>, _: &mut F) {}
+
+    fn visit_params_mut<F: FnMut(crate::ParamMut<'_, T>)>(&mut self, _: &Path<'_>, _: &mut F) {}
 
     fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, DropoutTape<T, N>) {
         let mask = self.mask::<T>();
@@ -215,8 +217,17 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
         }
     }
 
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
+    /// The training switch, and the mask stream's position, saved as `k.calls`.
+    fn visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>) {
+        match op {
+            StateOp::Train(on) => self.training = *on,
+            StateOp::Save(f) => f(format!("{at}.calls"), *self.calls.get_mut() as u64),
+            StateOp::Load(f) => {
+                if let Some(calls) = f(&format!("{at}.calls")) {
+                    *self.calls.get_mut() = calls as usize;
+                }
+            }
+        }
     }
 
     fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {

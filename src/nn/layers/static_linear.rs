@@ -8,7 +8,7 @@ use nalgebra::{SMatrix, SVector};
 use super::linear::{affine_batch, visit_weight_and_bias};
 use crate::base::linalg::{affine, array, array_mut, column, column_mut, ensure_cols, mul_wt};
 use crate::nn::layer::DynTape;
-use crate::nn::param::{Param, ParamMut, Path};
+use crate::nn::param::{Param, ParamMut, Path, StateOp};
 use crate::{Batch, Layer, Scalar, Takes};
 
 /// `y = W·x + b` with `W` and `b` borrowed for `'a`: a [`Linear`](crate::Linear) frozen in
@@ -130,7 +130,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
     /// Nothing: the weights are read-only.
     fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: &Path<'_>, _: &mut F) {}
 
-    fn set_children_training(&mut self, _: bool) {}
+    fn visit_state(&mut self, _: &Path<'_>, _: &mut StateOp<'_>) {}
 }
 
 #[cfg(feature = "std")]
