@@ -17,6 +17,7 @@
 mod common;
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -25,9 +26,9 @@ use constnet::mnist::{self, MnistSet};
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Build, ConfusionMatrix, Dropout, EarlyStopping, EpochReport, Layer, Linear, Metric,
-    Model, Net, Observer, Optimizer, Order, Relu, Schedule, Sgd, Sigmoid, SoftmaxCrossEntropy,
-    Tanh, Trainer, evaluate, io, summary,
+    Adam, Build, Callback, ConfusionMatrix, Dropout, EarlyStopping, EpochReport, Layer, Linear,
+    Metric, Model, Net, Optimizer, Order, Params, Relu, Schedule, Sgd, Sigmoid,
+    SoftmaxCrossEntropy, Tanh, Trainer, evaluate, io, summary,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -159,6 +160,10 @@ Options:
   --hidden N            the hidden width of --layers 2: 256 or 32 (for embedded/) [default: 256]
   --activation NAME     relu | tanh | sigmoid, for the hidden layers [default: relu]
   --save PATH           save the trained weights (safetensors, PyTorch names and layout)
+  --checkpoint PATH     write a training checkpoint after every epoch (weights, optimizer
+                        state, progress, early-stopping state)
+  --resume PATH         go on from a checkpoint of a run with the same options: --epochs is
+                        the total, so `--epochs 2 --resume c` runs the epochs after c's
   --load PATH           evaluate saved weights on the test set instead of training
   --metrics PATH        write a CSV row per epoch: loss, accuracies, max |w| of each layer
   --plot PATH           draw training vs validation accuracy and max |w| per epoch (PNG)
@@ -189,6 +194,8 @@ struct Options {
     hidden: u16,
     activation: String,
     save: Option<PathBuf>,
+    checkpoint: Option<PathBuf>,
+    resume: Option<PathBuf>,
     load: Option<PathBuf>,
     metrics: Option<PathBuf>,
     plot: Option<PathBuf>,
@@ -240,6 +247,8 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         hidden: 256,
         activation: "relu".into(),
         save: None,
+        checkpoint: None,
+        resume: None,
         load: None,
         metrics: None,
         plot: None,
@@ -259,6 +268,8 @@ fn parse_args() -> Result<Options, lexopt::Error> {
             Long("seed") => o.seed = flag_value(&mut parser, "seed")?,
             Long("threads") => o.threads = flag_value(&mut parser, "threads")?,
             Long("save") => o.save = Some(parser.value()?.into()),
+            Long("checkpoint") => o.checkpoint = Some(parser.value()?.into()),
+            Long("resume") => o.resume = Some(parser.value()?.into()),
             Long("load") => o.load = Some(parser.value()?.into()),
             Long("metrics") => o.metrics = Some(parser.value()?.into()),
             Long("plot") => o.plot = Some(parser.value()?.into()),
@@ -310,6 +321,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     // Fail now, not after minutes of training, if a result could not be written.
     for (flag, path) in [
         ("save", &o.save),
+        ("checkpoint", &o.checkpoint),
         ("metrics", &o.metrics),
         ("plot", &o.plot),
     ] {
@@ -456,13 +468,27 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         .restore_best(o.early_stop.is_some());
     let mut callbacks = (Progress::new(o.epochs, o.holds_out()), stop);
     let mut trainer = Trainer::new(SoftmaxCrossEntropy, optimizer)
-        .epochs(o.epochs)
         .batch_size(o.batch_size)
         .order(Order::Shuffled { seed: o.seed })
         .schedule(schedule)
         // The whole training set's numbers after each epoch, when it is small enough to be
         // cheap: the lab's curves then compare like with like.
         .evaluate_train(o.train_size.is_some_and(|n| n <= 10_000));
+    if let Some(path) = &o.checkpoint {
+        trainer = trainer.checkpoint_every_epoch(path);
+    }
+    if let Some(path) = &o.resume {
+        trainer
+            .resume(&mut net, &mut callbacks, path)
+            .map_err(|e| format!("--resume: {e}"))?;
+        println!(
+            "resumed from {} after epoch {}",
+            path.display(),
+            trainer.epochs_done()
+        );
+    }
+    let remaining = o.epochs.saturating_sub(trainer.epochs_done());
+    let mut trainer = trainer.epochs(remaining);
     let history = constnet::with_threads(o.threads, || {
         trainer.fit(&mut net, train, Some(validation), &mut callbacks)
     })??;
@@ -521,7 +547,7 @@ impl Progress {
     }
 }
 
-impl Observer for Progress {
+impl Callback<f32> for Progress {
     fn on_batch(&mut self, p: &constnet::BatchProgress) {
         let bar = self.bar.get_or_insert_with(|| {
             let bar = ProgressBar::new(p.batches as u64);
@@ -541,7 +567,11 @@ impl Observer for Progress {
         }
     }
 
-    fn on_epoch(&mut self, r: &EpochReport) {
+    fn on_epoch(
+        &mut self,
+        _: &mut dyn Params<f32>,
+        r: &EpochReport,
+    ) -> Result<ControlFlow<()>, constnet::Error> {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -556,6 +586,7 @@ impl Observer for Progress {
             100.0 * validation,
             r.train_time.as_secs_f64()
         );
+        Ok(ControlFlow::Continue(()))
     }
 }
 

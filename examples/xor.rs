@@ -5,8 +5,7 @@
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Init, Layer, Linear, PrintEpochs, SoftmaxCrossEntropy, Tanh, Trainer, accuracy, argmax,
-    datasets, seq,
+    Adam, Init, Layer, Linear, SoftmaxCrossEntropy, Tanh, Trainer, accuracy, argmax, datasets, seq,
 };
 
 fn main() -> Result<(), constnet::Error> {
@@ -50,10 +49,15 @@ fn main() -> Result<(), constnet::Error> {
 /// Prints every hundredth epoch.
 struct EveryHundred;
 
-impl constnet::Observer for EveryHundred {
-    fn on_epoch(&mut self, report: &constnet::EpochReport) {
+impl constnet::Callback<f32> for EveryHundred {
+    fn on_epoch(
+        &mut self,
+        _: &mut dyn constnet::Params<f32>,
+        report: &constnet::EpochReport,
+    ) -> Result<std::ops::ControlFlow<()>, constnet::Error> {
         if report.epoch.is_multiple_of(100) || report.epoch == 1 {
-            PrintEpochs.on_epoch(report);
+            println!("{report}");
         }
+        Ok(std::ops::ControlFlow::Continue(()))
     }
 }

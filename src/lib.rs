@@ -123,14 +123,14 @@ pub use optim::{Adam, Optimizer, OptimizerState, Reset, Sgd, TensorState};
 #[cfg(feature = "safetensors")]
 pub use train::callback::Checkpoint;
 #[cfg(feature = "std")]
-pub use train::callback::{Callback, EarlyStopping, Network};
+pub use train::callback::{Callback, EarlyStopping, Params, PrintEpochs};
 #[cfg(feature = "std")]
 pub use train::gradcheck;
 pub use train::metrics::{
     ClassScores, ConfusionMatrix, RegressionScores, accuracy, argmax, regression_scores,
 };
 #[cfg(feature = "std")]
-pub use train::report::{BatchProgress, EpochReport, Metric, Observer, PrintEpochs};
+pub use train::report::{BatchProgress, EpochReport, Metric};
 #[cfg(feature = "std")]
 pub use train::schedule::{Plateau, Schedule};
 pub use train::step::{Evaluation, Workspace, evaluate, max_abs_weights, train_sample};

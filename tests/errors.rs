@@ -144,7 +144,7 @@ fn a_batch_larger_than_the_dataset_is_the_whole_dataset() {
         let mut net = net();
         let mut batches = 0;
         struct Count<'a>(&'a mut usize);
-        impl constnet::Observer for Count<'_> {
+        impl constnet::Callback<f32> for Count<'_> {
             fn on_batch(&mut self, p: &constnet::BatchProgress) {
                 assert_eq!(p.batches, 1);
                 *self.0 += 1;

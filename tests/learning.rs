@@ -233,7 +233,7 @@ fn learning_rate_decay_runs_each_epoch_at_its_rate() {
         .lr_decay(0.5);
     let mut batches = Vec::new();
     struct Record<'a>(&'a mut Vec<constnet::BatchProgress>);
-    impl constnet::Observer for Record<'_> {
+    impl constnet::Callback<f64> for Record<'_> {
         fn on_batch(&mut self, p: &constnet::BatchProgress) {
             self.0.push(*p);
         }

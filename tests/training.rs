@@ -9,7 +9,7 @@ use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
     Adam, Build, Callback, Checkpoint, Csv, Dataset, Dropout, EarlyStopping, EpochReport, Error,
-    Layer, Linear, Metric, Mse, Net, Network, Relu, Schedule, Sgd, SoftmaxCrossEntropy,
+    Layer, Linear, Metric, Mse, Net, Params, Relu, Schedule, Sgd, SoftmaxCrossEntropy,
     StandardScaler, Tanh, Trainer, evaluate, io, stratified_split, with_threads,
 };
 
@@ -38,7 +38,7 @@ struct Recorder {
 impl Callback<f32> for Recorder {
     fn on_epoch(
         &mut self,
-        net: &mut dyn Network<f32>,
+        net: &mut dyn Params<f32>,
         report: &EpochReport,
     ) -> Result<ControlFlow<()>, Error> {
         let mut w = Vec::new();
@@ -83,7 +83,7 @@ fn early_stopping_restores_the_best_epochs_weights() {
     impl Callback<f32> for Keep<'_> {
         fn on_epoch(
             &mut self,
-            net: &mut dyn Network<f32>,
+            net: &mut dyn Params<f32>,
             _: &EpochReport,
         ) -> Result<ControlFlow<()>, Error> {
             let mut w = Vec::new();

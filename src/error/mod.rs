@@ -179,6 +179,12 @@ pub enum Error {
         /// What does not fit.
         problem: String,
     },
+    /// A training checkpoint lacks something the run needs to go on, or holds it in
+    /// another form: it is of another kind of run (other callbacks, a plain weights file).
+    Checkpoint {
+        /// What is wrong.
+        problem: String,
+    },
     /// A callback or schedule watches a metric that training does not report (a
     /// validation metric without a validation set, R² for a classifier).
     MissingMetric {
@@ -319,6 +325,11 @@ impl fmt::Display for Error {
             Error::OptimizerState { tensor, problem } => {
                 write!(f, "optimizer state of `{tensor}`: {problem}")
             }
+            Error::Checkpoint { problem } => write!(
+                f,
+                "training checkpoint: {problem} (resume with the same settings, callbacks and \
+                 optimizer that wrote it)"
+            ),
             Error::MissingMetric { metric } => write!(
                 f,
                 "the {metric} is watched but not reported (give `fit` a validation set, or \

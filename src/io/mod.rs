@@ -4,10 +4,14 @@
 #[cfg(feature = "std")]
 pub(crate) mod fs;
 #[cfg(feature = "safetensors")]
-mod safetensors;
+mod record;
+#[cfg(feature = "safetensors")]
+pub(crate) mod safetensors;
 #[cfg(feature = "serde")]
 mod serde;
 
+#[cfg(feature = "safetensors")]
+pub use self::record::Record;
 #[cfg(feature = "safetensors")]
 pub use self::safetensors::{
     Extra, from_safetensors, load_safetensors, load_safetensors_with, save_safetensors,

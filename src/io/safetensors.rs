@@ -13,8 +13,9 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::WeightsProblem;
 use crate::io::fs::read_regular_file;
+use crate::io::record::{Record, from_row_major, to_row_major};
 use crate::nn::layer::check_finite_params;
-use crate::nn::param::{Path, Shape};
+use crate::nn::param::Path;
 use crate::{Error, Layer, Scalar, write_atomic};
 
 fn dtype<T: Scalar>() -> Dtype {
@@ -22,14 +23,6 @@ fn dtype<T: Scalar>() -> Dtype {
         Dtype::F32
     } else {
         Dtype::F64
-    }
-}
-
-/// The rows and columns of a parameter's values: a vector is one column.
-fn rows_cols(shape: Shape) -> (usize, usize) {
-    match shape {
-        Shape::Vector(n) => (n, 1),
-        Shape::Matrix { rows, cols } => (rows, cols),
     }
 }
 
@@ -74,20 +67,7 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
     net: &N,
     extras: &[(&str, &dyn Extra<T>)],
 ) -> Result<Vec<u8>, Error> {
-    check_finite_params(net, None)?;
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    unique_names(net)?;
-    net.visit_params(&Path::ROOT, &mut |p| {
-        let (rows, cols) = rows_cols(p.shape);
-        let mut bytes = Vec::with_capacity(size_of_val(p.value));
-        // nalgebra is column-major, PyTorch row-major.
-        for r in 0..rows {
-            for c in 0..cols {
-                encode(p.value[c * rows + r], &mut bytes);
-            }
-        }
-        tensors.push((p.full_name().to_string(), p.shape.dims(), bytes));
-    });
+    let mut tensors = param_tensors(net)?;
     for (prefix, extra) in extras {
         for (name, values) in extra.tensors() {
             let mut bytes = Vec::with_capacity(size_of_val(values));
@@ -106,6 +86,74 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
             tensors.push((name, vec![values.len()], bytes));
         }
     }
+    serialize::<T>(tensors, HashMap::new())
+}
+
+/// A tensor ready for the file: its name, PyTorch's shape, its little-endian bytes.
+type Encoded = (String, Vec<usize>, Vec<u8>);
+
+/// The network's parameters as safetensors tensors: their full names, PyTorch's shapes and
+/// row-major bytes.
+fn param_tensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+) -> Result<Vec<Encoded>, Error> {
+    check_finite_params(net, None)?;
+    unique_names(net)?;
+    let mut tensors = Vec::new();
+    net.visit_params(&Path::ROOT, &mut |p| {
+        let mut bytes = Vec::with_capacity(size_of_val(p.value));
+        for v in to_row_major(p.shape, p.value) {
+            encode(v, &mut bytes);
+        }
+        tensors.push((p.full_name().to_string(), p.shape.dims(), bytes));
+    });
+    Ok(tensors)
+}
+
+/// The network's parameters and a [`Record`]'s tensors and values (in the metadata) as
+/// safetensors bytes: a training checkpoint.
+///
+/// # Errors
+/// As [`to_safetensors`]; [`Error::Weights`] if a record's tensor has a parameter's name.
+pub(crate) fn to_safetensors_with_record<
+    T: Scalar,
+    N: Layer<T, I, O>,
+    const I: usize,
+    const O: usize,
+>(
+    net: &N,
+    record: &Record<T>,
+) -> Result<Vec<u8>, Error> {
+    let mut tensors = param_tensors(net)?;
+    for (name, (dims, values)) in &record.tensors {
+        if tensors.iter().any(|(n, _, _)| n == name) {
+            return Err(Error::Weights {
+                path: "<memory>".into(),
+                problem: WeightsProblem::Format {
+                    message: format!("two tensors are named `{name}`"),
+                },
+            });
+        }
+        let mut bytes = Vec::with_capacity(size_of_val(values.as_slice()));
+        for &v in values {
+            encode(v, &mut bytes);
+        }
+        tensors.push((name.clone(), dims.clone(), bytes));
+    }
+    let metadata = record
+        .values
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serialize::<T>(tensors, metadata)
+}
+
+/// Safetensors bytes of `tensors` (name, shape, little-endian values of `T`) and `metadata`
+/// (with `format: pt`, which `safetensors.torch` expects).
+fn serialize<T: Scalar>(
+    tensors: Vec<Encoded>,
+    mut metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, Error> {
     let format_error = |e: safetensors::SafeTensorError| Error::Weights {
         path: "<memory>".into(),
         problem: WeightsProblem::Format {
@@ -119,7 +167,7 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(format_error)?;
-    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    metadata.insert("format".to_string(), "pt".to_string());
     safetensors::serialize(views, Some(metadata)).map_err(format_error)
 }
 
@@ -286,7 +334,7 @@ fn unique_names<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
 }
 
 /// Copies decoded parameter values into the network, in visiting order.
-fn write_params<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+pub(crate) fn write_params<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &mut N,
     decoded: Vec<Vec<T>>,
 ) {
@@ -366,15 +414,8 @@ fn decode_file<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     // Decode and check every tensor before touching the network.
     let mut decoded: Vec<Vec<T>> = Vec::with_capacity(expected.len());
     for (name, shape) in expected {
-        let (rows, cols) = rows_cols(shape);
         let row_major = read_tensor::<T>(&file, &name, &shape.dims())?;
-        // PyTorch is row-major, nalgebra column-major.
-        let mut values = vec![T::zero(); rows * cols];
-        for (index, v) in row_major.into_iter().enumerate() {
-            let (r, c) = (index / cols, index % cols);
-            values[c * rows + r] = v;
-        }
-        decoded.push(values);
+        decoded.push(from_row_major(shape, &row_major));
         known.insert(name);
     }
     let mut names = file.names();
@@ -387,9 +428,57 @@ fn decode_file<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     Ok((decoded, extra_tensors))
 }
 
+/// A training checkpoint: the network's parameters (column-major, in visiting order, all
+/// checked), and every other tensor and the metadata as a [`Record`].
+#[allow(clippy::type_complexity)]
+pub(crate) fn decode_with_record<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+    bytes: &[u8],
+) -> Result<(Vec<Vec<T>>, Record<T>), WeightsProblem> {
+    let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| WeightsProblem::Format {
+        message: e.to_string(),
+    })?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| WeightsProblem::Format {
+        message: e.to_string(),
+    })?;
+    let mut known = BTreeSet::new();
+    let mut decoded = Vec::new();
+    let mut expected = Vec::new();
+    net.visit_params(&Path::ROOT, &mut |p| {
+        expected.push((p.full_name().to_string(), p.shape));
+    });
+    for (name, shape) in expected {
+        let row_major = read_tensor::<T>(&file, &name, &shape.dims())?;
+        decoded.push(from_row_major(shape, &row_major));
+        known.insert(name);
+    }
+    let mut record = Record::default();
+    for name in file.names() {
+        if known.contains(name) {
+            continue;
+        }
+        let dims = file
+            .tensor(name)
+            .map_err(|e| WeightsProblem::Format {
+                message: e.to_string(),
+            })?
+            .shape()
+            .to_vec();
+        let values = read_tensor::<T>(&file, name, &dims)?;
+        record.put_tensor(name, dims, values);
+    }
+    if let Some(values) = metadata.metadata() {
+        for (key, value) in values {
+            record.put(key.clone(), value);
+        }
+    }
+    Ok((decoded, record))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Shape;
     use crate::io::fs::test_dir;
     use crate::{Init, Linear, Relu, Tanh};
     use nalgebra::SVector;

@@ -8,12 +8,15 @@ use std::ops::ControlFlow;
 #[cfg(feature = "safetensors")]
 use std::path::PathBuf;
 
-use crate::train::report::{BatchProgress, EpochReport, Metric, Observer};
-use crate::{Error, Layer, Param, ParamMut, Scalar};
+#[cfg(feature = "safetensors")]
+use crate::io::Record;
+use crate::train::report::{BatchProgress, EpochReport, Metric};
+use crate::{Error, Layer, Model, Param, ParamMut, Path, Scalar};
 
-/// The network being trained, as a callback sees it: its parameters, to read, copy back or
-/// save.
-pub trait Network<T: Scalar> {
+/// A network's parameters, seen through an object: what a [`Callback`] gets of the network
+/// it watches, and what a boxed [`Model`](crate::Model) offers too, so that code which reads,
+/// copies back or saves parameters serves both.
+pub trait Params<T: Scalar> {
     /// Calls `f` with every parameter tensor, in order.
     fn params(&self, f: &mut dyn FnMut(Param<'_, T>));
     /// Calls `f` with every parameter tensor and its gradient, in order.
@@ -26,17 +29,17 @@ pub trait Network<T: Scalar> {
     fn to_safetensors(&self) -> Result<Vec<u8>, Error>;
 }
 
-/// A typed network seen as a [`Network`].
+/// A typed network seen as [`Params`].
 pub(crate) struct Trained<'a, N, const I: usize, const O: usize>(pub(crate) &'a mut N);
 
-impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Network<T>
+impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Params<T>
     for Trained<'_, N, I, O>
 {
     fn params(&self, f: &mut dyn FnMut(Param<'_, T>)) {
-        self.0.visit_params(&crate::Path::ROOT, &mut |p| f(p));
+        self.0.visit_params(&Path::ROOT, &mut |p| f(p));
     }
     fn params_mut(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        self.0.visit_params_mut(&crate::Path::ROOT, &mut |p| f(p));
+        self.0.visit_params_mut(&Path::ROOT, &mut |p| f(p));
     }
     #[cfg(feature = "safetensors")]
     fn to_safetensors(&self) -> Result<Vec<u8>, Error> {
@@ -44,9 +47,50 @@ impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Network<T>
     }
 }
 
-/// Runs during [`Trainer::fit`](crate::Trainer::fit). Every method has a default that does
-/// nothing; every [`Observer`] (such as `()` and [`PrintEpochs`](crate::PrintEpochs)) is a
-/// callback, and a pair `(A, B)` of callbacks runs both.
+/// A boxed network is a parameter view as it is.
+impl<T: Scalar, const I: usize, const O: usize> Params<T> for Box<dyn Model<T, I, O> + '_> {
+    fn params(&self, f: &mut dyn FnMut(Param<'_, T>)) {
+        self.visit_params(&Path::ROOT, &mut |p| f(p));
+    }
+    fn params_mut(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        self.visit_params_mut(&Path::ROOT, &mut |p| f(p));
+    }
+    #[cfg(feature = "safetensors")]
+    fn to_safetensors(&self) -> Result<Vec<u8>, Error> {
+        crate::io::to_safetensors(self)
+    }
+}
+
+/// Runs during [`Trainer::fit`](crate::Trainer::fit): sees every minibatch and epoch, the
+/// network's parameters, and can stop training. Every method has a default that does
+/// nothing. `()` is the callback that does nothing, `&mut C` is a callback when `C` is (so
+/// the caller keeps it and reads it afterwards), and a tuple of callbacks runs each in turn.
+///
+/// A callback that keeps state across epochs ([`EarlyStopping`]) saves it into a training
+/// checkpoint ([`Callback::save_state`]) and reads it back when the run resumes
+/// ([`Callback::load_state`]), so that a resumed run goes on exactly.
+///
+/// # Example
+/// ```
+/// use constnet::{Callback, EarlyStopping, EpochReport, Metric, Params, PrintEpochs, Scalar};
+/// use std::ops::ControlFlow;
+///
+/// /// Counts the epochs.
+/// struct Count(usize);
+/// impl<T: Scalar> Callback<T> for Count {
+///     fn on_epoch(&mut self, _: &mut dyn Params<T>, _: &EpochReport) -> Result<ControlFlow<()>, constnet::Error> {
+///         self.0 += 1;
+///         Ok(ControlFlow::Continue(()))
+///     }
+/// }
+/// let mut stop = EarlyStopping::<f32>::new(Metric::ValidationLoss, 3);
+/// let mut count = Count(0);
+/// // All of these are callbacks of f32 networks:
+/// fn takes(_: &mut impl Callback<f32>) {}
+/// takes(&mut ());
+/// takes(&mut (&mut stop, PrintEpochs));
+/// takes(&mut (&mut stop, &mut count, PrintEpochs));
+/// ```
 pub trait Callback<T: Scalar> {
     /// After every minibatch.
     fn on_batch(&mut self, progress: &BatchProgress) {
@@ -61,7 +105,7 @@ pub trait Callback<T: Scalar> {
     /// written).
     fn on_epoch(
         &mut self,
-        net: &mut dyn Network<T>,
+        net: &mut dyn Params<T>,
         report: &EpochReport,
     ) -> Result<ControlFlow<()>, Error> {
         let _ = (net, report);
@@ -72,50 +116,109 @@ pub trait Callback<T: Scalar> {
     ///
     /// # Errors
     /// Returned by `fit`.
-    fn on_end(&mut self, net: &mut dyn Network<T>) -> Result<(), Error> {
+    fn on_end(&mut self, net: &mut dyn Params<T>) -> Result<(), Error> {
         let _ = net;
+        Ok(())
+    }
+
+    /// Writes what it keeps across epochs into a training checkpoint, under names that
+    /// start with `prefix` (nothing by default: a callback without such state).
+    #[cfg(feature = "safetensors")]
+    fn save_state(&self, record: &mut Record<T>, prefix: &str) {
+        let _ = (record, prefix);
+    }
+
+    /// Reads back what [`Callback::save_state`] wrote.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] if the record lacks it (it was written by other callbacks).
+    #[cfg(feature = "safetensors")]
+    fn load_state(&mut self, record: &Record<T>, prefix: &str) -> Result<(), Error> {
+        let _ = (record, prefix);
         Ok(())
     }
 }
 
-impl<T: Scalar, O: Observer> Callback<T> for O {
-    fn on_batch(&mut self, progress: &BatchProgress) {
-        Observer::on_batch(self, progress);
-    }
+impl<T: Scalar> Callback<T> for () {}
+
+/// A callback that prints one line per epoch to standard output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrintEpochs;
+
+impl<T: Scalar> Callback<T> for PrintEpochs {
     fn on_epoch(
         &mut self,
-        _: &mut dyn Network<T>,
+        _: &mut dyn Params<T>,
         report: &EpochReport,
     ) -> Result<ControlFlow<()>, Error> {
-        Observer::on_epoch(self, report);
+        println!("{report}");
         Ok(ControlFlow::Continue(()))
     }
 }
 
-impl<T: Scalar, A: Callback<T>, B: Callback<T>> Callback<T> for (A, B) {
+impl<T: Scalar, C: Callback<T> + ?Sized> Callback<T> for &mut C {
     fn on_batch(&mut self, progress: &BatchProgress) {
-        self.0.on_batch(progress);
-        self.1.on_batch(progress);
+        (**self).on_batch(progress);
     }
-    /// Both run; training stops if either says so.
     fn on_epoch(
         &mut self,
-        net: &mut dyn Network<T>,
+        net: &mut dyn Params<T>,
         report: &EpochReport,
     ) -> Result<ControlFlow<()>, Error> {
-        let a = self.0.on_epoch(net, report)?;
-        let b = self.1.on_epoch(net, report)?;
-        Ok(if a.is_break() || b.is_break() {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        })
+        (**self).on_epoch(net, report)
     }
-    fn on_end(&mut self, net: &mut dyn Network<T>) -> Result<(), Error> {
-        self.0.on_end(net)?;
-        self.1.on_end(net)
+    fn on_end(&mut self, net: &mut dyn Params<T>) -> Result<(), Error> {
+        (**self).on_end(net)
+    }
+    #[cfg(feature = "safetensors")]
+    fn save_state(&self, record: &mut Record<T>, prefix: &str) {
+        (**self).save_state(record, prefix);
+    }
+    #[cfg(feature = "safetensors")]
+    fn load_state(&mut self, record: &Record<T>, prefix: &str) -> Result<(), Error> {
+        (**self).load_state(record, prefix)
     }
 }
+
+/// Tuples of callbacks: each runs in turn; training stops if any says so; the state of the
+/// `k`-th is saved under `prefix.k`.
+macro_rules! tuple_callback {
+    ($($c:ident $i:tt),+) => {
+        impl<T: Scalar, $($c: Callback<T>),+> Callback<T> for ($($c,)+) {
+            fn on_batch(&mut self, progress: &BatchProgress) {
+                $(self.$i.on_batch(progress);)+
+            }
+            fn on_epoch(
+                &mut self,
+                net: &mut dyn Params<T>,
+                report: &EpochReport,
+            ) -> Result<ControlFlow<()>, Error> {
+                let mut flow = ControlFlow::Continue(());
+                $(if self.$i.on_epoch(net, report)?.is_break() {
+                    flow = ControlFlow::Break(());
+                })+
+                Ok(flow)
+            }
+            fn on_end(&mut self, net: &mut dyn Params<T>) -> Result<(), Error> {
+                $(self.$i.on_end(net)?;)+
+                Ok(())
+            }
+            #[cfg(feature = "safetensors")]
+            fn save_state(&self, record: &mut Record<T>, prefix: &str) {
+                $(self.$i.save_state(record, &format!("{prefix}.{}", $i));)+
+            }
+            #[cfg(feature = "safetensors")]
+            fn load_state(&mut self, record: &Record<T>, prefix: &str) -> Result<(), Error> {
+                $(self.$i.load_state(record, &format!("{prefix}.{}", $i))?;)+
+                Ok(())
+            }
+        }
+    };
+}
+
+tuple_callback!(A 0, B 1);
+tuple_callback!(A 0, B 1, C 2);
+tuple_callback!(A 0, B 1, C 2, D 3);
 
 /// Tracks the best value of a metric: what counts as an improvement.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -154,6 +257,33 @@ impl Best {
             self.epoch = report.epoch;
         }
         Ok(better)
+    }
+
+    /// Writes the best value and its epoch under `prefix`.
+    #[cfg(feature = "safetensors")]
+    fn save(&self, record: &mut Record<impl Copy>, prefix: &str) {
+        record.put(format!("{prefix}.metric"), self.metric.name());
+        record.put(format!("{prefix}.best_epoch"), self.epoch);
+        if let Some(value) = self.value {
+            record.put(format!("{prefix}.best_value"), value);
+        }
+    }
+
+    /// Reads back what [`Best::save`] wrote.
+    #[cfg(feature = "safetensors")]
+    fn load(&mut self, record: &Record<impl Copy>, prefix: &str) -> Result<(), Error> {
+        let metric: String = record.get(&format!("{prefix}.metric"))?;
+        if metric != self.metric.name() {
+            return Err(Error::Checkpoint {
+                problem: format!(
+                    "`{prefix}` watched the {metric}, this callback the {}",
+                    self.metric.name()
+                ),
+            });
+        }
+        self.epoch = record.get(&format!("{prefix}.best_epoch"))?;
+        self.value = record.get_opt(&format!("{prefix}.best_value"))?;
+        Ok(())
     }
 }
 
@@ -230,7 +360,7 @@ impl<T: Scalar> EarlyStopping<T> {
     }
 }
 
-fn copy_params<T: Scalar>(net: &dyn Network<T>, into: &mut Vec<T>) {
+fn copy_params<T: Scalar>(net: &dyn Params<T>, into: &mut Vec<T>) {
     into.clear();
     net.params(&mut |p| into.extend_from_slice(p.value));
 }
@@ -238,7 +368,7 @@ fn copy_params<T: Scalar>(net: &dyn Network<T>, into: &mut Vec<T>) {
 impl<T: Scalar> Callback<T> for EarlyStopping<T> {
     fn on_epoch(
         &mut self,
-        net: &mut dyn Network<T>,
+        net: &mut dyn Params<T>,
         report: &EpochReport,
     ) -> Result<ControlFlow<()>, Error> {
         if self.best.improves(report)? {
@@ -256,7 +386,32 @@ impl<T: Scalar> Callback<T> for EarlyStopping<T> {
         Ok(ControlFlow::Continue(()))
     }
 
-    fn on_end(&mut self, net: &mut dyn Network<T>) -> Result<(), Error> {
+    /// The best value and epoch, the epochs waited, and the best epoch's weights.
+    #[cfg(feature = "safetensors")]
+    fn save_state(&self, record: &mut Record<T>, prefix: &str) {
+        self.best.save(record, prefix);
+        record.put(format!("{prefix}.waited"), self.waited);
+        if let Some(stopped) = self.stopped {
+            record.put(format!("{prefix}.stopped"), stopped);
+        }
+        if !self.snapshot.is_empty() {
+            let snapshot = self.snapshot.clone();
+            record.put_tensor(format!("{prefix}.snapshot"), vec![snapshot.len()], snapshot);
+        }
+    }
+
+    #[cfg(feature = "safetensors")]
+    fn load_state(&mut self, record: &Record<T>, prefix: &str) -> Result<(), Error> {
+        self.best.load(record, prefix)?;
+        self.waited = record.get(&format!("{prefix}.waited"))?;
+        self.stopped = record.get_opt(&format!("{prefix}.stopped"))?;
+        self.snapshot = record
+            .vector(&format!("{prefix}.snapshot"))?
+            .map_or_else(Vec::new, <[T]>::to_vec);
+        Ok(())
+    }
+
+    fn on_end(&mut self, net: &mut dyn Params<T>) -> Result<(), Error> {
         if self.restore && !self.snapshot.is_empty() {
             let mut at = 0;
             net.params_mut(&mut |p| {
@@ -305,7 +460,7 @@ impl Checkpoint {
 impl<T: Scalar> Callback<T> for Checkpoint {
     fn on_epoch(
         &mut self,
-        net: &mut dyn Network<T>,
+        net: &mut dyn Params<T>,
         report: &EpochReport,
     ) -> Result<ControlFlow<()>, Error> {
         if self.best.improves(report)? {
@@ -314,5 +469,17 @@ impl<T: Scalar> Callback<T> for Checkpoint {
             self.saves += 1;
         }
         Ok(ControlFlow::Continue(()))
+    }
+
+    /// The best value and epoch, and the number of saves.
+    fn save_state(&self, record: &mut Record<T>, prefix: &str) {
+        self.best.save(record, prefix);
+        record.put(format!("{prefix}.saves"), self.saves);
+    }
+
+    fn load_state(&mut self, record: &Record<T>, prefix: &str) -> Result<(), Error> {
+        self.best.load(record, prefix)?;
+        self.saves = record.get(&format!("{prefix}.saves"))?;
+        Ok(())
     }
 }

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "std")]
 pub(crate) mod callback;
+#[cfg(feature = "safetensors")]
+pub(crate) mod checkpoint;
 #[cfg(feature = "std")]
 pub mod gradcheck;
 pub(crate) mod metrics;

@@ -1,5 +1,5 @@
 //! What training reports: [`EpochReport`] after every epoch, [`BatchProgress`] after every
-//! minibatch, the [`Metric`]s to watch, and the simple [`Observer`]s.
+//! minibatch, and the [`Metric`]s to watch.
 
 use std::time::Duration;
 
@@ -99,31 +99,6 @@ pub struct EpochReport {
     /// The largest absolute weight of each layer that has weights, first to last, after the
     /// epoch: a quick view of weights growing or dying.
     pub max_abs_weights: Vec<f64>,
-}
-
-/// Receives progress from [`Trainer::fit`]. Both methods do nothing by default; `()` is the
-/// observer that ignores everything.
-pub trait Observer {
-    /// After every minibatch.
-    fn on_batch(&mut self, progress: &BatchProgress) {
-        let _ = progress;
-    }
-    /// After every epoch (and its evaluation).
-    fn on_epoch(&mut self, report: &EpochReport) {
-        let _ = report;
-    }
-}
-
-impl Observer for () {}
-
-/// An observer that prints one line per epoch to standard output.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PrintEpochs;
-
-impl Observer for PrintEpochs {
-    fn on_epoch(&mut self, r: &EpochReport) {
-        println!("{}", r);
-    }
 }
 
 /// One line: the training numbers (`train loss` of the whole set after the epoch when

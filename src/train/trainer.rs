@@ -67,6 +67,8 @@ pub struct Trainer<L, Opt> {
     schedule: Schedule,
     evaluate_train: bool,
     progress: Progress,
+    #[cfg(feature = "safetensors")]
+    checkpoint: Option<std::path::PathBuf>,
 }
 
 /// What goes on from one call to [`Trainer::fit`] to the next. The shuffle stream is not
@@ -82,6 +84,42 @@ struct Progress {
     /// A hash of the parameters (shapes and values) when the last call returned: the
     /// network the optimizer's state belongs to.
     fingerprint: Option<u64>,
+}
+
+#[cfg(feature = "safetensors")]
+impl Progress {
+    /// Writes the progress under `trainer.`.
+    fn save<T: Copy>(&self, record: &mut crate::io::Record<T>) {
+        record.put("trainer.epochs_done", self.epochs_done);
+        if let Some(lr) = self.initial_lr {
+            record.put("trainer.initial_lr", lr);
+        }
+        if let Some(plateau) = self.plateau {
+            record.put("trainer.plateau.lr", plateau.lr);
+            record.put("trainer.plateau.bad_epochs", plateau.bad_epochs);
+            if let Some(best) = plateau.best {
+                record.put("trainer.plateau.best", best);
+            }
+        }
+    }
+
+    /// Reads back what [`Progress::save`] wrote (without a fingerprint).
+    fn load<T: Copy>(record: &crate::io::Record<T>) -> Result<Progress, Error> {
+        let plateau = match record.get_opt::<f64>("trainer.plateau.lr")? {
+            Some(lr) => Some(Plateau {
+                lr,
+                bad_epochs: record.get("trainer.plateau.bad_epochs")?,
+                best: record.get_opt("trainer.plateau.best")?,
+            }),
+            None => None,
+        };
+        Ok(Progress {
+            epochs_done: record.get("trainer.epochs_done")?,
+            initial_lr: record.get_opt("trainer.initial_lr")?,
+            plateau,
+            fingerprint: None,
+        })
+    }
 }
 
 /// The settings and the progress, not the permutation of every sample.
@@ -150,7 +188,85 @@ impl<L, Opt> Trainer<L, Opt> {
             schedule: Schedule::Constant,
             evaluate_train: false,
             progress: Progress::default(),
+            #[cfg(feature = "safetensors")]
+            checkpoint: None,
         }
+    }
+
+    /// Writes a training checkpoint to `path` after every epoch, atomically (see
+    /// [`Trainer::save_checkpoint`]): a run killed at any moment resumes from the last epoch
+    /// it finished with [`Trainer::resume`].
+    #[cfg(feature = "safetensors")]
+    pub fn checkpoint_every_epoch(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        self.checkpoint = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Writes a training checkpoint of `net` to `path`, atomically: the weights, the
+    /// optimizer's state, this trainer's progress (epochs done, schedule state), the layers'
+    /// counters (dropout masks) and the state of `callbacks` (early stopping's best epoch
+    /// and weights, extras such as a scaler). A run resumed from it with
+    /// [`Trainer::resume`] ends bit for bit where the uninterrupted run ends. The layout is
+    /// described in [`io::Record`](crate::io::Record)'s module; `&mut net` because the
+    /// layers report their counters through [`Layer::visit_state`] (nothing is changed).
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteParameter`] for a NaN or infinite parameter; [`Error::Io`] if the
+    /// file cannot be written (an existing one is then untouched).
+    #[cfg(feature = "safetensors")]
+    pub fn save_checkpoint<T, N, C, const I: usize, const O: usize>(
+        &self,
+        net: &mut N,
+        callbacks: &C,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), Error>
+    where
+        T: Scalar,
+        N: Layer<T, I, O>,
+        Opt: Optimizer<T>,
+        C: Callback<T> + ?Sized,
+    {
+        let mut record = crate::train::checkpoint::record(net, &self.optimizer, callbacks);
+        self.progress.save(&mut record);
+        crate::train::checkpoint::write(net, &record, path.as_ref())
+    }
+
+    /// Goes on from the training checkpoint at `path` (written by
+    /// [`Trainer::save_checkpoint`] or [`Trainer::checkpoint_every_epoch`]): puts back the
+    /// weights into `net`, the optimizer's state, this trainer's progress, the layers'
+    /// counters and the state of `callbacks`. The next [`Trainer::fit`] then runs epochs
+    /// `epochs_done + 1 ..` of the same run; build the trainer and the callbacks with the
+    /// settings of the run that wrote the checkpoint.
+    ///
+    /// # Errors
+    /// [`Error::Io`] or [`Error::Weights`] for a file that cannot be read or is of another
+    /// network (naming the tensor); [`Error::Checkpoint`] for a weights file that is no
+    /// checkpoint, or one of other callbacks; [`Error::OptimizerState`] for one of another
+    /// optimizer. The network, the optimizer and the progress are then unchanged (a
+    /// callback may have read part of its state).
+    #[cfg(feature = "safetensors")]
+    pub fn resume<T, N, C, const I: usize, const O: usize>(
+        &mut self,
+        net: &mut N,
+        callbacks: &mut C,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), Error>
+    where
+        T: Scalar,
+        N: Layer<T, I, O>,
+        Opt: Optimizer<T>,
+        C: Callback<T> + ?Sized,
+    {
+        use crate::train::checkpoint;
+        let loaded = checkpoint::read(net, &self.optimizer, path.as_ref())?;
+        let progress = Progress::load(&loaded.record)?;
+        callbacks.load_state(&loaded.record, "callbacks")?;
+        checkpoint::apply(loaded, net, &mut self.optimizer)?;
+        self.progress = Progress {
+            fingerprint: Some(fingerprint(net)),
+            ..progress
+        };
+        Ok(())
     }
 
     /// Epochs completed by all calls to [`Trainer::fit`] since the start (or the last
@@ -381,6 +497,19 @@ impl<L, Opt> Trainer<L, Opt> {
             let flow = callbacks.on_epoch(&mut Trained::<N, I, O>(net), &report)?;
             history.push(report);
             progress.epochs_done = epoch;
+            #[cfg(feature = "safetensors")]
+            if let Some(path) = &self.checkpoint {
+                use crate::train::checkpoint;
+                let mut record = checkpoint::record(net, &self.optimizer, callbacks);
+                let now = Progress {
+                    epochs_done: epoch,
+                    initial_lr: Some(initial_lr),
+                    plateau: Some(*plateau),
+                    fingerprint: None,
+                };
+                now.save(&mut record);
+                checkpoint::write(net, &record, path)?;
+            }
             if flow.is_break() {
                 break;
             }
