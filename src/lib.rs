@@ -120,10 +120,10 @@ pub use nn::param::{FullName, Param, ParamMut, Path, Segment, Shape, StateOp};
 pub use nn::summary::{Summary, summary};
 pub use nn::takes::Takes;
 pub use optim::{Adam, Optimizer, OptimizerState, Reset, Sgd, TensorState};
-#[cfg(feature = "safetensors")]
-pub use train::callback::Checkpoint;
 #[cfg(feature = "std")]
 pub use train::callback::{Callback, EarlyStopping, Params, PrintEpochs};
+#[cfg(feature = "safetensors")]
+pub use train::callback::{Checkpoint, Keep};
 #[cfg(feature = "std")]
 pub use train::gradcheck;
 pub use train::metrics::{

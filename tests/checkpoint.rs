@@ -183,3 +183,24 @@ fn a_checkpoint_of_another_network_optimizer_or_kind_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// Extras such as a scaler come back from the checkpoint with `Keep`.
+#[test]
+fn a_scaler_kept_in_the_checkpoint_comes_back() {
+    use constnet::{Keep, StandardScaler};
+    let (train, validation) = data();
+    let path = scratch("scaler.safetensors");
+    let mut scaler = StandardScaler::fit(&train);
+    let mut net = fresh(1);
+    let mut t = trainer(1);
+    t.fit(&mut net, &train, Some(&validation), &mut ()).unwrap();
+    t.save_checkpoint(&mut net, &(stopper(), Keep("scaler", &mut scaler)), &path)
+        .unwrap();
+    let mut other = StandardScaler::fit(&validation);
+    assert_ne!(format!("{other:?}"), format!("{scaler:?}"));
+    let mut callbacks = (stopper(), Keep("scaler", &mut other));
+    trainer(1)
+        .resume(&mut fresh(2), &mut callbacks, &path)
+        .unwrap();
+    assert_eq!(format!("{other:?}"), format!("{scaler:?}"));
+}

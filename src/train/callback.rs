@@ -220,6 +220,48 @@ tuple_callback!(A 0, B 1);
 tuple_callback!(A 0, B 1, C 2);
 tuple_callback!(A 0, B 1, C 2, D 3);
 
+/// Keeps an [`Extra`](crate::io::Extra) (a scaler, say) in training checkpoints: a
+/// callback that does nothing during training, saves the extra's tensors under its name
+/// and puts them back when the run resumes.
+///
+/// # Example
+/// ```
+/// use constnet::{EarlyStopping, Keep, Metric, StandardScaler, datasets};
+/// let data = datasets::two_moons::<f32>(100, 0.1, 0);
+/// let mut scaler = StandardScaler::fit(&data);
+/// let mut stop = EarlyStopping::<f32>::new(Metric::ValidationLoss, 5);
+/// // Pass these callbacks to `fit`, `save_checkpoint` and `resume`:
+/// let callbacks = (&mut stop, Keep("scaler", &mut scaler));
+/// # let _ = callbacks;
+/// # Ok::<(), constnet::Error>(())
+/// ```
+#[cfg(feature = "safetensors")]
+#[derive(Debug)]
+pub struct Keep<'a, E>(pub &'a str, pub &'a mut E);
+
+#[cfg(feature = "safetensors")]
+impl<T: Scalar, E: crate::io::Extra<T>> Callback<T> for Keep<'_, E> {
+    fn save_state(&self, record: &mut Record<T>, prefix: &str) {
+        for (name, values) in self.1.tensors() {
+            let name = format!("{prefix}.{}.{name}", self.0);
+            record.put_tensor(name, vec![values.len()], values.to_vec());
+        }
+    }
+
+    fn load_state(&mut self, record: &Record<T>, prefix: &str) -> Result<(), Error> {
+        let values = self
+            .1
+            .tensors()
+            .iter()
+            .map(|(name, values)| {
+                let name = format!("{prefix}.{}.{name}", self.0);
+                record.tensor(&name, &[values.len()]).map(<[T]>::to_vec)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.1.set_tensors(&values)
+    }
+}
+
 /// Tracks the best value of a metric: what counts as an improvement.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Best {
