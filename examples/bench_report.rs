@@ -263,7 +263,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // MNIST epochs: 60,000 images, plain SGD, pure training time, five epochs each: the
     // median and the slowest (two-thread epochs have come in slow streaks).
-    let data = load_mnist(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist").as_ref())?;
+    let data = load_mnist(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"))?;
     let mut epochs = Vec::new();
     for batch in [32, 64, 128] {
         for threads in [1, 2] {

@@ -270,3 +270,21 @@ fn an_empty_validation_or_evaluation_set_is_named() {
     let err = evaluate(&net(), &SoftmaxCrossEntropy, &empty).unwrap_err();
     assert!(err.to_string().contains("evaluate"), "{err}");
 }
+
+/// `fn main() -> Result<(), constnet::Error>` prints the error's `Debug` form: it is the
+/// readable message, not the variant's fields; and gradient checks return the same `Error`.
+#[test]
+fn debug_of_an_error_is_its_message() {
+    let err = Sgd::<f32>::new(-1.0).unwrap_err();
+    assert_eq!(format!("{err:?}"), err.to_string());
+    assert!(format!("{err:?}").contains("learning rate"), "{err:?}");
+    let weights = constnet::io::load_safetensors(&mut net(), "/nonexistent/w.safetensors");
+    let err = weights.unwrap_err();
+    assert_eq!(format!("{err:?}"), err.to_string());
+    let err: Result<(), constnet::Error> = constnet::gradcheck::check_loss(
+        &constnet::Mse,
+        &constnet::nalgebra::SVector::from([f64::NAN]),
+        &constnet::nalgebra::SVector::from([0.0]),
+    );
+    assert!(matches!(err, Err(constnet::Error::Gradient(_))));
+}

@@ -48,7 +48,7 @@ macro_rules! layer_properties {
             #![proptest_config(config(12))]
             #[test]
             fn $name(seed in any::<u64>(), scale in 0.1f64..3.0, batch in 1usize..4) {
-                let check = |r: Result<(), constnet::gradcheck::GradientMismatch>| {
+                let check = |r: Result<(), constnet::Error>| {
                     r.map_err(|e| TestCaseError::fail(e.to_string()))
                 };
                 check(check_layer(linear::<$i, $o>(seed, scale), batch, seed))?;
@@ -106,7 +106,7 @@ proptest! {
         prop_assert!(logistic >= entropy - 1e-12, "{logistic} < {entropy}");
         prop_assert!(LogisticLoss.sample(&z, &t.round(), &mut g1) >= 0.0);
 
-        let check = |r: Result<(), constnet::gradcheck::GradientMismatch>| {
+        let check = |r: Result<(), constnet::Error>| {
             r.map_err(|e| TestCaseError::fail(e.to_string()))
         };
         check(check_loss(&SoftmaxCrossEntropy, &y, &label))?;

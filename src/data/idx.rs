@@ -150,7 +150,8 @@ impl<'a> IdxReader<'a> {
     /// # Errors
     /// [`Error::Io`] if the file cannot be opened; [`Error::NotARegularFile`]; the header
     /// problems of [`parse_idx`].
-    pub fn open(path: &Path) -> Result<IdxReader<'static>, Error> {
+    pub fn open(path: impl AsRef<Path>) -> Result<IdxReader<'static>, Error> {
+        let path = path.as_ref();
         let file = open_regular_file(path)?;
         let mut buffered = BufReader::new(file);
         let head = buffered.fill_buf().map_err(|e| read_error(path, e))?;
@@ -167,7 +168,8 @@ impl<'a> IdxReader<'a> {
     ///
     /// # Errors
     /// The header problems of [`parse_idx`].
-    pub fn from_bytes(bytes: &'a [u8], path: &Path) -> Result<Self, Error> {
+    pub fn from_bytes(bytes: &'a [u8], path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
         if bytes.starts_with(&[0x1f, 0x8b]) {
             IdxReader::new(GzMembers::new(bytes), path)
         } else {
@@ -179,7 +181,8 @@ impl<'a> IdxReader<'a> {
     ///
     /// # Errors
     /// The header problems of [`parse_idx`].
-    pub fn new(mut reader: impl Read + 'a, path: &Path) -> Result<Self, Error> {
+    pub fn new(mut reader: impl Read + 'a, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
         let mut magic = [0u8; 4];
         let got = read_up_to(&mut reader, &mut magic, path)?;
         if got < 4 {
@@ -312,7 +315,8 @@ impl<'a> IdxReader<'a> {
 /// compressed stream, a short header, a wrong magic number or element type, data shorter or
 /// longer than the header announces, more data than the limit. No input makes it panic, and
 /// it never allocates more than the limit.
-pub fn read_idx(path: &Path) -> Result<IdxArray, Error> {
+pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray, Error> {
+    let path = path.as_ref();
     read_idx_limited(path, DEFAULT_LIMIT)
 }
 
@@ -320,7 +324,8 @@ pub fn read_idx(path: &Path) -> Result<IdxArray, Error> {
 ///
 /// # Errors
 /// As [`read_idx`].
-pub fn read_idx_limited(path: &Path, limit: u64) -> Result<IdxArray, Error> {
+pub fn read_idx_limited(path: impl AsRef<Path>, limit: u64) -> Result<IdxArray, Error> {
+    let path = path.as_ref();
     IdxReader::open(path)?.read_data(limit)
 }
 
@@ -330,7 +335,8 @@ pub fn read_idx_limited(path: &Path, limit: u64) -> Result<IdxArray, Error> {
 /// # Errors
 /// [`Error::Idx`] for a short header, a wrong magic number or element type, data shorter or
 /// longer than the header announces, or more than the limit; [`Error::Io`] if reading fails.
-pub fn parse_idx(reader: impl Read, path: &Path) -> Result<IdxArray, Error> {
+pub fn parse_idx(reader: impl Read, path: impl AsRef<Path>) -> Result<IdxArray, Error> {
+    let path = path.as_ref();
     IdxReader::new(reader, path)?.read_data(DEFAULT_LIMIT)
 }
 
@@ -371,7 +377,8 @@ pub fn encode_idx(dims: &[usize], data: &[u8]) -> Result<Vec<u8>, Error> {
 ///
 /// # Errors
 /// As [`encode_idx`], and [`Error::Io`] if the file cannot be written.
-pub fn write_idx(path: &Path, dims: &[usize], data: &[u8]) -> Result<(), Error> {
+pub fn write_idx(path: impl AsRef<Path>, dims: &[usize], data: &[u8]) -> Result<(), Error> {
+    let path = path.as_ref();
     let raw = encode_idx(dims, data)?;
     let io = |source| Error::Io {
         path: path.to_path_buf(),

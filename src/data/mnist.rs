@@ -56,11 +56,12 @@ pub const DEFAULT_MAX_SAMPLES: usize = 300_000;
 ///
 /// # Example
 /// ```no_run
-/// let mnist = constnet::mnist::load_mnist("data/mnist".as_ref())?;
+/// let mnist = constnet::mnist::load_mnist("data/mnist")?;
 /// assert_eq!((mnist.train.len(), mnist.test.len()), (60_000, 10_000));
 /// # Ok::<(), constnet::Error>(())
 /// ```
-pub fn load_mnist(dir: &Path) -> Result<Mnist, Error> {
+pub fn load_mnist(dir: impl AsRef<Path>) -> Result<Mnist, Error> {
+    let dir = dir.as_ref();
     load_mnist_limited(dir, DEFAULT_MAX_SAMPLES)
 }
 
@@ -68,7 +69,8 @@ pub fn load_mnist(dir: &Path) -> Result<Mnist, Error> {
 ///
 /// # Errors
 /// As [`load_mnist`].
-pub fn load_mnist_limited(dir: &Path, max_samples: usize) -> Result<Mnist, Error> {
+pub fn load_mnist_limited(dir: impl AsRef<Path>, max_samples: usize) -> Result<Mnist, Error> {
+    let dir = dir.as_ref();
     let [train_images, train_labels, test_images, test_labels] = FILES;
     let train = read_mnist_limited(
         &find(dir, train_images)?,
@@ -94,7 +96,9 @@ pub fn load_mnist_limited(dir: &Path, max_samples: usize) -> Result<Mnist, Error
 /// the file if it is not a valid IDX file of unsigned bytes, if the images are not 28×28, if
 /// the counts of images and labels differ, if there are more than the limit, or if a label
 /// is not a digit 0–9; [`Error::OutOfMemory`] if the pixels cannot be allocated.
-pub fn read_mnist(images: &Path, labels: &Path) -> Result<MnistSet, Error> {
+pub fn read_mnist(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<MnistSet, Error> {
+    let images = images.as_ref();
+    let labels = labels.as_ref();
     read_mnist_limited(images, labels, DEFAULT_MAX_SAMPLES)
 }
 
@@ -103,10 +107,12 @@ pub fn read_mnist(images: &Path, labels: &Path) -> Result<MnistSet, Error> {
 /// # Errors
 /// As [`read_mnist`].
 pub fn read_mnist_limited(
-    images: &Path,
-    labels: &Path,
+    images: impl AsRef<Path>,
+    labels: impl AsRef<Path>,
     max_samples: usize,
 ) -> Result<MnistSet, Error> {
+    let images = images.as_ref();
+    let labels = labels.as_ref();
     read_pair(
         IdxReader::open(images)?,
         IdxReader::open(labels)?,
@@ -206,21 +212,16 @@ mod tests {
     fn write_set(dir: &Path, images: usize, side: usize, labels: &[u8]) {
         let pixels: Vec<u8> = (0..images * side * side).map(|i| (i % 256) as u8).collect();
         write_idx(
-            &dir.join("train-images-idx3-ubyte.gz"),
+            dir.join("train-images-idx3-ubyte.gz"),
             &[images, side, side],
             &pixels,
         )
         .unwrap();
-        write_idx(
-            &dir.join("train-labels-idx1-ubyte"),
-            &[labels.len()],
-            labels,
-        )
-        .unwrap();
+        write_idx(dir.join("train-labels-idx1-ubyte"), &[labels.len()], labels).unwrap();
     }
 
     fn read(dir: &Path) -> Result<MnistSet, Error> {
-        read_mnist(&find(dir, FILES[0]).unwrap(), &find(dir, FILES[1]).unwrap())
+        read_mnist(find(dir, FILES[0]).unwrap(), find(dir, FILES[1]).unwrap())
     }
 
     #[test]
@@ -292,8 +293,8 @@ mod tests {
             h
         };
         std::fs::write(dir.join("images"), claim(2_000_000)).unwrap();
-        write_idx(&dir.join("one-label"), &[1], &[3]).unwrap();
-        let err = read_mnist(&dir.join("images"), &dir.join("one-label")).unwrap_err();
+        write_idx(dir.join("one-label"), &[1], &[3]).unwrap();
+        let err = read_mnist(dir.join("images"), dir.join("one-label")).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -310,7 +311,7 @@ mod tests {
         let mut labels = vec![0u8, 0, 8, 1];
         labels.extend(2_000_000u32.to_be_bytes());
         std::fs::write(dir.join("labels"), labels).unwrap();
-        let err = read_mnist(&dir.join("images"), &dir.join("labels")).unwrap_err();
+        let err = read_mnist(dir.join("images"), dir.join("labels")).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -326,16 +327,16 @@ mod tests {
         write_set(&dir, 3, 28, &[1, 2, 3]);
         assert!(
             read_mnist_limited(
-                &find(&dir, FILES[0]).unwrap(),
-                &find(&dir, FILES[1]).unwrap(),
+                find(&dir, FILES[0]).unwrap(),
+                find(&dir, FILES[1]).unwrap(),
                 2
             )
             .is_err()
         );
         assert!(
             read_mnist_limited(
-                &find(&dir, FILES[0]).unwrap(),
-                &find(&dir, FILES[1]).unwrap(),
+                find(&dir, FILES[0]).unwrap(),
+                find(&dir, FILES[1]).unwrap(),
                 3
             )
             .is_ok()

@@ -144,6 +144,8 @@ impl fmt::Display for CsvProblem {
     }
 }
 
+impl std::error::Error for CsvProblem {}
+
 /// Where in a CSV file a problem is: the line (1-based, as an editor shows it) and the column
 /// (1-based, with its header name if the file has a header).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -14,7 +14,6 @@ pub(crate) mod csv;
 /// Inside a network nothing can fail: sizes are checked by the compiler. Errors only come
 /// from the boundaries (datasets, files, hyperparameters) and from a training run that
 /// diverges. Each variant carries the offending value and where it was found.
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// A minibatch size of zero.
@@ -185,6 +184,10 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    #[cfg(feature = "std")]
+    /// A gradient check ([`gradcheck`](crate::gradcheck)) found a backward pass that central
+    /// differences do not confirm.
+    Gradient(GradientMismatch),
     /// A callback or schedule watches a metric that training does not report (a
     /// validation metric without a validation set, R² for a classifier).
     MissingMetric {
@@ -330,6 +333,8 @@ impl fmt::Display for Error {
                 "training checkpoint: {problem} (resume with the same settings, callbacks and \
                  optimizer that wrote it)"
             ),
+            #[cfg(feature = "std")]
+            Error::Gradient(mismatch) => write!(f, "gradient check: {mismatch}"),
             Error::MissingMetric { metric } => write!(
                 f,
                 "the {metric} is watched but not reported (give `fit` a validation set, or \
@@ -349,10 +354,30 @@ impl core::error::Error for Error {
         match self {
             #[cfg(feature = "std")]
             Error::Io { source, .. } => Some(source),
+            #[cfg(feature = "std")]
+            Error::Idx { problem, .. } => Some(problem),
+            #[cfg(feature = "std")]
+            Error::Weights { problem, .. } => Some(problem),
+            #[cfg(feature = "csv")]
+            Error::Csv { problem, .. } => Some(&**problem),
+            #[cfg(feature = "std")]
+            Error::Gradient(mismatch) => Some(mismatch),
             _ => None,
         }
     }
 }
+
+/// The readable message, as `Display` writes it, so that `fn main() -> Result<(), Error>`
+/// prints what went wrong rather than the variant's fields.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl core::error::Error for IdxProblem {}
+
+impl core::error::Error for WeightsProblem {}
 
 /// What is wrong with an IDX file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -554,3 +579,30 @@ impl fmt::Display for WeightsProblem {
         }
     }
 }
+
+#[cfg(feature = "std")]
+/// An analytic gradient that central differences do not confirm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradientMismatch {
+    /// Which value: e.g. `"one sample, ∂L/∂x[2]"` or `"batch, parameter 1[5]"` (parameter
+    /// tensors numbered in [`Layer::visit_params`](crate::Layer::visit_params) order).
+    pub what: String,
+    /// What the backward pass gave.
+    pub analytic: f64,
+    /// What central differences measured.
+    pub numeric: f64,
+}
+
+#[cfg(feature = "std")]
+impl fmt::Display for GradientMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: the backward pass gives {}, central differences {}",
+            self.what, self.analytic, self.numeric
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for GradientMismatch {}

@@ -116,7 +116,8 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
 /// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
 /// # Ok::<(), constnet::Error>(())
 /// ```
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), Error> {
+    let path = path.as_ref();
     let (dir, name) = split_path(path);
     remove_stale_temporaries(&dir, &name);
     let (tmp, mut file) = create_temporary(&dir, &name).map_err(|e| io_error(path, e))?;
@@ -148,10 +149,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 ///
 /// # Example
 /// ```
-/// assert!(constnet::check_writable("/nonexistent-constnet-dir/out.csv".as_ref()).is_err());
+/// assert!(constnet::check_writable("/nonexistent-constnet-dir/out.csv").is_err());
 /// assert!(constnet::check_writable(&std::env::temp_dir().join("out.csv")).is_ok());
 /// ```
-pub fn check_writable(path: &Path) -> Result<(), Error> {
+pub fn check_writable(path: impl AsRef<Path>) -> Result<(), Error> {
+    let path = path.as_ref();
     if path.is_dir() {
         return Err(io_error(
             path,
@@ -346,11 +348,11 @@ mod tests {
     #[test]
     fn destinations_are_checked_without_touching_them() {
         let dir = test_dir("writable");
-        assert!(check_writable(&dir.join("new.csv")).is_ok());
+        assert!(check_writable(dir.join("new.csv")).is_ok());
         assert_eq!(names(&dir), Vec::<String>::new());
         let err = check_writable(&dir).unwrap_err();
         assert!(err.to_string().contains("folder"), "{err}");
-        let err = check_writable(&dir.join("missing/out.csv")).unwrap_err();
+        let err = check_writable(dir.join("missing/out.csv")).unwrap_err();
         assert!(err.to_string().contains("missing/out.csv"), "{err}");
     }
 

@@ -189,8 +189,9 @@ fn serialize<T: Scalar>(
 /// ```
 pub fn save_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &N,
-    path: &FilePath,
+    path: impl AsRef<FilePath>,
 ) -> Result<(), Error> {
+    let path = path.as_ref();
     save_safetensors_with(net, &[], path)
 }
 
@@ -218,8 +219,9 @@ pub fn save_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
 pub fn save_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &N,
     extras: &[(&str, &dyn Extra<T>)],
-    path: &FilePath,
+    path: impl AsRef<FilePath>,
 ) -> Result<(), Error> {
+    let path = path.as_ref();
     let bytes = to_safetensors_with(net, extras).map_err(|e| match e {
         Error::Weights { problem, .. } => Error::Weights {
             path: path.to_path_buf(),
@@ -245,8 +247,9 @@ pub fn save_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const
 /// NaN or an infinity.
 pub fn load_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &mut N,
-    path: &FilePath,
+    path: impl AsRef<FilePath>,
 ) -> Result<(), Error> {
+    let path = path.as_ref();
     load_safetensors_with(net, &mut [], path)
 }
 
@@ -263,8 +266,9 @@ pub fn load_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
 pub fn load_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &mut N,
     extras: &mut [(&str, &mut dyn Extra<T>)],
-    path: &FilePath,
+    path: impl AsRef<FilePath>,
 ) -> Result<(), Error> {
+    let path = path.as_ref();
     let extra_values: usize = extras
         .iter()
         .flat_map(|(_, e)| e.tensors().into_iter().map(|(_, v)| v.len()))
@@ -748,7 +752,7 @@ mod tests {
         std::fs::write(&path, b"garbage").unwrap();
         let err = load_safetensors(&mut small(1), &path).unwrap_err();
         assert!(err.to_string().contains("bad.safetensors"), "{err}");
-        let err = load_safetensors(&mut small(1), &dir.join("absent")).unwrap_err();
+        let err = load_safetensors(&mut small(1), dir.join("absent")).unwrap_err();
         assert!(matches!(err, Error::Io { .. }));
     }
 

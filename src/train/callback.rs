@@ -479,9 +479,9 @@ pub struct Checkpoint {
 #[cfg(feature = "safetensors")]
 impl Checkpoint {
     /// Saves to `path` whenever `metric` improves.
-    pub fn new(path: impl Into<PathBuf>, metric: Metric) -> Self {
+    pub fn new(path: impl AsRef<std::path::Path>, metric: Metric) -> Self {
         Checkpoint {
-            path: path.into(),
+            path: path.as_ref().to_path_buf(),
             best: Best::new(metric),
             saves: 0,
         }

@@ -20,16 +20,15 @@
 //!     .then(Linear::<4, 2, f64>::new(Init::XavierNormal, &mut rng));
 //! check_layer(net, 5, 42)?;
 //! check_loss(&Mse, &SVector::from([0.3, -1.0]), &SVector::from([1.0, 0.5]))?;
-//! # Ok::<(), constnet::gradcheck::GradientMismatch>(())
+//! # Ok::<(), constnet::Error>(())
 //! ```
-
-use std::fmt;
 
 use nalgebra::SVector;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::{Batch, Layer, Loss};
+pub use crate::error::GradientMismatch;
+use crate::{Batch, Error, Layer, Loss};
 
 /// The step `h` of the central differences.
 pub const STEP: f64 = 1e-5;
@@ -37,44 +36,16 @@ pub const STEP: f64 = 1e-5;
 /// The largest accepted error, relative to `max(1, |numeric|)`.
 pub const TOLERANCE: f64 = 1e-6;
 
-/// An analytic gradient that central differences do not confirm.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GradientMismatch {
-    /// Which value: e.g. `"one sample, ∂L/∂x[2]"` or `"batch, parameter 1[5]"` (parameter
-    /// tensors numbered in [`Layer::visit_params`] order).
-    pub what: String,
-    /// What the backward pass gave.
-    pub analytic: f64,
-    /// What central differences measured.
-    pub numeric: f64,
-}
-
-impl fmt::Display for GradientMismatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: the backward pass gives {}, central differences {}",
-            self.what, self.analytic, self.numeric
-        )
-    }
-}
-
-impl std::error::Error for GradientMismatch {}
-
-fn compare(
-    what: impl FnOnce() -> String,
-    analytic: f64,
-    numeric: f64,
-) -> Result<(), GradientMismatch> {
+fn compare(what: impl FnOnce() -> String, analytic: f64, numeric: f64) -> Result<(), Error> {
     let err = (analytic - numeric).abs() / numeric.abs().max(1.0);
     if err < TOLERANCE {
         Ok(())
     } else {
-        Err(GradientMismatch {
+        Err(Error::Gradient(GradientMismatch {
             what: what(),
             analytic,
             numeric,
-        })
+        }))
     }
 }
 
@@ -130,12 +101,12 @@ fn numeric_param<L: Layer<f64, I, O>, const I: usize, const O: usize>(
 /// Layers with kinks (ReLU at 0) can fail where an input lands within [`STEP`] of one.
 ///
 /// # Errors
-/// The first [`GradientMismatch`] found.
+/// [`Error::Gradient`] with the first [`GradientMismatch`] found.
 pub fn check_layer<L: Layer<f64, I, O>, const I: usize, const O: usize>(
     mut layer: L,
     batch: usize,
     seed: u64,
-) -> Result<(), GradientMismatch> {
+) -> Result<(), Error> {
     let mut rng = StdRng::seed_from_u64(seed);
 
     // One sample.
@@ -219,21 +190,21 @@ pub fn check_layer<L: Layer<f64, I, O>, const I: usize, const O: usize>(
 /// Checks the gradient that `loss.sample` writes at output `y` against central differences.
 ///
 /// # Errors
-/// A [`GradientMismatch`] naming the first output whose derivative is off, or one whose
-/// `analytic` value is the loss itself if that is not finite.
+/// [`Error::Gradient`] with a [`GradientMismatch`] naming the first output whose derivative
+/// is off, or one whose `analytic` value is the loss itself if that is not finite.
 pub fn check_loss<L: Loss<f64, O>, const O: usize>(
     loss: &L,
     y: &SVector<f64, O>,
     target: &L::Target,
-) -> Result<(), GradientMismatch> {
+) -> Result<(), Error> {
     let mut grad = SVector::zeros();
     let value = loss.sample(y, target, &mut grad);
     if !value.is_finite() {
-        return Err(GradientMismatch {
+        return Err(Error::Gradient(GradientMismatch {
             what: "the loss itself is not finite".into(),
             analytic: value,
             numeric: f64::NAN,
-        });
+        }));
     }
     let mut scratch = SVector::zeros();
     for i in 0..O {
@@ -293,7 +264,10 @@ mod tests {
             }
         }
         let err = check_layer(Doubler, 2, 0).unwrap_err();
-        assert!(err.what.starts_with("one sample, ∂L/∂x"), "{err}");
+        let Error::Gradient(mismatch) = &err else {
+            panic!("not a gradient mismatch: {err}")
+        };
+        assert!(mismatch.what.starts_with("one sample, ∂L/∂x"), "{err}");
         assert!(check_loss(&Mse, &SVector::from([f64::NAN]), &SVector::from([0.0])).is_err());
     }
 }
