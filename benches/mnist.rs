@@ -8,8 +8,8 @@ use std::time::Duration;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Adam, Batch, Chain, Init, Layer, Linear, Optimizer, Relu, Sgd, SoftmaxCrossEntropy, Workspace,
-    seq, with_threads,
+    Batch, nn::Chain, nn::Init, nn::Layer, nn::Linear, nn::Relu, nn::SoftmaxCrossEntropy,
+    optim::Adam, optim::Optimizer, optim::Sgd, seq, train::Workspace, with_threads,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -70,7 +70,7 @@ fn update(c: &mut Criterion) {
         ];
         c.bench_function(&format!("784-256-10 optimizer update only, {name}"), |b| {
             b.iter(|| {
-                net.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
+                net.visit_params_mut(&constnet::nn::Path::ROOT, &mut |p| p.grad.fill(1e-3));
                 optimizer.step(&mut net, 1e-3).unwrap();
             })
         });

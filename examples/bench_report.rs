@@ -16,13 +16,14 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use constnet::mnist::load_mnist;
+use constnet::data::mnist::load_mnist;
 use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Adam, Batch, Init, Layer, Linear, LogisticLoss, Loss, Optimizer, Relu, Sgd,
-    SoftmaxCrossEntropy, Tanh, Trainer, Workspace, seq, train_sample, with_threads,
+    Batch, nn::Init, nn::Layer, nn::Linear, nn::LogisticLoss, nn::Loss, nn::Relu,
+    nn::SoftmaxCrossEntropy, nn::Tanh, optim::Adam, optim::Optimizer, optim::Sgd, seq,
+    train::Trainer, train::Workspace, train::train_sample, with_threads,
 };
 
 /// Counts every heap allocation of the program, to report allocations per step.
@@ -251,7 +252,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // library's own path (matrixmultiply, in two halves of the inputs, one per thread on two).
     let big = Linear::<1024, 1024>::zeros();
     let xb = Batch::<f32, 1024>::from_fn(1024, |_, _| rng.random_range(-1.0..1.0));
-    let (mut yb, mut second) = (Batch::zeros(1024), constnet::DynTape::default());
+    let (mut yb, mut second) = (Batch::zeros(1024), constnet::nn::DynTape::default());
     let flop = 2.0 * 1024f64.powi(3);
     let mut peak = [0.0; 3];
     for threads in [1, 2] {
@@ -335,7 +336,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // cache: if the two agree, the update is bound by its arithmetic (a square root and a
     // division per parameter), not by memory.
     let refill = best(7, 200, || {
-        wide.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
+        wide.visit_params_mut(&constnet::nn::Path::ROOT, &mut |p| p.grad.fill(1e-3));
         black_box(&mut wide);
     });
     let mut adam = Adam::new(1e-3)?;
@@ -343,7 +344,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for threads in [1, 2] {
         adam_step[threads - 1] = with_threads(threads, || {
             best(7, 200, || {
-                wide.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
+                wide.visit_params_mut(&constnet::nn::Path::ROOT, &mut |p| p.grad.fill(1e-3));
                 adam.step(&mut wide, 1e-3).unwrap();
             })
         })?
@@ -356,11 +357,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let mut adam = Adam::new(1e-3)?;
     let cached_refill = best(7, 500, || {
-        cached.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
+        cached.visit_params_mut(&constnet::nn::Path::ROOT, &mut |p| p.grad.fill(1e-3));
         black_box(&mut cached);
     });
     let cached_step = best(7, 500, || {
-        cached.visit_params_mut(&constnet::Path::ROOT, &mut |p| p.grad.fill(1e-3));
+        cached.visit_params_mut(&constnet::nn::Path::ROOT, &mut |p| p.grad.fill(1e-3));
         adam.step(&mut cached, 1e-3).unwrap();
     })
     .saturating_sub(cached_refill);

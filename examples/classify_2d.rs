@@ -17,8 +17,8 @@ use constnet::nalgebra::SVector;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    CrossEntropy, Dataset, EpochReport, Init, Layer, Linear, Sgd, Softmax, Tanh, Trainer, accuracy,
-    datasets,
+    data::Dataset, data::datasets, nn::CrossEntropy, nn::Init, nn::Layer, nn::Linear, nn::Softmax,
+    nn::Tanh, optim::Sgd, train::EpochReport, train::Trainer, train::accuracy,
 };
 
 type Points = Dataset<f32, 2, usize>;

@@ -1,6 +1,6 @@
 //! Writes a trained network's weights as Rust source: `static` matrices (in read-only memory
 //! on a microcontroller) and a function that builds the network from them out of
-//! [`StaticLinear`](constnet::StaticLinear) layers, for `no_std` inference with no heap.
+//! [`StaticLinear`](constnet::nn::StaticLinear) layers, for `no_std` inference with no heap.
 //!
 //! `cargo run --example export -- model.safetensors [--activation relu|tanh|sigmoid] > model.rs`
 //! reads a file written by `--save` of the MNIST example (or any `save_safetensors` of a chain
@@ -198,7 +198,7 @@ fn source(path: &std::path::Path, scalar: &str, activation: &str, layers: &[Dens
         "//! A {} network ({}), exported from `{name}` by `cargo run --example export`.\n\
          //! Generated: edit the training, not this file.\n\n\
          use constnet::nalgebra::{{ArrayStorage, SMatrix, SVector}};\n\
-         use constnet::{{Chain, StaticLinear, {activation}}};\n",
+         use constnet::nn::{{Chain, StaticLinear, {activation}}};\n",
         shape.join("-"),
         activation.to_lowercase()
     );

@@ -22,13 +22,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use constnet::mnist::{self, MnistSet};
+use constnet::data::mnist::{self, MnistSet};
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Build, Callback, ConfusionMatrix, Dropout, EarlyStopping, EpochReport, Layer, Linear,
-    Metric, Model, Net, Optimizer, Order, Params, Relu, Schedule, Sgd, Sigmoid,
-    SoftmaxCrossEntropy, Tanh, Trainer, evaluate, io, summary,
+    Net, io, nn::Build, nn::Dropout, nn::Layer, nn::Linear, nn::Model, nn::Relu, nn::Sigmoid,
+    nn::SoftmaxCrossEntropy, nn::Tanh, nn::summary, optim::Adam, optim::Optimizer, optim::Sgd,
+    train::Callback, train::ConfusionMatrix, train::EarlyStopping, train::EpochReport,
+    train::Metric, train::Order, train::Params, train::Schedule, train::Trainer, train::evaluate,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -326,7 +327,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         ("plot", &o.plot),
     ] {
         if let Some(path) = path {
-            constnet::check_writable(path).map_err(|e| format!("--{flag}: {e}"))?;
+            constnet::io::check_writable(path).map_err(|e| format!("--{flag}: {e}"))?;
         }
     }
     Ok(o)
@@ -519,7 +520,7 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         println!("saved weights to {}", path.display());
     }
     if let Some(path) = &o.metrics {
-        constnet::write_atomic(path, metrics_csv(&history).as_bytes())?;
+        constnet::io::write_atomic(path, metrics_csv(&history).as_bytes())?;
         println!("wrote per-epoch metrics to {}", path.display());
     }
     if let Some(path) = &o.plot {
@@ -548,7 +549,7 @@ impl Progress {
 }
 
 impl Callback<f32> for Progress {
-    fn on_batch(&mut self, p: &constnet::BatchProgress) {
+    fn on_batch(&mut self, p: &constnet::train::BatchProgress) {
         let bar = self.bar.get_or_insert_with(|| {
             let bar = ProgressBar::new(p.batches as u64);
             bar.set_style(

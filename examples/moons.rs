@@ -6,8 +6,8 @@
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, ConfusionMatrix, Init, Linear, Relu, SoftmaxCrossEntropy, Trainer, accuracy, datasets,
-    seq,
+    data::datasets, nn::Init, nn::Linear, nn::Relu, nn::SoftmaxCrossEntropy, optim::Adam, seq,
+    train::ConfusionMatrix, train::Trainer, train::accuracy,
 };
 
 fn main() -> Result<(), constnet::Error> {

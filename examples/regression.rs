@@ -13,7 +13,8 @@ use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Adam, Dataset, EpochReport, Init, Layer, Linear, Loss, Mae, Mse, Tanh, Trainer, evaluate,
+    data::Dataset, nn::Init, nn::Layer, nn::Linear, nn::Loss, nn::Mae, nn::Mse, nn::Tanh,
+    optim::Adam, train::EpochReport, train::Trainer, train::evaluate,
 };
 
 type Curve = Dataset<f32, 1, SVector<f32, 1>>;
@@ -98,9 +99,9 @@ fn main() -> std::process::ExitCode {
     })
 }
 
-type Net = constnet::Chain<
-    constnet::Chain<
-        constnet::Chain<constnet::Chain<Linear<1, 32>, Tanh, 32>, Linear<32, 32>, 32>,
+type Net = constnet::nn::Chain<
+    constnet::nn::Chain<
+        constnet::nn::Chain<constnet::nn::Chain<Linear<1, 32>, Tanh, 32>, Linear<32, 32>, 32>,
         Tanh,
         32,
     >,
@@ -131,7 +132,7 @@ fn fit<L: Loss<f32, 1, Target = SVector<f32, 1>>>(
         .epochs(options.epochs)
         .batch_size(16)
         .lr_decay(0.995)
-        .order(constnet::Order::Shuffled { seed: options.seed })
+        .order(constnet::train::Order::Shuffled { seed: options.seed })
         .fit(&mut net, train, None, &mut ())?;
     Ok((net, history))
 }

@@ -14,8 +14,9 @@ use std::process::ExitCode;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Build, ConfusionMatrix, Csv, EarlyStopping, Linear, Metric, Net, SoftmaxCrossEntropy,
-    StandardScaler, Tanh, Trainer, evaluate, io, stratified_split,
+    Net, data::Csv, data::StandardScaler, data::stratified_split, io, nn::Build, nn::Linear,
+    nn::SoftmaxCrossEntropy, nn::Tanh, optim::Adam, train::ConfusionMatrix, train::EarlyStopping,
+    train::Metric, train::Trainer, train::evaluate,
 };
 
 /// Four features in, three classes out: the sizes the compiler checks.
@@ -144,7 +145,7 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let history = Trainer::new(SoftmaxCrossEntropy, Adam::new(0.01)?)
         .epochs(o.epochs)
         .batch_size(16)
-        .order(constnet::Order::Shuffled { seed: o.seed })
+        .order(constnet::train::Order::Shuffled { seed: o.seed })
         .fit(&mut net, &train, Some(&validation), &mut stop)?;
     println!(
         "trained {} epochs; best validation loss {:.4} after epoch {}, whose weights are kept",

@@ -5,7 +5,8 @@
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Init, Layer, Linear, SoftmaxCrossEntropy, Tanh, Trainer, accuracy, argmax, datasets, seq,
+    data::datasets, nn::Init, nn::Layer, nn::Linear, nn::SoftmaxCrossEntropy, nn::Tanh,
+    optim::Adam, seq, train::Trainer, train::accuracy, train::argmax,
 };
 
 fn main() -> Result<(), constnet::Error> {
@@ -49,11 +50,11 @@ fn main() -> Result<(), constnet::Error> {
 /// Prints every hundredth epoch.
 struct EveryHundred;
 
-impl constnet::Callback<f32> for EveryHundred {
+impl constnet::train::Callback<f32> for EveryHundred {
     fn on_epoch(
         &mut self,
-        _: &mut dyn constnet::Params<f32>,
-        report: &constnet::EpochReport,
+        _: &mut dyn constnet::train::Params<f32>,
+        report: &constnet::train::EpochReport,
     ) -> Result<std::ops::ControlFlow<()>, constnet::Error> {
         if report.epoch.is_multiple_of(100) || report.epoch == 1 {
             println!("{report}");

@@ -3,11 +3,11 @@
 //! # Naming a network
 //!
 //! A network's type is its layers in order, written once with [`Net!`](crate::Net), and it is
-//! built from that type with [`Build`](crate::Build), so every width is written in exactly one
+//! built from that type with [`Build`](crate::nn::build::Build), so every width is written in exactly one
 //! place:
 //!
 //! ```
-//! use constnet::{Build, Linear, Net, Relu, Tanh};
+//! use constnet::{nn::Build, nn::Linear, Net, nn::Relu, nn::Tanh};
 //! use constnet::rand::{SeedableRng, rngs::StdRng};
 //!
 //! type Policy<const H: usize> = Net![Linear<6, H>, Tanh, Linear<H, H>, Relu, Linear<H, 4>];
@@ -28,7 +28,7 @@
 //! once".
 //!
 //! ```compile_fail,E0499
-//! use constnet::{Init, Layer, Linear, Relu, seq};
+//! use constnet::{nn::Init, nn::Layer, nn::Linear, nn::Relu, seq};
 //! use constnet::rand::{SeedableRng, rngs::StdRng};
 //!
 //! fn hidden(rng: &mut StdRng) -> impl Layer<f32, 2, 8> {
@@ -41,10 +41,10 @@
 //! ```
 //!
 //! Say that the network borrows nothing with `+ use<>`, or return the named type and build it
-//! with [`Build`](crate::Build), which needs no `impl Trait` at all:
+//! with [`Build`](crate::nn::build::Build), which needs no `impl Trait` at all:
 //!
 //! ```
-//! use constnet::{Build, Init, Layer, Linear, Net, Relu, seq};
+//! use constnet::{nn::Build, nn::Init, nn::Layer, nn::Linear, Net, nn::Relu, seq};
 //! use constnet::rand::{SeedableRng, rngs::StdRng};
 //!
 //! fn hidden(rng: &mut StdRng) -> impl Layer<f32, 2, 8> + use<> {
@@ -60,31 +60,31 @@
 //!
 //! # Choosing a network at run time
 //!
-//! Every network is a [`Model`](crate::Model), and `Box<dyn Model<T, I, O>>` is a
-//! [`Layer`](crate::Layer) again, so a program can pick an architecture from its
+//! Every network is a [`Model`](crate::nn::model::Model), and `Box<dyn Model<T, I, O>>` is a
+//! [`Layer`](crate::nn::layer::Layer) again, so a program can pick an architecture from its
 //! configuration and train, evaluate, save and load it like any other; `Box<dyn
-//! Optimizer<T>>` does the same for optimizers. See [`Model`](crate::Model) for an example
+//! Optimizer<T>>` does the same for optimizers. See [`Model`](crate::nn::model::Model) for an example
 //! and `examples/mnist.rs` for a program that chooses both from the command line.
 //!
 //! # Writing your own layer
 //!
-//! A layer is [`Takes<I>`](crate::Takes) (one line: the input size it takes, which lets a
-//! chain report "`MyLayer` cannot take 5 inputs") and [`Layer<T, I, O>`](crate::Layer) in
+//! A layer is [`Takes<I>`](crate::nn::takes::Takes) (one line: the input size it takes, which lets a
+//! chain report "`MyLayer` cannot take 5 inputs") and [`Layer<T, I, O>`](crate::nn::layer::Layer) in
 //! three parts:
 //!
-//! 1. [`forward_tape`](crate::Layer::forward_tape): one sample's output, and a tape of what
+//! 1. [`forward_tape`](crate::nn::layer::Layer::forward_tape): one sample's output, and a tape of what
 //!    the backward pass needs (`()` if nothing; any plain data, vectors of a generic size
 //!    included);
-//! 2. [`backward`](crate::Layer::backward): add the parameter gradients, return `∂L/∂x`;
+//! 2. [`backward`](crate::nn::layer::Layer::backward): add the parameter gradients, return `∂L/∂x`;
 //! 3. its parameters, declared once with [`params!`](crate::params): their names (saved as
 //!    `k.name`, PyTorch's `state_dict` keys), the fields that hold values and gradients, and
 //!    whether weight decay applies. `params! {}` for none.
 //!
 //! The minibatch passes come from the one-sample pair (override
-//! [`forward_batch`](crate::Layer::forward_batch) and
-//! [`backward_batch`](crate::Layer::backward_batch) only for speed, as `Linear` does), and
-//! [`gradcheck::check_layer`](crate::gradcheck::check_layer) checks both against central
-//! differences. Implement [`Build`](crate::Build) too if it is to be built from a network's
+//! [`forward_batch`](crate::nn::layer::Layer::forward_batch) and
+//! [`backward_batch`](crate::nn::layer::Layer::backward_batch) only for speed, as `Linear` does), and
+//! [`gradcheck::check_layer`](crate::train::gradcheck::check_layer) checks both against central
+//! differences. Implement [`Build`](crate::nn::build::Build) too if it is to be built from a network's
 //! type.
 //!
 //! A learnable elementwise scale `yᵢ = sᵢ·xᵢ`, with `∂L/∂sᵢ = ∂L/∂yᵢ·xᵢ` and
@@ -92,7 +92,7 @@
 //!
 //! ```
 //! use constnet::nalgebra::SVector;
-//! use constnet::{Layer, Scalar, Takes, params};
+//! use constnet::{nn::Layer, Scalar, nn::Takes, params};
 //!
 //! /// `y = s ⊙ x` with a learnable scale `s` of `N` values.
 //! #[derive(Clone)]
@@ -118,12 +118,12 @@
 //!     // Saved as `k.scale`, updated by the optimizer, not decayed toward 0.
 //!     params! { scale: vector(s, s_grad); }
 //! }
-//! # impl<const N: usize, T: Scalar> constnet::Build for Scale<N, T> {
-//! #     fn build<R: constnet::rand::Rng + ?Sized>(_: &mut R, _: Option<constnet::Init>, _: bool) -> Self {
+//! # impl<const N: usize, T: Scalar> constnet::nn::Build for Scale<N, T> {
+//! #     fn build<R: constnet::rand::Rng + ?Sized>(_: &mut R, _: Option<constnet::nn::Init>, _: bool) -> Self {
 //! #         Scale { s: SVector::repeat(T::one()), s_grad: SVector::zeros() }
 //! #     }
 //! # }
-//! # use constnet::{Build, Linear, Net, Sgd, SoftmaxCrossEntropy, Tanh, Trainer, datasets, gradcheck};
+//! # use constnet::{nn::Build, nn::Linear, Net, optim::Sgd, nn::SoftmaxCrossEntropy, nn::Tanh, train::Trainer, data::datasets, train::gradcheck};
 //! # use constnet::rand::{SeedableRng, rngs::StdRng};
 //! # let mut scale = Scale::<3, f64>::init(&mut StdRng::seed_from_u64(0));
 //! # scale.s = SVector::from([0.5, -2.0, 1.5]);
@@ -131,11 +131,11 @@
 //! # type Net = Net![Linear<2, 8>, Scale<8>, Tanh, Linear<8, 2>];
 //! # let mut net = Net::init(&mut StdRng::seed_from_u64(1));
 //! # Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.5)?).epochs(200).batch_size(4).fit(&mut net, &datasets::xor(), None, &mut ())?;
-//! # assert_eq!(constnet::accuracy(&net, &datasets::xor()), 1.0);
+//! # assert_eq!(constnet::train::accuracy(&net, &datasets::xor()), 1.0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! To build it from a network's type, add [`Build`](crate::Build); then it fits in
+//! To build it from a network's type, add [`Build`](crate::nn::build::Build); then it fits in
 //! `Net![Linear<2, 8>, Scale<8>, Tanh, Linear<8, 2>]`, trains, saves and loads like the
 //! built-in layers (the hidden lines of the example above do exactly that, and check its
 //! gradients).
@@ -150,7 +150,7 @@
 //!
 //! ```
 //! use constnet::nalgebra::SVector;
-//! use constnet::{Layer, Linear, Relu, Scalar, Takes, io, params, seq};
+//! use constnet::{nn::Layer, nn::Linear, nn::Relu, Scalar, nn::Takes, io, params, seq};
 //!
 //! pub struct Residual<L> {
 //!     inner: L,
@@ -176,10 +176,10 @@
 //! let block = Residual { inner: seq![Linear::<4, 4>::zeros(), Relu, Linear::<4, 4>::zeros()] };
 //! let net = seq![Linear::<2, 4>::zeros(), block, Linear::<4, 1>::zeros()];
 //! let mut names = Vec::new();
-//! net.visit_params(&constnet::Path::ROOT, &mut |p| names.push(p.full_name().to_string()));
+//! net.visit_params(&constnet::nn::Path::ROOT, &mut |p| names.push(p.full_name().to_string()));
 //! assert_eq!(names, ["0.weight", "0.bias", "1.inner.0.weight", "1.inner.0.bias",
 //!                    "1.inner.2.weight", "1.inner.2.bias", "2.weight", "2.bias"]);
-//! # constnet::gradcheck::check_layer(Residual { inner: seq![Linear::<3, 3, f64>::new(constnet::Init::XavierUniform, &mut <constnet::rand::rngs::StdRng as constnet::rand::SeedableRng>::seed_from_u64(2)), constnet::Tanh] }, 3, 2)?;
+//! # constnet::train::gradcheck::check_layer(Residual { inner: seq![Linear::<3, 3, f64>::new(constnet::nn::Init::XavierUniform, &mut <constnet::rand::rngs::StdRng as constnet::rand::SeedableRng>::seed_from_u64(2)), constnet::nn::Tanh] }, 3, 2)?;
 //! let bytes = io::to_safetensors(&net)?; // every tensor has a name of its own
 //! # let _ = bytes;
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -45,7 +45,7 @@
 //!
 //! ## Example: learning XOR
 //! ```
-//! use constnet::{accuracy, summary, Adam, Build, Dataset, Linear, Net, SoftmaxCrossEntropy, Tanh, Trainer};
+//! use constnet::{train::accuracy, nn::summary, optim::Adam, nn::Build, data::Dataset, nn::Linear, Net, nn::SoftmaxCrossEntropy, nn::Tanh, train::Trainer};
 //! use rand::SeedableRng;
 //!
 //! let data = Dataset::<f32, 2, usize>::from_rows(
@@ -75,71 +75,54 @@
 extern crate alloc;
 
 mod base;
-mod data;
-mod error;
+pub mod data;
+pub mod error;
 pub mod guide;
 pub mod io;
-mod nn;
-mod optim;
-#[cfg(all(test, feature = "std"))]
+pub mod nn;
+pub mod optim;
+#[cfg(feature = "std")]
+#[cfg(test)]
 mod testing;
-mod train;
+pub mod train;
 
 pub use base::linalg::Batch;
 pub use base::parallel::current_threads;
 #[cfg(feature = "std")]
 pub use base::parallel::with_threads;
-pub use base::scalar::{SameScalar, Scalar};
-pub use data::Dataset;
-#[cfg(feature = "csv")]
-pub use data::csv::{Column, Csv, CsvClasses, CsvPlace, CsvProblem, CsvValues, DEFAULT_CSV_LIMIT};
-pub use data::preprocess::{MinMaxScaler, StandardScaler};
-#[cfg(feature = "std")]
-pub use data::preprocess::{Split, k_fold, stratified_split, train_test_split};
-#[cfg(feature = "std")]
-pub use data::synthetic as datasets;
-#[cfg(feature = "std")]
-pub use data::{idx, mnist};
-pub use error::{Error, IdxProblem, WeightsProblem};
-#[cfg(feature = "std")]
-pub use io::fs::{check_writable, write_atomic};
-pub use nn::build::Build;
-pub use nn::chain::{Chain, ChainTape};
-pub use nn::init::Init;
-pub use nn::layer::{DynTape, Layer, LayerInfo};
-pub use nn::layers::{
-    Activation, Dropout, DropoutTape, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax,
-    StaticLinear, Tanh,
-};
-pub use nn::loss::{
-    BatchLoss, Classified, CrossEntropy, LogisticLoss, Loss, Mae, Mse, OneOutput,
-    SoftmaxCrossEntropy, TargetsOf,
-};
-pub use nn::model::Model;
-pub use nn::param::{FullName, Param, ParamMut, Path, Segment, Shape, StateOp};
-pub use nn::summary::{Summary, summary};
-pub use nn::takes::Takes;
-pub use optim::{Adam, Optimizer, OptimizerState, Reset, Sgd, TensorState};
-#[cfg(feature = "std")]
-pub use train::callback::{Callback, EarlyStopping, Params, PrintEpochs};
-#[cfg(feature = "safetensors")]
-pub use train::callback::{Checkpoint, Keep};
-#[cfg(feature = "std")]
-pub use train::gradcheck;
-pub use train::metrics::{
-    ClassScores, ConfusionMatrix, RegressionScores, accuracy, argmax, regression_scores,
-};
-#[cfg(feature = "std")]
-pub use train::report::{BatchProgress, EpochReport, Metric};
-#[cfg(feature = "std")]
-pub use train::schedule::{Plateau, Schedule};
-pub use train::step::{Evaluation, Workspace, evaluate, max_abs_weights, train_sample};
-#[cfg(feature = "std")]
-pub use train::trainer::{Order, Trainer};
+pub use base::scalar::Scalar;
+pub use error::Error;
+
+/// The everyday names: `use constnet::prelude::*;` and a network can be named, built,
+/// trained, evaluated and saved.
+pub mod prelude {
+    pub use crate::data::Dataset;
+    pub use crate::nn::{
+        Build, CrossEntropy, Dropout, Init, Layer, LeakyRelu, Linear, LogisticLoss, Loss, Mae,
+        Model, Mse, Relu, Sigmoid, Softmax, SoftmaxCrossEntropy, Takes, Tanh, summary,
+    };
+    pub use crate::optim::{Adam, Optimizer, Sgd};
+    #[cfg(feature = "std")]
+    pub use crate::train::{
+        Callback, EarlyStopping, Metric, Order, PrintEpochs, Schedule, Trainer,
+    };
+    pub use crate::train::{accuracy, evaluate, train_sample};
+    #[cfg(feature = "std")]
+    pub use crate::with_threads;
+    pub use crate::{Batch, Error, Net, Scalar, params, seq};
+}
+
+/// Traits that exist to word compile errors: a network and an optimizer of other scalar
+/// types ([`SameScalar`]), a loss and targets of another kind ([`TargetsOf`],
+/// [`Classified`], [`OneOutput`]). Code rarely names them.
+pub mod bounds {
+    pub use crate::base::scalar::SameScalar;
+    pub use crate::nn::loss::{Classified, OneOutput, TargetsOf};
+}
 
 /// The allocation types of the standard prelude, for the modules built without `std`.
 #[allow(unused_imports)] // each module takes what it needs
-mod prelude {
+mod alloc_prelude {
     pub(crate) use alloc::boxed::Box;
     pub(crate) use alloc::format;
     pub(crate) use alloc::string::{String, ToString};

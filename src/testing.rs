@@ -1,12 +1,12 @@
-//! Test helpers: random layers, and the gradient checks of [`crate::gradcheck`] as
+//! Test helpers: random layers, and the gradient checks of [`crate::train::gradcheck`] as
 //! assertions.
 
 use nalgebra::SVector;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::gradcheck::{check_layer, check_loss};
-use crate::{Init, Layer, Linear, Loss};
+use crate::train::gradcheck::{check_layer, check_loss};
+use crate::{nn::init::Init, nn::layer::Layer, nn::layers::Linear, nn::loss::Loss};
 
 /// A `Linear` layer with random weights and a random bias.
 pub(crate) fn random_linear<const I: usize, const O: usize>(seed: u64) -> Linear<I, O, f64> {

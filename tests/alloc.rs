@@ -8,8 +8,8 @@ use constnet::nalgebra::SVector;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Init, Layer, Linear, Loss, Mse, Optimizer, Relu, Sgd, SoftmaxCrossEntropy, Tanh, seq,
-    train_sample,
+    nn::Init, nn::Layer, nn::Linear, nn::Loss, nn::Mse, nn::Relu, nn::SoftmaxCrossEntropy,
+    nn::Tanh, optim::Adam, optim::Optimizer, optim::Sgd, seq, train::train_sample,
 };
 
 thread_local! {

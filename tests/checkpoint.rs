@@ -8,8 +8,9 @@ use std::process::Command;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Build, Dataset, Dropout, EarlyStopping, Error, Linear, Metric, Net, Relu, Schedule, Sgd,
-    SoftmaxCrossEntropy, Trainer, datasets, io,
+    Error, Net, data::Dataset, data::datasets, io, nn::Build, nn::Dropout, nn::Linear, nn::Relu,
+    nn::SoftmaxCrossEntropy, optim::Adam, optim::Sgd, train::EarlyStopping, train::Metric,
+    train::Schedule, train::Trainer,
 };
 
 type Mlp = Net![Linear<2, 16>, Relu, Dropout, Linear<16, 16>, Relu, Linear<16, 2>];
@@ -187,7 +188,7 @@ fn a_checkpoint_of_another_network_optimizer_or_kind_is_a_clear_error() {
 /// Extras such as a scaler come back from the checkpoint with `Keep`.
 #[test]
 fn a_scaler_kept_in_the_checkpoint_comes_back() {
-    use constnet::{Keep, StandardScaler};
+    use constnet::{data::StandardScaler, train::Keep};
     let (train, validation) = data();
     let path = scratch("scaler.safetensors");
     let mut scaler = StandardScaler::fit(&train);

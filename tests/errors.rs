@@ -1,14 +1,14 @@
 //! Every invalid argument or input gives a typed error that names the problem.
 
-use constnet::datasets::xor;
+use constnet::data::datasets::xor;
 use constnet::nalgebra::SVector;
 use constnet::rand::SeedableRng;
 use constnet::{
-    Adam, Dataset, Error, Init, Linear, LogisticLoss, Mse, Sgd, SoftmaxCrossEntropy, Tanh, Trainer,
-    evaluate, seq,
+    Error, data::Dataset, nn::Init, nn::Linear, nn::LogisticLoss, nn::Mse, nn::SoftmaxCrossEntropy,
+    nn::Tanh, optim::Adam, optim::Sgd, seq, train::Trainer, train::evaluate,
 };
 
-fn net() -> impl constnet::Layer<f32, 2, 2> {
+fn net() -> impl constnet::nn::Layer<f32, 2, 2> {
     let mut rng = constnet::rand::rngs::StdRng::seed_from_u64(0);
     seq![
         Linear::<2, 4>::new(Init::XavierUniform, &mut rng),
@@ -144,8 +144,8 @@ fn a_batch_larger_than_the_dataset_is_the_whole_dataset() {
         let mut net = net();
         let mut batches = 0;
         struct Count<'a>(&'a mut usize);
-        impl constnet::Callback<f32> for Count<'_> {
-            fn on_batch(&mut self, p: &constnet::BatchProgress) {
+        impl constnet::train::Callback<f32> for Count<'_> {
+            fn on_batch(&mut self, p: &constnet::train::BatchProgress) {
                 assert_eq!(p.batches, 1);
                 *self.0 += 1;
             }
@@ -213,14 +213,14 @@ fn single_steps_refuse_labels_outside_the_outputs() {
     for label in [2, usize::MAX] {
         let mut n = net();
         let mut sgd = Sgd::new(0.1).unwrap();
-        let err =
-            constnet::train_sample(&mut n, &SoftmaxCrossEntropy, &mut sgd, &x, &label).unwrap_err();
+        let err = constnet::train::train_sample(&mut n, &SoftmaxCrossEntropy, &mut sgd, &x, &label)
+            .unwrap_err();
         assert!(
             matches!(err, Error::LabelOutOfRange { classes: 2, .. }),
             "{err}"
         );
         let xb = constnet::Batch::<f32, 2>::zeros(2);
-        let mut workspace = constnet::Workspace::new();
+        let mut workspace = constnet::train::Workspace::new();
         let err = workspace
             .step(&mut n, &SoftmaxCrossEntropy, &mut sgd, &xb, &[0, label])
             .unwrap_err();
@@ -244,8 +244,9 @@ fn single_steps_refuse_labels_outside_the_outputs() {
         );
     }
     let mut n = Linear::<2, 1>::zeros();
-    let err = constnet::train_sample(&mut n, &LogisticLoss, &mut Sgd::new(0.1).unwrap(), &x, &2.0)
-        .unwrap_err();
+    let err =
+        constnet::train::train_sample(&mut n, &LogisticLoss, &mut Sgd::new(0.1).unwrap(), &x, &2.0)
+            .unwrap_err();
     assert!(matches!(err, Error::InvalidTarget { .. }));
 }
 
@@ -253,7 +254,7 @@ fn single_steps_refuse_labels_outside_the_outputs() {
 /// zero features divided by zero.
 #[test]
 fn out_of_range_counts_and_featureless_datasets_do_not_panic() {
-    assert_eq!(constnet::ConfusionMatrix::<2>::new().count(10, 0), 0);
+    assert_eq!(constnet::train::ConfusionMatrix::<2>::new().count(10, 0), 0);
     let err = Dataset::<f32, 0, usize>::from_rows(&[], vec![0, 1]).unwrap_err();
     assert!(err.to_string().contains("features per sample"), "{err}");
     let err = Dataset::<f32, 0, usize>::new(constnet::Batch::zeros(3), vec![0; 3]).unwrap_err();
@@ -281,8 +282,8 @@ fn debug_of_an_error_is_its_message() {
     let weights = constnet::io::load_safetensors(&mut net(), "/nonexistent/w.safetensors");
     let err = weights.unwrap_err();
     assert_eq!(format!("{err:?}"), err.to_string());
-    let err: Result<(), constnet::Error> = constnet::gradcheck::check_loss(
-        &constnet::Mse,
+    let err: Result<(), constnet::Error> = constnet::train::gradcheck::check_loss(
+        &constnet::nn::Mse,
         &constnet::nalgebra::SVector::from([f64::NAN]),
         &constnet::nalgebra::SVector::from([0.0]),
     );

@@ -1,12 +1,13 @@
 //! End-to-end learning: the classic lesson's problems, trained through the public API.
 
-use constnet::datasets::{circles, two_moons, xor};
+use constnet::data::datasets::{circles, two_moons, xor};
 use constnet::nalgebra::SVector;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Dataset, Init, Layer, Linear, LogisticLoss, Mse, Relu, Scalar, Sgd, SoftmaxCrossEntropy,
-    Tanh, Trainer, accuracy, evaluate, seq,
+    Scalar, data::Dataset, nn::Init, nn::Layer, nn::Linear, nn::LogisticLoss, nn::Mse, nn::Relu,
+    nn::SoftmaxCrossEntropy, nn::Tanh, optim::Adam, optim::Sgd, seq, train::Trainer,
+    train::accuracy, train::evaluate,
 };
 
 fn learns_xor<T: Scalar>() {
@@ -49,7 +50,7 @@ fn xor_is_learned_one_sample_at_a_time_with_momentum() {
     for _ in 0..500 {
         for i in 0..4 {
             let (x, y) = data.sample(i);
-            constnet::train_sample(&mut net, &SoftmaxCrossEntropy, &mut sgd, &x, y).unwrap();
+            constnet::train::train_sample(&mut net, &SoftmaxCrossEntropy, &mut sgd, &x, y).unwrap();
         }
     }
     assert_eq!(accuracy(&net, &data), 1.0);
@@ -188,7 +189,7 @@ fn in_order_minibatches_of_one_are_the_one_sample_steps_in_file_order() {
     Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.1).unwrap())
         .epochs(2)
         .batch_size(1)
-        .order(constnet::Order::InOrder)
+        .order(constnet::train::Order::InOrder)
         .fit(&mut by_trainer, &data, None, &mut ())
         .unwrap();
     let mut by_hand = make();
@@ -196,7 +197,8 @@ fn in_order_minibatches_of_one_are_the_one_sample_steps_in_file_order() {
     for _ in 0..2 {
         for i in 0..data.len() {
             let (x, y) = data.sample(i);
-            constnet::train_sample(&mut by_hand, &SoftmaxCrossEntropy, &mut sgd, &x, y).unwrap();
+            constnet::train::train_sample(&mut by_hand, &SoftmaxCrossEntropy, &mut sgd, &x, y)
+                .unwrap();
         }
     }
     let probe = SVector::from([0.2, 0.4]);
@@ -229,12 +231,12 @@ fn learning_rate_decay_runs_each_epoch_at_its_rate() {
     let mut trainer = Trainer::new(SoftmaxCrossEntropy, Sgd::<f64>::new(0.4).unwrap())
         .epochs(3)
         .batch_size(40)
-        .order(constnet::Order::InOrder)
+        .order(constnet::train::Order::InOrder)
         .lr_decay(0.5);
     let mut batches = Vec::new();
-    struct Record<'a>(&'a mut Vec<constnet::BatchProgress>);
-    impl constnet::Callback<f64> for Record<'_> {
-        fn on_batch(&mut self, p: &constnet::BatchProgress) {
+    struct Record<'a>(&'a mut Vec<constnet::train::BatchProgress>);
+    impl constnet::train::Callback<f64> for Record<'_> {
+        fn on_batch(&mut self, p: &constnet::train::BatchProgress) {
             self.0.push(*p);
         }
     }
@@ -254,7 +256,7 @@ fn learning_rate_decay_runs_each_epoch_at_its_rate() {
 
     let mut by_hand = make();
     let mut sgd = Sgd::<f64>::new(0.4).unwrap();
-    let mut workspace = constnet::Workspace::new();
+    let mut workspace = constnet::train::Workspace::new();
     for (epoch, lr) in [0.4, 0.2, 0.1].into_iter().enumerate() {
         let out = workspace
             .step_with_rate(
@@ -275,7 +277,7 @@ fn learning_rate_decay_runs_each_epoch_at_its_rate() {
     Trainer::new(SoftmaxCrossEntropy, Sgd::<f64>::new(0.4).unwrap())
         .epochs(3)
         .batch_size(40)
-        .order(constnet::Order::InOrder)
+        .order(constnet::train::Order::InOrder)
         .fit(&mut constant, &data, None, &mut ())
         .unwrap();
     assert_ne!(constant.forward(&probe), by_hand.forward(&probe));
@@ -298,7 +300,7 @@ fn two_fits_of_one_epoch_are_one_fit_of_two() {
         Trainer::new(SoftmaxCrossEntropy, Adam::new(0.02).unwrap())
             .epochs(epochs)
             .batch_size(16)
-            .order(constnet::Order::Shuffled { seed: 11 })
+            .order(constnet::train::Order::Shuffled { seed: 11 })
             .lr_decay(0.5)
     };
     let mut once = make();

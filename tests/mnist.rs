@@ -2,9 +2,12 @@
 
 use std::path::Path;
 
-use constnet::mnist::{CLASSES, PIXELS, load_mnist};
+use constnet::data::mnist::{CLASSES, PIXELS, load_mnist};
 use constnet::rand::SeedableRng;
-use constnet::{Adam, Init, Linear, Relu, SoftmaxCrossEntropy, Trainer, accuracy, io, seq};
+use constnet::{
+    io, nn::Init, nn::Linear, nn::Relu, nn::SoftmaxCrossEntropy, optim::Adam, seq, train::Trainer,
+    train::accuracy,
+};
 
 #[test]
 fn a_short_run_on_real_mnist_is_far_above_chance() {

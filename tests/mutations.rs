@@ -7,10 +7,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use constnet::idx::{IdxArray, encode_idx, parse_idx};
+use constnet::data::idx::{IdxArray, encode_idx, parse_idx};
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
-use constnet::{Error, IdxProblem, Layer, Linear, Relu, io, mnist};
+use constnet::{Error, data::mnist, error::IdxProblem, io, nn::Layer, nn::Linear, nn::Relu};
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -106,7 +106,7 @@ fn huge_dimensions_next_to_a_zero_one_read_as_empty() {
     ] {
         header.extend(d.to_be_bytes());
     }
-    let read = constnet::idx::IdxReader::from_bytes(&header, Path::new("fuzz"))
+    let read = constnet::data::idx::IdxReader::from_bytes(&header, Path::new("fuzz"))
         .and_then(|r| r.read_data(1 << 20))
         .unwrap();
     assert_consistent(&read.dims, &read.data);
@@ -128,7 +128,7 @@ fn damaged_idx_files_give_values_or_typed_errors() {
         let seed = &seeds[case % seeds.len()];
         let other = &seeds[(case + 1) % seeds.len()];
         let bytes = mutate(&mut rng, seed, other);
-        let result = constnet::idx::IdxReader::from_bytes(&bytes, Path::new("fuzz"))
+        let result = constnet::data::idx::IdxReader::from_bytes(&bytes, Path::new("fuzz"))
             .and_then(|r| r.read_data(1 << 20));
         match result {
             Ok(IdxArray { dims, data }) => assert_consistent(&dims, &data),
@@ -150,7 +150,7 @@ fn damaged_idx_files_give_values_or_typed_errors() {
 fn bit_flips_in_a_real_gzip_file_never_read_as_other_data_or_as_padding() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist/t10k-labels-idx1-ubyte.gz");
     let original = std::fs::read(&path).unwrap();
-    let clean = constnet::idx::IdxReader::from_bytes(&original, &path)
+    let clean = constnet::data::idx::IdxReader::from_bytes(&original, &path)
         .unwrap()
         .read_data(1 << 20)
         .unwrap();
@@ -162,7 +162,8 @@ fn bit_flips_in_a_real_gzip_file_never_read_as_other_data_or_as_padding() {
         let i = rng.random_range(0..bytes.len());
         let bit = rng.random_range(0..8);
         bytes[i] ^= 1 << bit;
-        match constnet::idx::IdxReader::from_bytes(&bytes, &path).and_then(|r| r.read_data(1 << 20))
+        match constnet::data::idx::IdxReader::from_bytes(&bytes, &path)
+            .and_then(|r| r.read_data(1 << 20))
         {
             Ok(read) => assert_eq!(read, clean, "byte {i} bit {bit} read as other data"),
             Err(Error::Idx { problem, .. }) => {
@@ -224,7 +225,7 @@ fn damaged_safetensors_files_give_weights_or_typed_errors() {
         if io::from_safetensors(&mut net, &bytes).is_ok() {
             loaded += 1;
             let mut finite = true;
-            net.visit_params(&constnet::Path::ROOT, &mut |p| {
+            net.visit_params(&constnet::nn::Path::ROOT, &mut |p| {
                 finite &= p.value.iter().all(|v| v.is_finite())
             });
             assert!(finite, "case {case}: non-finite weights were loaded");

@@ -5,12 +5,12 @@
 //! The generator is seeded (`RngSeed::Fixed`), so every run tests the same cases and a
 //! failure reproduces.
 
-use constnet::gradcheck::{check_layer, check_loss};
 use constnet::nalgebra::SVector;
 use constnet::rand::{SeedableRng, rngs::StdRng};
+use constnet::train::gradcheck::{check_layer, check_loss};
 use constnet::{
-    CrossEntropy, Init, Layer, LeakyRelu, Linear, LogisticLoss, Loss, Mae, Mse, Relu, Sigmoid,
-    Softmax, SoftmaxCrossEntropy, Tanh,
+    nn::CrossEntropy, nn::Init, nn::Layer, nn::LeakyRelu, nn::Linear, nn::LogisticLoss, nn::Loss,
+    nn::Mae, nn::Mse, nn::Relu, nn::Sigmoid, nn::Softmax, nn::SoftmaxCrossEntropy, nn::Tanh,
 };
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;

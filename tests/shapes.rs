@@ -1,6 +1,9 @@
 //! Which chains are networks, checked by the compiler through `static_assertions`.
 
-use constnet::{Build, Chain, Layer, LeakyRelu, Linear, Net, Relu, Sigmoid, Softmax, Takes, Tanh};
+use constnet::{
+    Net, nn::Build, nn::Chain, nn::Layer, nn::LeakyRelu, nn::Linear, nn::Relu, nn::Sigmoid,
+    nn::Softmax, nn::Takes, nn::Tanh,
+};
 use static_assertions::{assert_impl_all, assert_not_impl_any};
 
 type Mlp = Chain<Chain<Chain<Linear<784, 128>, Relu, 128>, Linear<128, 10>, 128>, Softmax, 10>;
@@ -33,7 +36,7 @@ fn depth_counts_every_layer_like_pytorch_sequential() {
     let net = Linear::<4, 3>::zeros()
         .then(Tanh)
         .then(Linear::<3, 2>::zeros());
-    net.visit_params(&constnet::Path::ROOT, &mut |p| {
+    net.visit_params(&constnet::nn::Path::ROOT, &mut |p| {
         names.push(p.full_name().to_string())
     });
     assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);

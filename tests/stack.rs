@@ -5,8 +5,8 @@ use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Adam, Dataset, Init, Layer, Linear, Relu, SoftmaxCrossEntropy, Trainer, evaluate, seq,
-    train_sample,
+    data::Dataset, nn::Init, nn::Layer, nn::Linear, nn::Relu, nn::SoftmaxCrossEntropy, optim::Adam,
+    seq, train::Trainer, train::evaluate, train::train_sample,
 };
 
 const STACK: usize = 2 * 1024 * 1024;

@@ -3,8 +3,8 @@
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Adam, Batch, Dataset, Error, Init, Layer, Linear, Relu, SoftmaxCrossEntropy, Trainer,
-    current_threads, io, seq, with_threads,
+    Batch, Error, current_threads, data::Dataset, io, nn::Init, nn::Layer, nn::Linear, nn::Relu,
+    nn::SoftmaxCrossEntropy, optim::Adam, seq, train::Trainer, with_threads,
 };
 
 fn train(threads: usize) -> Vec<u8> {

@@ -3,14 +3,16 @@
 
 use std::ops::ControlFlow;
 
-use constnet::datasets::two_moons;
+use constnet::data::datasets::two_moons;
 use constnet::nalgebra::SVector;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Adam, Build, Callback, Checkpoint, Csv, Dataset, Dropout, EarlyStopping, EpochReport, Error,
-    Layer, Linear, Metric, Mse, Net, Params, Relu, Schedule, Sgd, SoftmaxCrossEntropy,
-    StandardScaler, Tanh, Trainer, evaluate, io, stratified_split, with_threads,
+    Error, Net, data::Csv, data::Dataset, data::StandardScaler, data::stratified_split, io,
+    nn::Build, nn::Dropout, nn::Layer, nn::Linear, nn::Mse, nn::Relu, nn::SoftmaxCrossEntropy,
+    nn::Tanh, optim::Adam, optim::Sgd, train::Callback, train::Checkpoint, train::EarlyStopping,
+    train::EpochReport, train::Metric, train::Params, train::Schedule, train::Trainer,
+    train::evaluate, with_threads,
 };
 
 type Moons = Net![Linear<2, 16>, Relu, Linear<16, 2>];
@@ -23,7 +25,7 @@ fn moons(seed: u64) -> Moons {
 /// Every parameter, in order.
 fn params<N: Layer<f32, 2, 2>>(net: &N) -> Vec<f32> {
     let mut out = Vec::new();
-    net.visit_params(&constnet::Path::ROOT, &mut |p| {
+    net.visit_params(&constnet::nn::Path::ROOT, &mut |p| {
         out.extend_from_slice(p.value)
     });
     out
@@ -115,7 +117,7 @@ fn early_stopping_restores_the_best_epochs_weights() {
     assert_eq!(stop.best_value(), Some(min));
     // The network holds the best epoch's weights, not the last epoch's.
     let mut now = Vec::new();
-    net.visit_params(&constnet::Path::ROOT, &mut |p| {
+    net.visit_params(&constnet::nn::Path::ROOT, &mut |p| {
         now.extend_from_slice(p.value)
     });
     assert_eq!(now, weights[best - 1]);
@@ -344,7 +346,7 @@ fn whole_set_train_metrics_are_the_networks_after_the_epoch() {
     );
     // ½·λ·Σw² over the weights (not the biases).
     let mut sum = 0.0;
-    net.visit_params(&constnet::Path::ROOT, &mut |p| {
+    net.visit_params(&constnet::nn::Path::ROOT, &mut |p| {
         if p.decay {
             sum += p
                 .value

@@ -13,8 +13,8 @@
 #[rustfmt::skip]
 pub mod model;
 
-use constnet::Layer;
 use constnet::nalgebra::SVector;
+use constnet::nn::Layer;
 
 /// Pixels of an image (28×28, row by row).
 pub const PIXELS: usize = 784;
@@ -38,7 +38,7 @@ pub fn scores(image: &[u8; PIXELS]) -> SVector<f32, 10> {
 
 /// The digit an image shows: the arg-max of its scores.
 pub fn classify(image: &[u8; PIXELS]) -> u8 {
-    constnet::argmax(scores(image).as_slice()) as u8
+    constnet::train::argmax(scores(image).as_slice()) as u8
 }
 
 /// Bundled digit `k` and its label.

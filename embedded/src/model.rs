@@ -2,7 +2,7 @@
 //! Generated: edit the training, not this file.
 
 use constnet::nalgebra::{ArrayStorage, SMatrix, SVector};
-use constnet::{Chain, StaticLinear, Relu};
+use constnet::nn::{Chain, StaticLinear, Relu};
 
 /// Layer 0's weights, 32×784, column-major.
 pub static W0: SMatrix<f32, 32, 784> = SMatrix::from_array_storage(ArrayStorage([

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use constnet::mnist::read_mnist;
+use constnet::data::mnist::read_mnist;
 use constnet::nalgebra::SVector;
-use constnet::{Build, Layer, Linear, Net, Relu, accuracy, io};
+use constnet::{Net, io, nn::Build, nn::Layer, nn::Linear, nn::Relu, train::accuracy};
 use constnet_embedded::{
     BUNDLED, PIXELS, bundled, classify, correct_bundled, input, model, scores,
 };
@@ -23,7 +23,7 @@ fn trained() -> Trained {
     net
 }
 
-fn mnist_test() -> constnet::mnist::MnistSet {
+fn mnist_test() -> constnet::data::mnist::MnistSet {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/mnist");
     read_mnist(
         &dir.join("t10k-images-idx3-ubyte.gz"),
@@ -63,7 +63,7 @@ fn the_bundled_digits_are_the_first_test_images_and_classified_as_std_does() {
         assert_eq!(scores(image), std_scores);
         assert_eq!(
             usize::from(classify(image)),
-            constnet::argmax(std_scores.as_slice())
+            constnet::train::argmax(std_scores.as_slice())
         );
     }
     // The 784-32-10 network gets 96.2% of the test set; of these 32 it misses one.

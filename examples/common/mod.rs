@@ -126,7 +126,7 @@ pub fn write_png(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    constnet::write_atomic(path, &png)?;
+    constnet::io::write_atomic(path, &png)?;
     Ok(())
 }
 

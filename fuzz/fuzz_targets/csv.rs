@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the settings, so that headers, delimiters and targets all get fuzzed.
     let (settings, text) = data.split_first().unwrap_or((&0, data));
-    let csv = constnet::Csv::new()
+    let csv = constnet::data::Csv::new()
         .has_header(settings & 1 == 0)
         .delimiter(if settings & 2 == 0 { b',' } else { b';' })
         .target(usize::from(settings >> 4));

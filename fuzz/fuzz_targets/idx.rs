@@ -6,7 +6,7 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let read = constnet::idx::IdxReader::from_bytes(data, Path::new("fuzz"))
+    let read = constnet::data::idx::IdxReader::from_bytes(data, Path::new("fuzz"))
         .and_then(|r| r.read_data(1 << 24));
     if let Ok(array) = read {
         // Checked: a header may hold huge sizes next to a zero one (found by this target).

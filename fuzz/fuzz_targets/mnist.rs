@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let cut = (usize::from(cut) * rest.len() / 255).min(rest.len());
     let (images, labels) = rest.split_at(cut);
-    if let Ok(set) = constnet::mnist::parse_mnist(images, labels, 1000) {
+    if let Ok(set) = constnet::data::mnist::parse_mnist(images, labels, 1000) {
         assert!(set.targets().iter().all(|&l| l < 10));
     }
 });

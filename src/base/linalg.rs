@@ -9,9 +9,9 @@
 
 use nalgebra::{Const, Dyn, OMatrix, SMatrix, SVector};
 
-use crate::Scalar;
+use crate::alloc_prelude::*;
 use crate::base::parallel::{DisjointParts, SharedMut, current_threads, part, run_parts};
-use crate::prelude::*;
+use crate::base::scalar::Scalar;
 
 /// A minibatch: `N` features (a compile-time size) times a batch size chosen at run time.
 ///
@@ -49,7 +49,7 @@ fn same_batch(a: usize, b: usize) {
 const SPLIT_WORK: usize = 1 << 16;
 
 /// How many threads a product of `work` multiply-adds over `columns` splittable columns
-/// should use (1 outside [`with_threads`](crate::with_threads)).
+/// should use (1 outside [`with_threads`](crate::base::parallel::with_threads)).
 #[inline]
 fn split_into(work: usize, columns: usize) -> usize {
     let threads = current_threads();
@@ -94,7 +94,7 @@ fn gemm_w_x<T: Scalar, const I: usize, const O: usize>(
 
 /// `Y ← W·X + β·Y` with `W` of size `O×I` and `X`, `Y` holding one sample per column.
 ///
-/// Inside [`with_threads`](crate::with_threads) the work is shared between the threads: by
+/// Inside [`with_threads`](crate::base::parallel::with_threads) the work is shared between the threads: by
 /// rows of `W` when the minibatch is narrower than `W` is tall (each thread then packs only
 /// its part of the larger operand), by columns of `X` otherwise. Either way each output
 /// value is one thread's, computed exactly as on one thread.
@@ -167,7 +167,7 @@ pub(crate) const fn split_inputs(inputs: usize) -> bool {
 /// `second` holds `W₁·X₁` until it is added.
 ///
 /// On two threads each half is one thread's: it reads only its half of the minibatch (which
-/// [`Dataset::gather`](crate::Dataset::gather) copied there) and of `W` (which it updated
+/// [`Dataset::gather`](crate::data::Dataset::gather) copied there) and of `W` (which it updated
 /// itself), so little crosses between the cores; on more threads each half is further shared
 /// by columns. The sum is the same on any thread count: each half's product is computed
 /// whole, then the halves are added in this order.
@@ -227,7 +227,7 @@ pub(crate) fn affine_in_halves<T: Scalar, const I: usize, const O: usize>(
 }
 
 /// `dW ← dW + dY·Xᵀ`: accumulates the weight gradient over a minibatch. Inside
-/// [`with_threads`](crate::with_threads), the columns of `dW` are shared between the threads
+/// [`with_threads`](crate::base::parallel::with_threads), the columns of `dW` are shared between the threads
 /// (each sum over the minibatch stays whole, in order).
 #[inline]
 pub(crate) fn add_dy_xt<T: Scalar, const I: usize, const O: usize>(
@@ -274,7 +274,7 @@ pub(crate) fn add_dy_xt<T: Scalar, const I: usize, const O: usize>(
 }
 
 /// `dX ← Wᵀ·dY`: the input gradient of a linear map over a minibatch. Inside
-/// [`with_threads`](crate::with_threads), the columns are shared between the threads.
+/// [`with_threads`](crate::base::parallel::with_threads), the columns are shared between the threads.
 #[inline]
 pub(crate) fn mul_wt_dy<T: Scalar, const I: usize, const O: usize>(
     w: &SMatrix<T, O, I>,

@@ -21,7 +21,7 @@ use std::{
 };
 
 #[cfg(feature = "std")]
-use crate::Error;
+use crate::error::Error;
 
 #[cfg(feature = "std")]
 /// A job for the team: called once with each part index `0..parts`, by whichever thread
@@ -244,7 +244,7 @@ impl Drop for Restore {
 ///
 /// # Example
 /// ```
-/// use constnet::{Batch, Layer, Linear, current_threads, with_threads};
+/// use constnet::{Batch, nn::Layer, nn::Linear, current_threads, with_threads};
 /// let layer = Linear::<100, 100>::zeros();
 /// let x = Batch::<f32, 100>::from_element(256, 1.0);
 /// let y1 = layer.predict_batch(&x);
@@ -762,7 +762,10 @@ mod tests {
     /// ways give the one-thread weights bit for bit.
     #[test]
     fn three_way_splits_change_no_bit() {
-        use crate::{Adam, Batch, Build, Layer, Linear, Relu, SoftmaxCrossEntropy, Workspace};
+        use crate::{
+            base::linalg::Batch, nn::build::Build, nn::layer::Layer, nn::layers::Linear,
+            nn::layers::Relu, nn::loss::SoftmaxCrossEntropy, optim::Adam, train::step::Workspace,
+        };
         use rand::{RngExt, SeedableRng};
         type Net = crate::Net![Linear<300, 96>, Relu, Linear<96, 10>];
         let mut rng = rand::rngs::StdRng::seed_from_u64(9);

@@ -164,7 +164,7 @@ impl_scalar!(f64, matrixmultiply::dgemm, num_traits::Float::tanh);
 /// `Self` and `U` are the same scalar type: what an optimizer of `U` values needs of the
 /// parameters it updates.
 ///
-/// Optimizers implement [`Optimizer<T>`](crate::Optimizer) for every `T: SameScalar<U>`
+/// Optimizers implement [`Optimizer<T>`](crate::optim::Optimizer) for every `T: SameScalar<U>`
 /// rather than only for their own `U`, so that the compiler takes the scalar type from the
 /// network and then reports a mismatch as the optimizer's ("an optimizer of `f32` values
 /// cannot train a network of `f64` values"), not as the network's.

@@ -7,7 +7,7 @@
 //!
 //! # Example
 //! ```
-//! use constnet::Csv;
+//! use constnet::data::Csv;
 //!
 //! let text = "sepal_length,sepal_width,petal_length,petal_width,species\n\
 //!             5.1,3.5,1.4,0.2,setosa\n\
@@ -29,7 +29,7 @@ use nalgebra::SVector;
 
 pub use crate::error::csv::{Column, CsvPlace, CsvProblem};
 use crate::io::fs::read_regular_file;
-use crate::{Dataset, Error, Scalar};
+use crate::{base::scalar::Scalar, data::Dataset, error::Error};
 
 /// The largest CSV file [`Csv::read_classes`] and [`Csv::read_values`] read by default (1 GiB);
 /// see [`Csv::limit`].

@@ -4,11 +4,11 @@ use core::ops::Range;
 
 use nalgebra::SVector;
 
+use crate::alloc_prelude::*;
 use crate::base::linalg::{ensure_cols, split_inputs};
 use crate::base::parallel::{DisjointParts, DisjointRows, current_threads, run_parts};
 use crate::nn::layer::DynTape;
-use crate::prelude::*;
-use crate::{Batch, Error, Layer, Scalar};
+use crate::{base::linalg::Batch, base::scalar::Scalar, error::Error, nn::layer::Layer};
 
 /// Values from which [`Dataset::gather`] shares the copy between the threads: one MNIST
 /// minibatch of 32 (25,088 values) and up. Besides halving the copy, each thread then holds
@@ -39,7 +39,7 @@ fn check_feature_count<const I: usize>() -> Result<(), Error> {
 ///
 /// # Example
 /// ```
-/// use constnet::Dataset;
+/// use constnet::data::Dataset;
 /// use nalgebra::SVector;
 /// let xor = Dataset::<f32, 2, usize>::from_rows(
 ///     &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0],
@@ -131,7 +131,7 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
     ///
     /// # Example
     /// ```
-    /// use constnet::Dataset;
+    /// use constnet::data::Dataset;
     /// let iris = Dataset::<f32, 4, usize>::from_row_arrays([
     ///     ([5.1, 3.5, 1.4, 0.2], 0),
     ///     ([7.0, 3.2, 4.7, 1.4], 1),
@@ -261,7 +261,7 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
     }
 
     /// Copies the samples at `indices` into the minibatch `x` (resized if needed) and their
-    /// targets into `y`; inside [`with_threads`](crate::with_threads), large copies are shared
+    /// targets into `y`; inside [`with_threads`](crate::base::parallel::with_threads), large copies are shared
     /// between the threads.
     ///
     /// # Panics
@@ -422,7 +422,10 @@ mod tests {
     /// `Debug` of a dataset, an optimizer with state and a trainer stays short.
     #[test]
     fn debug_output_does_not_dump_matrices() {
-        use crate::{Adam, Linear, Optimizer, SoftmaxCrossEntropy, Trainer};
+        use crate::{
+            nn::layers::Linear, nn::loss::SoftmaxCrossEntropy, optim::Adam, optim::Optimizer,
+            train::trainer::Trainer,
+        };
         let data = Dataset::<f32, 784, usize>::from_rows(&[0.5; 784 * 100], vec![3; 100]).unwrap();
         let text = format!("{data:?}");
         assert_eq!(

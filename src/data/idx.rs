@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
 
-use crate::Error;
+use crate::error::Error;
 use crate::error::IdxProblem;
 use crate::io::fs::{open_regular_file, try_reserve, write_atomic};
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::idx::IdxReader;
 use crate::error::IdxProblem;
 use crate::io::fs::try_reserve;
-use crate::{Batch, Dataset, Error};
+use crate::{base::linalg::Batch, data::Dataset, error::Error};
 
 /// Pixels per image (28 × 28), the input size of an MNIST network.
 pub const PIXELS: usize = 28 * 28;
@@ -56,7 +56,7 @@ pub const DEFAULT_MAX_SAMPLES: usize = 300_000;
 ///
 /// # Example
 /// ```no_run
-/// let mnist = constnet::mnist::load_mnist("data/mnist")?;
+/// let mnist = constnet::data::mnist::load_mnist("data/mnist")?;
 /// assert_eq!((mnist.train.len(), mnist.test.len()), (60_000, 10_000));
 /// # Ok::<(), constnet::Error>(())
 /// ```
@@ -128,12 +128,12 @@ pub fn read_mnist_limited(
 ///
 /// # Example
 /// ```
-/// use constnet::idx::encode_idx;
+/// use constnet::data::idx::encode_idx;
 /// let images = encode_idx(&[2, 28, 28], &[255; 2 * 784])?;
 /// let labels = encode_idx(&[2], &[3, 9])?;
-/// let set = constnet::mnist::parse_mnist(&images, &labels, 10)?;
+/// let set = constnet::data::mnist::parse_mnist(&images, &labels, 10)?;
 /// assert_eq!(set.targets(), &[3, 9]);
-/// assert!(constnet::mnist::parse_mnist(&images, &labels[..8], 10).is_err());
+/// assert!(constnet::data::mnist::parse_mnist(&images, &labels[..8], 10).is_err());
 /// # Ok::<(), constnet::Error>(())
 /// ```
 pub fn parse_mnist(images: &[u8], labels: &[u8], max_samples: usize) -> Result<MnistSet, Error> {

@@ -10,8 +10,8 @@ use rand::seq::SliceRandom;
 // f64 math (`sqrt`, `ln`, …) through `libm` without `std`; with `std` the inherent
 // methods are used and this import is not.
 #[cfg(feature = "std")]
-use crate::prelude::*;
-use crate::{Dataset, Error, Scalar};
+use crate::alloc_prelude::*;
+use crate::{base::scalar::Scalar, data::Dataset, error::Error};
 #[allow(unused_imports)]
 use num_traits::Float as _;
 
@@ -27,7 +27,7 @@ use num_traits::Float as _;
 ///
 /// # Example
 /// ```
-/// use constnet::{Dataset, StandardScaler};
+/// use constnet::{data::Dataset, data::StandardScaler};
 /// let train = Dataset::<f64, 2, usize>::from_row_arrays([([1.0, 10.0], 0), ([3.0, 10.0], 1)])?;
 /// let scaler = StandardScaler::fit(&train);
 /// assert_eq!(scaler.mean().as_slice(), [2.0, 10.0]);
@@ -293,7 +293,7 @@ fn check_fraction(test_fraction: f64) -> Result<(), Error> {
 ///
 /// # Example
 /// ```
-/// use constnet::train_test_split;
+/// use constnet::data::train_test_split;
 /// let split = train_test_split(10, 0.2, 7)?;
 /// assert_eq!((split.train.len(), split.test.len()), (8, 2));
 /// assert_eq!(split, train_test_split(10, 0.2, 7)?); // the same seed, the same split
@@ -325,7 +325,7 @@ pub fn train_test_split(n: usize, test_fraction: f64, seed: u64) -> Result<Split
 ///
 /// # Example
 /// ```
-/// use constnet::stratified_split;
+/// use constnet::data::stratified_split;
 /// let labels = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1];
 /// let split = stratified_split(&labels, 0.25, 0)?;
 /// let held: Vec<usize> = split.test.iter().map(|&i| labels[i]).collect();
@@ -382,7 +382,7 @@ fn class_members(labels: &[usize]) -> Vec<Vec<usize>> {
 ///
 /// # Example
 /// ```
-/// use constnet::k_fold;
+/// use constnet::data::k_fold;
 /// let folds = k_fold(10, 3, 0)?;
 /// assert_eq!(folds.len(), 3);
 /// assert_eq!(folds.iter().map(|f| f.test.len()).sum::<usize>(), 10);

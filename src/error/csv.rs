@@ -1,4 +1,4 @@
-//! What can be wrong with a CSV file, and where: the details of [`Error::Csv`](crate::Error::Csv).
+//! What can be wrong with a CSV file, and where: the details of [`Error::Csv`](crate::error::Error::Csv).
 
 use std::fmt;
 use std::path::Path;

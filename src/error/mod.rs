@@ -4,10 +4,13 @@ use core::fmt;
 #[cfg(feature = "std")]
 use std::path::PathBuf;
 
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 #[cfg(feature = "csv")]
 pub(crate) mod csv;
+
+#[cfg(feature = "csv")]
+pub use csv::{CsvPlace, CsvProblem};
 
 /// Everything that can go wrong when outside data or arguments meet a network.
 ///
@@ -185,7 +188,7 @@ pub enum Error {
         problem: String,
     },
     #[cfg(feature = "std")]
-    /// A gradient check ([`gradcheck`](crate::gradcheck)) found a backward pass that central
+    /// A gradient check ([`gradcheck`](crate::train::gradcheck)) found a backward pass that central
     /// differences do not confirm.
     Gradient(GradientMismatch),
     /// A callback or schedule watches a metric that training does not report (a
@@ -585,7 +588,7 @@ impl fmt::Display for WeightsProblem {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradientMismatch {
     /// Which value: e.g. `"one sample, ∂L/∂x[2]"` or `"batch, parameter 1[5]"` (parameter
-    /// tensors numbered in [`Layer::visit_params`](crate::Layer::visit_params) order).
+    /// tensors numbered in [`Layer::visit_params`](crate::nn::layer::Layer::visit_params) order).
     pub what: String,
     /// What the backward pass gave.
     pub analytic: f64,

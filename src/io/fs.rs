@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::Error;
+use crate::error::Error;
 
 /// The suffix of the temporary files that [`write_atomic`] creates beside their target:
 /// `.NAME.PID-COUNTER-NONCE.constnet-tmp`.
@@ -112,7 +112,7 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
 /// # Example
 /// ```
 /// let path = std::env::temp_dir().join("constnet-doc-atomic.txt");
-/// constnet::write_atomic(&path, b"hello")?;
+/// constnet::io::write_atomic(&path, b"hello")?;
 /// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
 /// # Ok::<(), constnet::Error>(())
 /// ```
@@ -149,8 +149,8 @@ pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), Error> {
 ///
 /// # Example
 /// ```
-/// assert!(constnet::check_writable("/nonexistent-constnet-dir/out.csv").is_err());
-/// assert!(constnet::check_writable(&std::env::temp_dir().join("out.csv")).is_ok());
+/// assert!(constnet::io::check_writable("/nonexistent-constnet-dir/out.csv").is_err());
+/// assert!(constnet::io::check_writable(&std::env::temp_dir().join("out.csv")).is_ok());
 /// ```
 pub fn check_writable(path: impl AsRef<Path>) -> Result<(), Error> {
     let path = path.as_ref();

@@ -10,6 +10,8 @@ pub(crate) mod safetensors;
 #[cfg(feature = "serde")]
 mod serde;
 
+#[cfg(feature = "std")]
+pub use self::fs::{check_writable, write_atomic};
 #[cfg(feature = "safetensors")]
 pub use self::record::Record;
 #[cfg(feature = "safetensors")]

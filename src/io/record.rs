@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::str::FromStr;
 
-use crate::Error;
+use crate::error::Error;
 use crate::nn::param::Shape;
 
 /// Named tensors and named values, as a training checkpoint stores them beside the weights:

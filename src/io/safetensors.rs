@@ -16,7 +16,7 @@ use crate::io::fs::read_regular_file;
 use crate::io::record::{Record, from_row_major, to_row_major};
 use crate::nn::layer::check_finite_params;
 use crate::nn::param::Path;
-use crate::{Error, Layer, Scalar, write_atomic};
+use crate::{base::scalar::Scalar, error::Error, io::fs::write_atomic, nn::layer::Layer};
 
 fn dtype<T: Scalar>() -> Dtype {
     if size_of::<T>() == 4 {
@@ -57,7 +57,7 @@ pub fn to_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usi
     to_safetensors_with(net, &[])
 }
 
-/// The network's parameters and `extras` (such as a [`StandardScaler`](crate::StandardScaler))
+/// The network's parameters and `extras` (such as a [`StandardScaler`](crate::data::preprocess::StandardScaler))
 /// as safetensors bytes: extra `name`'s tensor `t` is stored as `name.t`, a vector.
 ///
 /// # Errors
@@ -179,7 +179,7 @@ fn serialize<T: Scalar>(
 ///
 /// # Example
 /// ```
-/// use constnet::{Layer, Linear, Relu, io};
+/// use constnet::{nn::Layer, nn::Linear, nn::Relu, io};
 /// let net = Linear::<4, 3>::zeros().then(Relu).then(Linear::<3, 2>::zeros());
 /// let path = std::env::temp_dir().join("constnet-doc-save.safetensors");
 /// io::save_safetensors(&net, &path)?;
@@ -203,7 +203,7 @@ pub fn save_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
 ///
 /// # Example
 /// ```
-/// use constnet::{io, Dataset, Linear, StandardScaler};
+/// use constnet::{io, data::Dataset, nn::Linear, data::StandardScaler};
 /// let data = Dataset::<f32, 2, usize>::from_row_arrays([([1.0, 5.0], 0), ([3.0, 9.0], 1)])?;
 /// let scaler = StandardScaler::fit(&data);
 /// let net = Linear::<2, 2>::zeros();
@@ -308,7 +308,7 @@ pub fn from_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
 
 /// Values kept beside a network's weights in its file, such as a scaler's means and scales:
 /// named vectors of the network's scalar type. Implemented by
-/// [`StandardScaler`](crate::StandardScaler) and [`MinMaxScaler`](crate::MinMaxScaler).
+/// [`StandardScaler`](crate::data::preprocess::StandardScaler) and [`MinMaxScaler`](crate::data::preprocess::MinMaxScaler).
 pub trait Extra<T> {
     /// The tensors, each a name and its values, in a fixed order.
     fn tensors(&self) -> Vec<(&'static str, &[T])>;
@@ -482,13 +482,14 @@ pub(crate) fn decode_with_record<T: Scalar, N: Layer<T, I, O>, const I: usize, c
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Shape;
     use crate::io::fs::test_dir;
-    use crate::{Init, Linear, Relu, Tanh};
+    use crate::nn::param::Shape;
+    use crate::{nn::init::Init, nn::layers::Linear, nn::layers::Relu, nn::layers::Tanh};
     use nalgebra::SVector;
     use rand::SeedableRng;
 
-    type Small = crate::Chain<crate::Chain<Linear<3, 4>, Relu, 4>, Linear<4, 2>, 4>;
+    type Small =
+        crate::nn::chain::Chain<crate::nn::chain::Chain<Linear<3, 4>, Relu, 4>, Linear<4, 2>, 4>;
 
     /// `y = a ⊙ x + b`, both vectors declared under one name by mistake.
     struct Affine<const N: usize, T: Scalar = f32> {
@@ -497,7 +498,7 @@ mod tests {
         b: SVector<T, N>,
         b_grad: SVector<T, N>,
     }
-    impl<const N: usize, T: Scalar> crate::Takes<N> for Affine<N, T> {}
+    impl<const N: usize, T: Scalar> crate::nn::takes::Takes<N> for Affine<N, T> {}
     impl<const N: usize, T: Scalar> Layer<T, N, N> for Affine<N, T> {
         type Tape = ();
         fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, ()) {
@@ -527,7 +528,7 @@ mod tests {
         w: SVector<f32, 2>,
         w_grad: SVector<f32, 2>,
     }
-    impl<L: crate::Takes<2>> crate::Takes<2> for Flat<L> {}
+    impl<L: crate::nn::takes::Takes<2>> crate::nn::takes::Takes<2> for Flat<L> {}
     impl<L: Layer<f32, 2, 2>> Layer<f32, 2, 2> for Flat<L> {
         type Tape = L::Tape;
         fn forward_tape(&self, x: &SVector<f32, 2>) -> (SVector<f32, 2>, L::Tape) {
@@ -542,9 +543,13 @@ mod tests {
         ) -> SVector<f32, 2> {
             self.inner.backward(x, y, dy, tape)
         }
-        fn visit_params<F: FnMut(crate::Param<'_, f32>)>(&self, at: &Path<'_>, f: &mut F) {
+        fn visit_params<F: FnMut(crate::nn::param::Param<'_, f32>)>(
+            &self,
+            at: &Path<'_>,
+            f: &mut F,
+        ) {
             self.inner.visit_params(at, f);
-            f(crate::Param {
+            f(crate::nn::param::Param {
                 path: at,
                 name: "weight",
                 decay: true,
@@ -552,13 +557,13 @@ mod tests {
                 value: self.w.as_slice(),
             });
         }
-        fn visit_params_mut<F: FnMut(crate::ParamMut<'_, f32>)>(
+        fn visit_params_mut<F: FnMut(crate::nn::param::ParamMut<'_, f32>)>(
             &mut self,
             at: &Path<'_>,
             f: &mut F,
         ) {
             self.inner.visit_params_mut(at, f);
-            f(crate::ParamMut {
+            f(crate::nn::param::ParamMut {
                 path: at,
                 name: "weight",
                 decay: true,
@@ -567,7 +572,7 @@ mod tests {
                 grad: self.w_grad.as_mut_slice(),
             });
         }
-        fn visit_state(&mut self, at: &Path<'_>, op: &mut crate::StateOp<'_>) {
+        fn visit_state(&mut self, at: &Path<'_>, op: &mut crate::nn::param::StateOp<'_>) {
             self.inner.visit_state(at, op);
         }
     }
@@ -771,7 +776,9 @@ mod tests {
 
     #[test]
     fn extras_are_saved_beside_the_weights_and_checked_on_load() {
-        use crate::{Dataset, MinMaxScaler, StandardScaler};
+        use crate::{
+            data::Dataset, data::preprocess::MinMaxScaler, data::preprocess::StandardScaler,
+        };
         let dir = test_dir("io-extras");
         let path = dir.join("net.safetensors");
         let data =

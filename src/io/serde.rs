@@ -10,7 +10,7 @@
 //!
 //! # Example
 //! ```
-//! use constnet::{Layer, Linear, Net, Relu, Build};
+//! use constnet::{nn::Layer, nn::Linear, Net, nn::Relu, nn::Build};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Serialize, Deserialize)]
@@ -35,8 +35,11 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::prelude::*;
-use crate::{Dropout, LeakyRelu, Linear, MinMaxScaler, Scalar, StandardScaler};
+use crate::alloc_prelude::*;
+use crate::{
+    base::scalar::Scalar, data::preprocess::MinMaxScaler, data::preprocess::StandardScaler,
+    nn::layers::Dropout, nn::layers::LeakyRelu, nn::layers::Linear,
+};
 
 /// How a `Linear` is written: its shape, then the values, row-major.
 #[derive(Serialize, Deserialize)]
@@ -186,12 +189,15 @@ impl<'de, T: Scalar + Deserialize<'de>, const N: usize> Deserialize<'de> for Min
 #[cfg(feature = "std")]
 #[cfg(test)]
 mod tests {
-    use crate::{Build, Init, Layer, Linear, Net, Relu, Sigmoid, Softmax, Tanh};
+    use crate::{
+        Net, nn::build::Build, nn::init::Init, nn::layer::Layer, nn::layers::Linear,
+        nn::layers::Relu, nn::layers::Sigmoid, nn::layers::Softmax, nn::layers::Tanh,
+    };
     use nalgebra::SVector;
     use rand::SeedableRng;
 
     type Mlp = Net![Linear<3, 8>, Tanh, Linear<8, 8>, Relu, Dropout, Linear<8, 2>, Softmax];
-    use crate::Dropout;
+    use crate::nn::layers::Dropout;
 
     fn mlp() -> Mlp {
         let mut net = Mlp::init_with(
@@ -274,7 +280,7 @@ mod tests {
         }
         assert!(serde_json::from_str::<Dropout>(r#"{"p":1.5,"seed":0}"#).is_err());
         assert!(
-            serde_json::from_str::<crate::StandardScaler<f32, 2>>(
+            serde_json::from_str::<crate::data::preprocess::StandardScaler<f32, 2>>(
                 r#"{"shift":[0,0],"scale":[1,0]}"#
             )
             .is_err()
@@ -292,15 +298,17 @@ mod tests {
 
     #[test]
     fn scalers_round_trip() {
-        let data =
-            crate::Dataset::<f64, 2, usize>::from_row_arrays([([1.0, 5.0], 0), ([3.0, 9.0], 1)])
-                .unwrap();
-        let s = crate::StandardScaler::fit(&data);
-        let back: crate::StandardScaler<f64, 2> =
+        let data = crate::data::Dataset::<f64, 2, usize>::from_row_arrays([
+            ([1.0, 5.0], 0),
+            ([3.0, 9.0], 1),
+        ])
+        .unwrap();
+        let s = crate::data::preprocess::StandardScaler::fit(&data);
+        let back: crate::data::preprocess::StandardScaler<f64, 2> =
             serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back, s);
-        let m = crate::MinMaxScaler::fit(&data);
-        let back: crate::MinMaxScaler<f64, 2> =
+        let m = crate::data::preprocess::MinMaxScaler::fit(&data);
+        let back: crate::data::preprocess::MinMaxScaler<f64, 2> =
             serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
     }

@@ -5,7 +5,11 @@ use rand::SeedableRng;
 
 use crate::nn::chain::Chain;
 use crate::nn::takes::Takes;
-use crate::{Dropout, Elementwise, Init, LeakyRelu, Linear, Relu, Scalar, Sigmoid, Softmax, Tanh};
+use crate::{
+    base::scalar::Scalar, nn::init::Init, nn::layers::Dropout, nn::layers::Elementwise,
+    nn::layers::LeakyRelu, nn::layers::Linear, nn::layers::Relu, nn::layers::Sigmoid,
+    nn::layers::Softmax, nn::layers::Tanh,
+};
 
 /// A layer or network that can be built from its type alone, so that every size is written
 /// once, in the type.
@@ -19,7 +23,7 @@ use crate::{Dropout, Elementwise, Init, LeakyRelu, Linear, Relu, Scalar, Sigmoid
 ///
 /// # Example
 /// ```
-/// use constnet::{Build, Init, Layer, Net, Linear, Relu};
+/// use constnet::{nn::Build, nn::Init, nn::Layer, Net, nn::Linear, nn::Relu};
 /// use constnet::rand::{SeedableRng, rngs::StdRng};
 ///
 /// type Mlp<const H: usize> = Net![Linear<4, H>, Relu, Linear<H, 3>];
@@ -106,7 +110,7 @@ impl<A: Default> Build for Elementwise<A> {
 /// A network type in one line, in layer order, each size written once:
 /// `Net![Linear<784, 128>, Relu, Linear<128, 10>]`.
 ///
-/// It is the type that [`seq!`](crate::seq) or [`Layer::then`](crate::Layer::then) build from
+/// It is the type that [`seq!`](crate::seq) or [`Layer::then`](crate::nn::layer::Layer::then) build from
 /// the same layers (a left-nested [`Chain`]), usable as a type alias (also with const
 /// parameters), a struct field, or a return type, and buildable with [`Build`].
 ///
@@ -120,7 +124,7 @@ impl<A: Default> Build for Elementwise<A> {
 ///
 /// # Example
 /// ```
-/// use constnet::{Build, Layer, Linear, Net, Relu, Tanh};
+/// use constnet::{nn::Build, nn::Layer, nn::Linear, Net, nn::Relu, nn::Tanh};
 /// use constnet::rand::{SeedableRng, rngs::StdRng};
 ///
 /// type Classifier<const H: usize> = Net![Linear<4, H>, Tanh, Linear<H, H>, Relu, Linear<H, 3>];
@@ -163,15 +167,15 @@ macro_rules! __net {
 
     // A linear layer: the chain's middle size is the output before it.
     (@next [$net:ty] [$m:tt] $(constnet ::)? Linear < $i:tt , $o:tt $(, $t:ty)? > $(, $($rest:tt)*)?) => {
-        $crate::__net!(@next [$crate::Chain<$net, Linear<$i, $o $(, $t)?>, $m>] [$o] $($($rest)*)?)
+        $crate::__net!(@next [$crate::nn::Chain<$net, Linear<$i, $o $(, $t)?>, $m>] [$o] $($($rest)*)?)
     };
     // A layer that says its output size.
     (@next [$net:ty] [$m:tt] $layer:ty => $o:tt $(, $($rest:tt)*)?) => {
-        $crate::__net!(@next [$crate::Chain<$net, $layer, $m>] [$o] $($($rest)*)?)
+        $crate::__net!(@next [$crate::nn::Chain<$net, $layer, $m>] [$o] $($($rest)*)?)
     };
     // Any other layer keeps the size.
     (@next [$net:ty] [$m:tt] $layer:ty $(, $($rest:tt)*)?) => {
-        $crate::__net!(@next [$crate::Chain<$net, $layer, $m>] [$m] $($($rest)*)?)
+        $crate::__net!(@next [$crate::nn::Chain<$net, $layer, $m>] [$m] $($($rest)*)?)
     };
 }
 
@@ -179,7 +183,7 @@ macro_rules! __net {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Layer, seq};
+    use crate::{nn::layer::Layer, seq};
     use rand::rngs::StdRng;
 
     type Mlp<const H: usize> = crate::Net![Linear<3, H>, Relu, Linear<H, H>, Tanh, Linear<H, 2>];
@@ -209,7 +213,7 @@ mod tests {
         assert_eq!(he.first().first().first().first().weight(), first.weight());
         let zeros = Mlp::<4>::zeros();
         let mut all_zero = true;
-        zeros.visit_params(&crate::Path::ROOT, &mut |p| {
+        zeros.visit_params(&crate::nn::param::Path::ROOT, &mut |p| {
             all_zero &= p.value.iter().all(|&v| v == 0.0)
         });
         assert!(all_zero);

@@ -3,14 +3,14 @@
 
 use nalgebra::SVector;
 
-use crate::Scalar;
+use crate::base::scalar::Scalar;
 use crate::nn::takes::Takes;
 
 /// Two layers applied one after the other: `A` maps `I → M`, then `B` maps `M → O`.
 ///
 /// Built with [`Layer::then`] (or the [`seq!`](crate::seq) macro), which only compiles when
 /// the sizes meet. The middle size `M` is part of the type because an activation such as
-/// [`Relu`](crate::Relu) fits any size and cannot name it itself.
+/// [`Relu`](crate::nn::layers::Relu) fits any size and cannot name it itself.
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Chain<A, B: Takes<M>, const M: usize> {

@@ -6,7 +6,7 @@ use rand::{Rng, RngExt};
 #[allow(unused_imports)]
 use num_traits::Float as _;
 
-/// How the weights of a [`Linear`](crate::Linear) layer are drawn. Biases start at zero.
+/// How the weights of a [`Linear`](crate::nn::layers::Linear) layer are drawn. Biases start at zero.
 ///
 /// `fan_in` is the layer's input size `I`, `fan_out` its output size `O`.
 ///
@@ -21,7 +21,7 @@ use num_traits::Float as _;
 ///
 /// # Example
 /// ```
-/// use constnet::Init;
+/// use constnet::nn::Init;
 /// use rand::SeedableRng;
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let w = Init::HeUniform.sample(784, 128, &mut rng);
@@ -132,7 +132,7 @@ mod tests {
         assert_eq!(draws(5), draws(5));
         assert_ne!(draws(5), draws(6));
         let layer = |seed| {
-            crate::Linear::<3, 2>::new(
+            crate::nn::layers::Linear::<3, 2>::new(
                 Init::XavierUniform,
                 &mut rand::rngs::StdRng::seed_from_u64(seed),
             )

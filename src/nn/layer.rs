@@ -11,9 +11,9 @@ use crate::base::simd;
 use crate::nn::chain::{Chain, ChainTape};
 use crate::nn::takes::Takes;
 
+use crate::alloc_prelude::*;
 use crate::nn::param::{Param, ParamMut, Path, StateOp};
-use crate::prelude::*;
-use crate::{Batch, Scalar};
+use crate::{base::linalg::Batch, base::scalar::Scalar};
 
 /// One layer of a network, as [`Layer::describe`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +41,11 @@ pub struct LayerInfo {
 /// input and output is kept in a *tape* that the caller owns, so one network can serve
 /// inference from several threads while training stays explicit.
 ///
-/// Backward passes *accumulate* parameter gradients; an [`Optimizer`](crate::Optimizer) step consumes them.
+/// Backward passes *accumulate* parameter gradients; an [`Optimizer`](crate::optim::Optimizer) step consumes them.
 ///
 /// # Example
 /// ```
-/// use constnet::{Init, Layer, Linear, Relu};
+/// use constnet::{nn::Init, nn::Layer, nn::Linear, nn::Relu};
 /// use nalgebra::SVector;
 /// use rand::SeedableRng;
 ///
@@ -64,9 +64,9 @@ pub struct LayerInfo {
 /// declared once with [`params!`](crate::params) (which writes [`Layer::visit_params`] and
 /// [`Layer::visit_params_mut`]; `params! {}` for none). The minibatch passes come from the
 /// one-sample pair; override [`Layer::forward_batch`] and [`Layer::backward_batch`] only
-/// for speed. [`crate::gradcheck::check_layer`] checks the backward passes against central
+/// for speed. [`crate::train::gradcheck::check_layer`] checks the backward passes against central
 /// differences. To build it from a network's type ([`Net!`](crate::Net)), also implement
-/// [`Build`](crate::Build). The [`guide`](crate::guide) walks through complete examples,
+/// [`Build`](crate::nn::build::Build). The [`guide`](crate::guide) walks through complete examples,
 /// a wrapper layer among them.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a layer from {I} to {O} values of type `{T}`",
@@ -160,7 +160,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     }
 
     /// Calls `f` with a description of every layer, in order (a chain describes each of its
-    /// layers); `at` is this layer's place. For [`summary`](crate::summary).
+    /// layers); `at` is this layer's place. For [`summary`](crate::nn::summary::summary).
     fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
         let mut params = 0;
         self.visit_params(at, &mut |p| params += p.value.len());
@@ -174,8 +174,8 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     }
 
     /// Switches training mode on or off: layers that behave differently in training, such
-    /// as [`Dropout`](crate::Dropout), follow it; the others ignore it (the default).
-    /// [`Trainer::fit`](crate::Trainer::fit) switches it on for its epochs and off when it
+    /// as [`Dropout`](crate::nn::layers::Dropout), follow it; the others ignore it (the default).
+    /// [`Trainer::fit`](crate::train::trainer::Trainer::fit) switches it on for its epochs and off when it
     /// evaluates and when it returns.
     /// It is [`StateOp::Train`] through [`Layer::visit_state`], which
     /// [`params!`](crate::params) passes on to the layers declared inside this one
@@ -185,7 +185,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     }
 
     /// The state a layer keeps besides its parameters: its training switch, and counters
-    /// such as [`Dropout`](crate::Dropout)'s mask stream, which a training checkpoint saves so
+    /// such as [`Dropout`](crate::nn::layers::Dropout)'s mask stream, which a training checkpoint saves so
     /// that a resumed run goes on exactly. Written by [`params!`](crate::params), which
     /// passes `op` on to the layers declared inside this one; a layer with state of its own
     /// writes it by hand.
@@ -219,7 +219,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     ///
     /// # Example
     /// ```
-    /// use constnet::{Layer, Linear, Tanh};
+    /// use constnet::{nn::Layer, nn::Linear, nn::Tanh};
     /// let net = Linear::<2, 4, f64>::zeros().then(Tanh).then(Linear::<4, 1, f64>::zeros());
     /// assert_eq!(net.num_params(), 2 * 4 + 4 + 4 + 1);
     /// ```
@@ -252,7 +252,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
 
 /// A tape of any type, in a box: the minibatch tape of every layer (each keeps what it needs
 /// there: its per-sample tapes, a buffer), and the one-sample tape of a boxed
-/// [`Model`](crate::Model). Allocated on the first pass and reused after that.
+/// [`Model`](crate::nn::model::Model). Allocated on the first pass and reused after that.
 #[derive(Default)]
 pub struct DynTape(Option<(TypeId, Box<dyn Any>)>);
 
@@ -467,7 +467,7 @@ where
 pub(crate) fn check_finite_params<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     net: &N,
     epoch: Option<usize>,
-) -> Result<(), crate::Error> {
+) -> Result<(), crate::error::Error> {
     let mut found = None;
     net.visit_params(&Path::ROOT, &mut |p| {
         if found.is_none()
@@ -477,7 +477,7 @@ pub(crate) fn check_finite_params<T: Scalar, N: Layer<T, I, O>, const I: usize, 
                 crate::nn::param::Shape::Matrix { rows, .. } => rows.max(1),
                 crate::nn::param::Shape::Vector(_) => index + 1,
             };
-            found = Some(crate::Error::NonFiniteParameter {
+            found = Some(crate::error::Error::NonFiniteParameter {
                 tensor: p.full_name().to_string(),
                 row: index % rows,
                 column: index / rows,
@@ -492,7 +492,7 @@ pub(crate) fn check_finite_params<T: Scalar, N: Layer<T, I, O>, const I: usize, 
 ///
 /// # Example
 /// ```
-/// use constnet::{seq, Init, Layer, Linear, Relu};
+/// use constnet::{seq, nn::Init, nn::Layer, nn::Linear, nn::Relu};
 /// use rand::SeedableRng;
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
@@ -507,7 +507,7 @@ pub(crate) fn check_finite_params<T: Scalar, N: Layer<T, I, O>, const I: usize, 
 macro_rules! seq {
     ($first:expr $(, $rest:expr)* $(,)?) => {{
         #[allow(unused_imports)]
-        use $crate::Layer as _;
+        use $crate::nn::Layer as _;
         $first $(.then($rest))*
     }};
 }

@@ -3,7 +3,7 @@
 //! | loss | network output | target |
 //! |---|---|---|
 //! | [`SoftmaxCrossEntropy`] | `O` logits | class label `usize < O` |
-//! | [`CrossEntropy`] | `O` probabilities (after [`Softmax`](crate::Softmax)) | class label `usize < O` |
+//! | [`CrossEntropy`] | `O` probabilities (after [`Softmax`](crate::nn::layers::Softmax)) | class label `usize < O` |
 //! | [`LogisticLoss`] | 1 logit | `T` in [0, 1] (usually 0 or 1) |
 //! | [`Mse`] | `O` values | `SVector<T, O>` |
 //! | [`Mae`] | `O` values | `SVector<T, O>` |
@@ -12,7 +12,7 @@ use nalgebra::SVector;
 
 use crate::nn::layers::sigmoid;
 use crate::train::metrics::argmax;
-use crate::{Batch, Error, Scalar};
+use crate::{base::linalg::Batch, base::scalar::Scalar, error::Error};
 
 /// The mean loss of a minibatch and how many of its samples were classified correctly.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,7 +41,7 @@ pub struct Classified {
 ///
 /// # Example
 /// ```
-/// use constnet::{Loss, SoftmaxCrossEntropy};
+/// use constnet::{nn::Loss, nn::SoftmaxCrossEntropy};
 /// use nalgebra::SVector;
 /// let logits = SVector::<f64, 3>::from([0.0, 0.0, 0.0]);
 /// let mut grad = SVector::zeros();
@@ -57,8 +57,8 @@ pub trait Loss<T: Scalar, const O: usize> {
     /// # Panics
     /// May panic for a target that [`Loss::check_target`] refuses (a class label `≥ O`):
     /// this low-level method trusts its caller, as the training functions
-    /// ([`train_sample`](crate::train_sample), [`Workspace::step`](crate::Workspace::step),
-    /// [`Trainer::fit`](crate::Trainer::fit)) do by checking targets first.
+    /// ([`train_sample`](crate::train::step::train_sample), [`Workspace::step`](crate::train::step::Workspace::step),
+    /// [`Trainer::fit`](crate::train::trainer::Trainer::fit)) do by checking targets first.
     fn sample(&self, y: &SVector<T, O>, target: &Self::Target, grad: &mut SVector<T, O>) -> T;
 
     /// Checks that the loss can take `target` (the `index`-th of its dataset).
@@ -128,7 +128,7 @@ pub trait Loss<T: Scalar, const O: usize> {
 
 /// Targets of type `Self` are what loss `L` takes (`X`, its [`Loss::Target`]).
 ///
-/// [`Trainer::fit`](crate::Trainer::fit) asks this of its dataset's targets rather than
+/// [`Trainer::fit`](crate::train::trainer::Trainer::fit) asks this of its dataset's targets rather than
 /// demanding a `Dataset` of `L::Target` outright, so that the compiler checks it after the
 /// arguments are known, and a dataset of the wrong kind of target is reported naming the
 /// loss and both target types.
@@ -141,8 +141,8 @@ pub trait Loss<T: Scalar, const O: usize> {
 pub trait TargetsOf<L, X> {
     /// The dataset, seen as one of `X` targets (it is: `Self` is `X`).
     fn dataset<T: Scalar, const I: usize>(
-        data: &crate::Dataset<T, I, Self>,
-    ) -> &crate::Dataset<T, I, X>
+        data: &crate::data::Dataset<T, I, Self>,
+    ) -> &crate::data::Dataset<T, I, X>
     where
         Self: Sized;
 }
@@ -150,8 +150,8 @@ pub trait TargetsOf<L, X> {
 impl<L, X> TargetsOf<L, X> for X {
     #[inline(always)]
     fn dataset<T: Scalar, const I: usize>(
-        data: &crate::Dataset<T, I, X>,
-    ) -> &crate::Dataset<T, I, X> {
+        data: &crate::data::Dataset<T, I, X>,
+    ) -> &crate::data::Dataset<T, I, X> {
         data
     }
 }
@@ -242,7 +242,7 @@ impl<T: Scalar, const O: usize> Loss<T, O> for SoftmaxCrossEntropy {
     }
 }
 
-/// Cross-entropy of `O` probabilities (e.g. the output of a [`Softmax`](crate::Softmax)
+/// Cross-entropy of `O` probabilities (e.g. the output of a [`Softmax`](crate::nn::layers::Softmax)
 /// layer) against a class label: `L = −log p_label`, `∂L/∂p_label = −1/p_label`.
 ///
 /// Probabilities are clamped below at 10⁻¹² so that a confident mistake gives a large but

@@ -1,5 +1,7 @@
-//! Networks: the [`Layer`](crate::Layer) trait, chains, the run-time model, building a network
-//! from its type, initialisation, the summary, the losses, and the layer families.
+//! Networks: the [`Layer`] trait and its three parts, chains ([`Chain`], [`Net!`](crate::Net),
+//! [`seq!`](crate::seq)), the run-time [`Model`], building from the type ([`Build`], [`Init`]),
+//! parameters and their names ([`Param`], [`Path`], [`params!`](crate::params)), the
+//! [`summary`], the losses, and the layer families.
 
 pub(crate) mod build;
 pub(crate) mod chain;
@@ -11,3 +13,17 @@ pub(crate) mod model;
 pub(crate) mod param;
 pub(crate) mod summary;
 pub(crate) mod takes;
+
+pub use build::Build;
+pub use chain::{Chain, ChainTape};
+pub use init::Init;
+pub use layer::{DynTape, Layer, LayerInfo};
+pub use layers::{
+    Activation, Dropout, DropoutTape, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax,
+    StaticLinear, Tanh,
+};
+pub use loss::{BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, SoftmaxCrossEntropy};
+pub use model::Model;
+pub use param::{FullName, Param, ParamMut, Path, Segment, Shape, StateOp};
+pub use summary::{Summary, summary};
+pub use takes::Takes;

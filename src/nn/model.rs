@@ -2,24 +2,24 @@
 
 use nalgebra::SVector;
 
+use crate::alloc_prelude::*;
 use crate::nn::layer::{DynTape, LayerInfo};
 use crate::nn::param::{Param, ParamMut, Path, StateOp};
 use crate::nn::takes::Takes;
-use crate::prelude::*;
-use crate::{Batch, Layer, Scalar};
+use crate::{base::linalg::Batch, base::scalar::Scalar, nn::layer::Layer};
 
 /// Any network from `I` to `O` values of type `T`, as an object: what lets a program choose
 /// its architecture at run time, e.g. from the command line.
 ///
 /// Every [`Layer`] is a `Model` (the methods here are its object-safe forwarding, not meant
 /// to be called directly), and `Box<dyn Model<T, I, O>>` is a [`Layer`] again, so a boxed
-/// network trains with a [`Trainer`](crate::Trainer), evaluates, saves, loads and prints a
-/// [`summary`](crate::summary) like any other. A call through the box costs one dynamic
+/// network trains with a [`Trainer`](crate::train::trainer::Trainer), evaluates, saves, loads and prints a
+/// [`summary`](crate::nn::summary::summary) like any other. A call through the box costs one dynamic
 /// dispatch per pass; the first forward pass allocates the tape.
 ///
 /// # Example
 /// ```
-/// use constnet::{Build, Linear, Model, Net, Relu, Tanh, Trainer, Sgd, SoftmaxCrossEntropy, datasets};
+/// use constnet::{nn::Build, nn::Linear, nn::Model, Net, nn::Relu, nn::Tanh, train::Trainer, optim::Sgd, nn::SoftmaxCrossEntropy, data::datasets};
 /// use constnet::rand::{SeedableRng, rngs::StdRng};
 ///
 /// fn network(hidden: &str, rng: &mut StdRng) -> Box<dyn Model<f32, 2, 2>> {
@@ -187,7 +187,9 @@ mod tests {
     use crate::rand::SeedableRng;
     use crate::rand::rngs::StdRng;
     use crate::{
-        Build, Linear, Optimizer, Relu, Sgd, SoftmaxCrossEntropy, Trainer, datasets, io, summary,
+        data::datasets, io, nn::build::Build, nn::layers::Linear, nn::layers::Relu,
+        nn::loss::SoftmaxCrossEntropy, nn::summary::summary, optim::Optimizer, optim::Sgd,
+        train::trainer::Trainer,
     };
 
     type Small = crate::Net![Linear<2, 6>, Relu, Linear<6, 2>];
@@ -223,7 +225,7 @@ mod tests {
         // Inside a chain, the boxed layers keep PyTorch's positions.
         let chained = boxed.then(Relu).then(Linear::<2, 1>::zeros());
         let mut names = Vec::new();
-        chained.visit_params(&crate::Path::ROOT, &mut |p| {
+        chained.visit_params(&crate::nn::param::Path::ROOT, &mut |p| {
             names.push(p.full_name().to_string())
         });
         assert_eq!(
@@ -242,7 +244,7 @@ mod tests {
         let mut boxed: Box<dyn Optimizer<f32>> =
             Box::new(Sgd::new(0.1).unwrap().momentum(0.9).unwrap());
         for _ in 0..3 {
-            crate::train_sample(
+            crate::train::step::train_sample(
                 &mut a,
                 &SoftmaxCrossEntropy,
                 &mut sgd,
@@ -250,7 +252,7 @@ mod tests {
                 &1,
             )
             .unwrap();
-            crate::train_sample(
+            crate::train::step::train_sample(
                 &mut b,
                 &SoftmaxCrossEntropy,
                 &mut boxed,

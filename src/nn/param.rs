@@ -4,7 +4,7 @@
 
 use core::fmt;
 
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 /// One step of a [`Path`]: a position in a sequence (`2`) or a named child (`inner`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +130,7 @@ impl Shape {
 }
 
 /// Read access to one parameter tensor, as handed out by
-/// [`Layer::visit_params`](crate::Layer::visit_params).
+/// [`Layer::visit_params`](crate::nn::layer::Layer::visit_params).
 #[derive(Debug)]
 pub struct Param<'a, T> {
     /// The layer that owns it.
@@ -146,7 +146,7 @@ pub struct Param<'a, T> {
 }
 
 /// Write access to one parameter tensor and its accumulated gradient, as handed out by
-/// [`Layer::visit_params_mut`](crate::Layer::visit_params_mut) to an optimizer.
+/// [`Layer::visit_params_mut`](crate::nn::layer::Layer::visit_params_mut) to an optimizer.
 #[derive(Debug)]
 pub struct ParamMut<'a, T> {
     /// The layer that owns it.
@@ -163,7 +163,7 @@ pub struct ParamMut<'a, T> {
     pub grad: &'a mut [T],
 }
 
-/// What [`Layer::visit_state`](crate::Layer::visit_state) is asked to do with the state a
+/// What [`Layer::visit_state`](crate::nn::layer::Layer::visit_state) is asked to do with the state a
 /// layer keeps besides its parameters.
 pub enum StateOp<'a> {
     /// Switch training mode on (`true`) or off.
@@ -217,9 +217,9 @@ impl<T> ParamMut<'_, T> {
 }
 
 /// Declares a layer's parameters once, inside its `impl Layer`: writes
-/// [`Layer::visit_params`](crate::Layer::visit_params),
-/// [`Layer::visit_params_mut`](crate::Layer::visit_params_mut) and
-/// [`Layer::visit_state`](crate::Layer::visit_state), so that no tensor can be left out of one
+/// [`Layer::visit_params`](crate::nn::layer::Layer::visit_params),
+/// [`Layer::visit_params_mut`](crate::nn::layer::Layer::visit_params_mut) and
+/// [`Layer::visit_state`](crate::nn::layer::Layer::visit_state), so that no tensor can be left out of one
 /// of them and a wrapped layer is never forgotten. The layer's scalar type is `T`; a layer of one scalar type names it
 /// first: `params! { scalar f64; ... }`.
 ///
@@ -231,13 +231,13 @@ impl<T> ParamMut<'_, T> {
 /// - `name: layer(field)` — a layer inside this one (a wrapper's child): its tensors are
 ///   named under `name` (`3.inner.0.weight`, or `3.inner.weight` for a single layer), so no
 ///   two tensors can share a name, and it follows the training switch and keeps its counters
-///   ([`Layer::visit_state`](crate::Layer::visit_state)).
+///   ([`Layer::visit_state`](crate::nn::layer::Layer::visit_state)).
 ///
 /// `params! {}` declares a layer without parameters.
 ///
 /// # Example
 /// ```
-/// use constnet::{params, Layer, Scalar, Takes};
+/// use constnet::{params, nn::Layer, Scalar, nn::Takes};
 /// use nalgebra::SVector;
 ///
 /// /// `y = s ⊙ x`, with a learned scale `s` that is not decayed.
@@ -259,7 +259,7 @@ impl<T> ParamMut<'_, T> {
 /// }
 /// let layer = Scale::<3> { s: SVector::repeat(2.0), s_grad: SVector::zeros() };
 /// let mut names = Vec::new();
-/// layer.visit_params(&constnet::Path::ROOT, &mut |p| names.push((p.full_name().to_string(), p.decay)));
+/// layer.visit_params(&constnet::nn::Path::ROOT, &mut |p| names.push((p.full_name().to_string(), p.decay)));
 /// assert_eq!(names, [("0.scale".to_string(), false)]);
 /// ```
 #[macro_export]
@@ -268,26 +268,26 @@ macro_rules! params {
         $crate::params! { scalar T; $($name : $kind ( $($field),* ) $(, $flag)? ;)* }
     };
     (scalar $t:ty; $($name:ident : $kind:ident ( $($field:ident),* ) $(, $flag:ident)? ;)*) => {
-        fn visit_params<F: FnMut($crate::Param<'_, $t>)>(&self, at: &$crate::Path<'_>, f: &mut F) {
+        fn visit_params<F: FnMut($crate::nn::Param<'_, $t>)>(&self, at: &$crate::nn::Path<'_>, f: &mut F) {
             let _ = (&at, &f);
             $($crate::params!(@visit self, at, f, $name, $kind ( $($field),* ), [$($flag)?]);)*
         }
-        fn visit_params_mut<F: FnMut($crate::ParamMut<'_, $t>)>(
+        fn visit_params_mut<F: FnMut($crate::nn::ParamMut<'_, $t>)>(
             &mut self,
-            at: &$crate::Path<'_>,
+            at: &$crate::nn::Path<'_>,
             f: &mut F,
         ) {
             let _ = (&at, &f);
             $($crate::params!(@visit_mut self, at, f, $name, $kind ( $($field),* ), [$($flag)?]);)*
         }
-        fn visit_state(&mut self, at: &$crate::Path<'_>, op: &mut $crate::StateOp<'_>) {
+        fn visit_state(&mut self, at: &$crate::nn::Path<'_>, op: &mut $crate::nn::StateOp<'_>) {
             let _ = (&at, &op);
             $($crate::params!(@state self, at, op, $name, $kind ( $($field),* ));)*
         }
     };
     (@state $self:ident, $at:ident, $op:ident, $name:ident, layer ($child:ident)) => {{
-        let named = $at.child($crate::Segment::Name(stringify!($name)));
-        let first = named.child($crate::Segment::Index(0));
+        let named = $at.child($crate::nn::Segment::Name(stringify!($name)));
+        let first = named.child($crate::nn::Segment::Index(0));
         let inner = if $self.$child.depth() > 1 { &first } else { &named };
         $self.$child.visit_state(inner, $op);
     }};
@@ -295,22 +295,22 @@ macro_rules! params {
     (@decay []) => { false };
     (@decay [decay]) => { true };
     (@shape matrix, $v:expr) => {
-        $crate::Shape::Matrix { rows: $v.nrows(), cols: $v.ncols() }
+        $crate::nn::Shape::Matrix { rows: $v.nrows(), cols: $v.ncols() }
     };
-    (@shape vector, $v:expr) => { $crate::Shape::Vector($v.len()) };
+    (@shape vector, $v:expr) => { $crate::nn::Shape::Vector($v.len()) };
     (@visit $self:ident, $at:ident, $f:ident, $name:ident, layer ($child:ident), []) => {{
-        let named = $at.child($crate::Segment::Name(stringify!($name)));
-        let first = named.child($crate::Segment::Index(0));
+        let named = $at.child($crate::nn::Segment::Name(stringify!($name)));
+        let first = named.child($crate::nn::Segment::Index(0));
         $self.$child.visit_params(if $self.$child.depth() > 1 { &first } else { &named }, $f);
     }};
     (@visit_mut $self:ident, $at:ident, $f:ident, $name:ident, layer ($child:ident), []) => {{
-        let named = $at.child($crate::Segment::Name(stringify!($name)));
-        let first = named.child($crate::Segment::Index(0));
+        let named = $at.child($crate::nn::Segment::Name(stringify!($name)));
+        let first = named.child($crate::nn::Segment::Index(0));
         let inner = if $self.$child.depth() > 1 { &first } else { &named };
         $self.$child.visit_params_mut(inner, $f);
     }};
     (@visit $self:ident, $at:ident, $f:ident, $name:ident, $kind:ident ($value:ident, $grad:ident), [$($flag:ident)?]) => {
-        $f($crate::Param {
+        $f($crate::nn::Param {
             path: $at,
             name: stringify!($name),
             decay: $crate::params!(@decay [$($flag)?]),
@@ -319,7 +319,7 @@ macro_rules! params {
         })
     };
     (@visit_mut $self:ident, $at:ident, $f:ident, $name:ident, $kind:ident ($value:ident, $grad:ident), [$($flag:ident)?]) => {
-        $f($crate::ParamMut {
+        $f($crate::nn::ParamMut {
             path: $at,
             name: stringify!($name),
             decay: $crate::params!(@decay [$($flag)?]),

@@ -3,10 +3,10 @@
 
 use core::fmt;
 
+use crate::alloc_prelude::*;
 use crate::nn::layer::LayerInfo;
 use crate::nn::param::Path;
-use crate::prelude::*;
-use crate::{Layer, Scalar};
+use crate::{base::scalar::Scalar, nn::layer::Layer};
 
 /// The layers of a network with their sizes and parameter counts; `Display` prints a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,7 @@ impl Summary {
 ///
 /// # Example
 /// ```
-/// use constnet::{Build, Linear, Net, Relu, summary};
+/// use constnet::{nn::Build, nn::Linear, Net, nn::Relu, nn::summary};
 /// type Mlp = Net![Linear<784, 256>, Relu, Linear<256, 10>];
 /// let table = summary(&Mlp::zeros()).to_string();
 /// assert_eq!(table, "\

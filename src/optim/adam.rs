@@ -7,7 +7,7 @@ use crate::nn::param::ParamMut;
 use crate::optim::kernels::{AdamStep, adam_update, for_parts};
 use crate::optim::optimizer::{Optimizer, Reset, check_lr, check_range, convert};
 use crate::optim::state::OptimizerState;
-use crate::{Error, Scalar};
+use crate::{base::scalar::Scalar, error::Error};
 #[allow(unused_imports)]
 use num_traits::Float as _;
 
@@ -19,7 +19,7 @@ use num_traits::Float as _;
 ///
 /// # Example
 /// ```
-/// use constnet::Adam;
+/// use constnet::optim::Adam;
 /// let adam: Adam = Adam::new(1e-3)?.betas(0.9, 0.99)?;
 /// assert!(Adam::<f32>::new(f64::NAN).is_err());
 /// # Ok::<(), constnet::Error>(())
@@ -92,7 +92,7 @@ impl<T: Scalar> Adam<T> {
     }
 }
 
-/// For parameters of the optimizer's own scalar type only (see [`Sgd`](crate::Sgd)'s impl).
+/// For parameters of the optimizer's own scalar type only (see [`Sgd`](crate::optim::Sgd)'s impl).
 impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Adam<U> {
     fn begin_step(&mut self) {
         Adam::begin_step(self);

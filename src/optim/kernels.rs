@@ -1,14 +1,14 @@
 //! The update loops of the optimizers: elementwise kernels, each compiled for the CPU's
 //! vector width, and [`for_parts`], which shares a large tensor's update between threads.
 
-use crate::Scalar;
 use crate::base::parallel::{DisjointParts, current_threads, run_parts};
+use crate::base::scalar::Scalar;
 use crate::base::simd;
 #[allow(unused_imports)]
 use num_traits::Float as _;
 
 /// Tensors from which an update is shared between the threads of
-/// [`with_threads`](crate::with_threads): each thread then updates the part of the weights
+/// [`with_threads`](crate::base::parallel::with_threads): each thread then updates the part of the weights
 /// whose gradient it computed, in its own cache.
 const SPLIT_LEN: usize = 1 << 15;
 

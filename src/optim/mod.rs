@@ -21,8 +21,10 @@ pub use state::{OptimizerState, TensorState};
 mod tests {
     use super::kernels::*;
     use super::*;
-    use crate::Error;
-    use crate::Layer as _;
+    #[allow(unused_imports)]
+    use crate::alloc_prelude::*;
+    use crate::error::Error;
+    use crate::nn::layer::Layer as _;
     use crate::nn::param::{ParamMut, Path, Shape};
 
     /// Values spread over many magnitudes and signs, from a fixed seed.
@@ -235,21 +237,30 @@ mod tests {
         assert_eq!(b, [2.0]);
     }
 
-    type Small = crate::Chain<crate::Linear<2, 3, f64>, crate::Linear<3, 1, f64>, 3>;
+    type Small = crate::nn::chain::Chain<
+        crate::nn::layers::Linear<2, 3, f64>,
+        crate::nn::layers::Linear<3, 1, f64>,
+        3,
+    >;
 
     fn small(seed: u64) -> Small {
-        use crate::Layer;
+        use crate::nn::layer::Layer;
         let mut rng = <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(seed);
-        crate::Linear::new(crate::Init::XavierUniform, &mut rng)
-            .then(crate::Linear::new(crate::Init::XavierUniform, &mut rng))
+        crate::nn::layers::Linear::new(crate::nn::init::Init::XavierUniform, &mut rng).then(
+            crate::nn::layers::Linear::new(crate::nn::init::Init::XavierUniform, &mut rng),
+        )
     }
 
     /// Gives every parameter the gradient 0.5 (as if a backward pass had).
-    fn fill_grads<N: crate::Layer<f64, I, O>, const I: usize, const O: usize>(net: &mut N) {
+    fn fill_grads<N: crate::nn::layer::Layer<f64, I, O>, const I: usize, const O: usize>(
+        net: &mut N,
+    ) {
         net.visit_params_mut(&Path::ROOT, &mut |p| p.grad.fill(0.5));
     }
 
-    fn values_of<N: crate::Layer<f64, I, O>, const I: usize, const O: usize>(net: &N) -> Vec<f64> {
+    fn values_of<N: crate::nn::layer::Layer<f64, I, O>, const I: usize, const O: usize>(
+        net: &N,
+    ) -> Vec<f64> {
         let mut out = Vec::new();
         net.visit_params(&Path::ROOT, &mut |p| out.extend_from_slice(p.value));
         out
@@ -266,7 +277,7 @@ mod tests {
         let state: OptimizerState<f64> = adam.state();
         let names: Vec<_> = state.tensors.iter().map(|t| t.name.clone()).collect();
         assert_eq!(names, ["0.weight", "0.bias", "1.weight", "1.bias"]);
-        let mut other = crate::Linear::<3, 2, f64>::zeros();
+        let mut other = crate::nn::layers::Linear::<3, 2, f64>::zeros();
         fill_grads(&mut other);
         let err = adam.step(&mut other, 0.01).unwrap_err();
         assert!(
@@ -341,7 +352,7 @@ mod tests {
     #[test]
     fn a_step_uses_the_rate_passed_in() {
         let mut sgd = Sgd::new(0.1).unwrap();
-        let mut net = crate::Linear::<1, 1, f64>::zeros();
+        let mut net = crate::nn::layers::Linear::<1, 1, f64>::zeros();
         fill_grads(&mut net);
         sgd.step(&mut net, 0.5).unwrap();
         assert_eq!(values_of(&net), [-0.25, -0.25]);

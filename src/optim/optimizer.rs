@@ -1,10 +1,10 @@
 //! The [`Optimizer`] trait: a per-tensor update with the learning rate passed in, and state
 //! kept as data ([`OptimizerState`]).
 
+use crate::alloc_prelude::*;
 use crate::nn::param::{ParamMut, Path};
 use crate::optim::state::OptimizerState;
-use crate::prelude::*;
-use crate::{Error, Layer, Scalar};
+use crate::{base::scalar::Scalar, error::Error, nn::layer::Layer};
 
 /// Updates parameters from their accumulated gradients.
 ///
@@ -12,11 +12,11 @@ use crate::{Error, Layer, Scalar};
 /// schedule computes it and passes it in, and never reaches inside the optimizer. What the
 /// optimizer keeps between steps (momentum, Adam's moments and step count) is an
 /// [`OptimizerState`], keyed by parameter name and checked by shape, that can be saved and
-/// loaded ([`Trainer::save_checkpoint`](crate::Trainer::save_checkpoint)).
+/// loaded ([`Trainer::save_checkpoint`](crate::train::trainer::Trainer::save_checkpoint)).
 ///
 /// # Example
 /// ```
-/// use constnet::{Layer, Linear, Optimizer, Sgd};
+/// use constnet::{nn::Layer, nn::Linear, optim::Optimizer, optim::Sgd};
 /// use nalgebra::SVector;
 ///
 /// let mut net = Linear::<1, 1, f64>::zeros();
@@ -25,7 +25,7 @@ use crate::{Error, Layer, Scalar};
 /// net.backward(&SVector::from([1.0]), &y, &SVector::from([-1.0]), &());
 /// sgd.step(&mut net, 0.5)?; // this step's learning rate, e.g. from a schedule
 /// assert_eq!(net.weight()[(0, 0)], 0.5);
-/// let state: constnet::OptimizerState<f64> = sgd.state();
+/// let state: constnet::optim::OptimizerState<f64> = sgd.state();
 /// assert_eq!(state.tensors[0].name, "0.weight");
 /// # Ok::<(), constnet::Error>(())
 /// ```
@@ -42,9 +42,9 @@ pub trait Optimizer<T: Scalar> {
     /// shape (this optimizer's state is of another network); the tensor is then unchanged.
     fn update(&mut self, slot: usize, param: ParamMut<'_, T>, lr: f64) -> Result<(), Error>;
 
-    /// The learning rate it was made with: the rate of [`train_sample`](crate::train_sample)
-    /// and [`Workspace::step`](crate::Workspace::step), and the base rate of a
-    /// [`Trainer`](crate::Trainer)'s schedule.
+    /// The learning rate it was made with: the rate of [`train_sample`](crate::train::step::train_sample)
+    /// and [`Workspace::step`](crate::train::step::Workspace::step), and the base rate of a
+    /// [`Trainer`](crate::train::trainer::Trainer)'s schedule.
     fn learning_rate(&self) -> f64;
 
     /// The L2 weight-decay coefficient λ it applies to decayed parameters (0 for none), so
@@ -95,8 +95,8 @@ pub trait Optimizer<T: Scalar> {
 }
 
 /// Optimizers whose state can be cleared without naming the scalar type: what
-/// [`Trainer::restart`](crate::Trainer::restart) asks. Implemented by
-/// [`Sgd`](crate::Sgd), [`Adam`](crate::Adam) and `Box<dyn Optimizer<T>>`; for an optimizer
+/// [`Trainer::restart`](crate::train::trainer::Trainer::restart) asks. Implemented by
+/// [`Sgd`](crate::optim::Sgd), [`Adam`](crate::optim::Adam) and `Box<dyn Optimizer<T>>`; for an optimizer
 /// of your own, call its [`Optimizer::reset`].
 pub trait Reset {
     /// Forgets the state.
@@ -113,7 +113,7 @@ impl<T: Scalar> Reset for Box<dyn Optimizer<T> + '_> {
 ///
 /// # Example
 /// ```
-/// use constnet::{Adam, Optimizer, Sgd};
+/// use constnet::{optim::Adam, optim::Optimizer, optim::Sgd};
 /// fn optimizer(name: &str, lr: f64) -> Result<Box<dyn Optimizer<f32>>, constnet::Error> {
 ///     Ok(match name {
 ///         "adam" => Box::new(Adam::new(lr)?),

@@ -9,7 +9,7 @@ use crate::optim::kernels::{
 };
 use crate::optim::optimizer::{Optimizer, Reset, check_lr, check_range, convert};
 use crate::optim::state::OptimizerState;
-use crate::{Error, Scalar};
+use crate::{base::scalar::Scalar, error::Error};
 
 /// Stochastic gradient descent, optionally with momentum (heavy-ball or Nesterov) and L2
 /// weight decay:
@@ -20,7 +20,7 @@ use crate::{Error, Scalar};
 ///
 /// # Example
 /// ```
-/// use constnet::Sgd;
+/// use constnet::optim::Sgd;
 /// let plain: Sgd = Sgd::new(0.1)?;
 /// let momentum: Sgd<f64> = Sgd::new(0.01)?.momentum(0.9)?.nesterov(true).weight_decay(1e-4)?;
 /// assert!(Sgd::<f32>::new(0.0).is_err());

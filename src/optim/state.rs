@@ -1,9 +1,9 @@
 //! Optimizer state as data: per parameter tensor, by name and shape, the buffers an optimizer
 //! keeps (SGD's momentum, Adam's moments), and the number of steps taken.
 
-use crate::Error;
+use crate::alloc_prelude::*;
+use crate::error::Error;
 use crate::nn::param::{ParamMut, Shape};
-use crate::prelude::*;
 
 /// The state of one parameter tensor: its name and shape, and one buffer of the tensor's
 /// length per name in [`OptimizerState::buffer_names`], in the tensor's layout (column-major
@@ -19,8 +19,8 @@ pub struct TensorState<T> {
 }
 
 /// Everything an optimizer keeps between steps, as data that can be inspected, saved and
-/// loaded ([`Optimizer::state`](crate::Optimizer::state),
-/// [`Optimizer::load_state`](crate::Optimizer::load_state)). Tensors are kept in the order in
+/// loaded ([`Optimizer::state`](crate::optim::Optimizer::state),
+/// [`Optimizer::load_state`](crate::optim::Optimizer::load_state)). Tensors are kept in the order in
 /// which the network visits its parameters, each under its name and checked by its shape at
 /// every step: a state of another network is an error, never silently zeroed.
 ///

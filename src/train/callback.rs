@@ -2,7 +2,7 @@
 //! network's parameters and can stop training. Built in: [`EarlyStopping`] and
 //! [`Checkpoint`].
 //!
-//! [`Trainer::fit`]: crate::Trainer::fit
+//! [`Trainer::fit`]: crate::train::trainer::Trainer::fit
 
 use std::ops::ControlFlow;
 #[cfg(feature = "safetensors")]
@@ -11,10 +11,13 @@ use std::path::PathBuf;
 #[cfg(feature = "safetensors")]
 use crate::io::Record;
 use crate::train::report::{BatchProgress, EpochReport, Metric};
-use crate::{Error, Layer, Model, Param, ParamMut, Path, Scalar};
+use crate::{
+    base::scalar::Scalar, error::Error, nn::layer::Layer, nn::model::Model, nn::param::Param,
+    nn::param::ParamMut, nn::param::Path,
+};
 
 /// A network's parameters, seen through an object: what a [`Callback`] gets of the network
-/// it watches, and what a boxed [`Model`](crate::Model) offers too, so that code which reads,
+/// it watches, and what a boxed [`Model`](crate::nn::model::Model) offers too, so that code which reads,
 /// copies back or saves parameters serves both.
 pub trait Params<T: Scalar> {
     /// Calls `f` with every parameter tensor, in order.
@@ -61,7 +64,7 @@ impl<T: Scalar, const I: usize, const O: usize> Params<T> for Box<dyn Model<T, I
     }
 }
 
-/// Runs during [`Trainer::fit`](crate::Trainer::fit): sees every minibatch and epoch, the
+/// Runs during [`Trainer::fit`](crate::train::trainer::Trainer::fit): sees every minibatch and epoch, the
 /// network's parameters, and can stop training. Every method has a default that does
 /// nothing. `()` is the callback that does nothing, `&mut C` is a callback when `C` is (so
 /// the caller keeps it and reads it afterwards), and a tuple of callbacks runs each in turn.
@@ -72,7 +75,7 @@ impl<T: Scalar, const I: usize, const O: usize> Params<T> for Box<dyn Model<T, I
 ///
 /// # Example
 /// ```
-/// use constnet::{Callback, EarlyStopping, EpochReport, Metric, Params, PrintEpochs, Scalar};
+/// use constnet::{train::Callback, train::EarlyStopping, train::EpochReport, train::Metric, train::Params, train::PrintEpochs, Scalar};
 /// use std::ops::ControlFlow;
 ///
 /// /// Counts the epochs.
@@ -226,7 +229,7 @@ tuple_callback!(A 0, B 1, C 2, D 3);
 ///
 /// # Example
 /// ```
-/// use constnet::{EarlyStopping, Keep, Metric, StandardScaler, datasets};
+/// use constnet::{train::EarlyStopping, train::Keep, train::Metric, data::StandardScaler, data::datasets};
 /// let data = datasets::two_moons::<f32>(100, 0.1, 0);
 /// let mut scaler = StandardScaler::fit(&data);
 /// let mut stop = EarlyStopping::<f32>::new(Metric::ValidationLoss, 5);
@@ -335,8 +338,7 @@ impl Best {
 ///
 /// # Example
 /// ```
-/// use constnet::{datasets, Adam, Build, EarlyStopping, Linear, Metric, Net, Relu,
-///                SoftmaxCrossEntropy, Trainer};
+/// use constnet::{data::datasets, optim::Adam, nn::Build, train::EarlyStopping, nn::Linear, train::Metric, Net, nn::Relu, nn::SoftmaxCrossEntropy, train::Trainer};
 /// use rand::SeedableRng;
 ///
 /// let data = datasets::two_moons::<f32>(400, 0.2, 0);
@@ -507,7 +509,7 @@ impl<T: Scalar> Callback<T> for Checkpoint {
     ) -> Result<ControlFlow<()>, Error> {
         if self.best.improves(report)? {
             let bytes = net.to_safetensors()?;
-            crate::write_atomic(&self.path, &bytes)?;
+            crate::io::fs::write_atomic(&self.path, &bytes)?;
             self.saves += 1;
         }
         Ok(ControlFlow::Continue(()))

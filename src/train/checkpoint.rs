@@ -21,7 +21,10 @@ use crate::io::fs::read_regular_file;
 use crate::io::safetensors::{decode_with_record, to_safetensors_with_record, write_params};
 use crate::optim::{OptimizerState, TensorState};
 use crate::train::callback::Callback;
-use crate::{Error, Layer, Optimizer, Path, Scalar, StateOp, write_atomic};
+use crate::{
+    base::scalar::Scalar, error::Error, io::fs::write_atomic, nn::layer::Layer, nn::param::Path,
+    nn::param::StateOp, optim::Optimizer,
+};
 
 /// The metadata key that marks a training checkpoint, and its format version.
 const MARK: &str = "constnet.checkpoint";

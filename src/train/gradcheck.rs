@@ -9,8 +9,8 @@
 //!
 //! # Example
 //! ```
-//! use constnet::gradcheck::{check_layer, check_loss};
-//! use constnet::{Init, Layer, Linear, Mse, Tanh};
+//! use constnet::train::gradcheck::{check_layer, check_loss};
+//! use constnet::{nn::Init, nn::Layer, nn::Linear, nn::Mse, nn::Tanh};
 //! use constnet::nalgebra::SVector;
 //! use constnet::rand::{SeedableRng, rngs::StdRng};
 //!
@@ -28,7 +28,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 pub use crate::error::GradientMismatch;
-use crate::{Batch, Error, Layer, Loss};
+use crate::{base::linalg::Batch, error::Error, nn::layer::Layer, nn::loss::Loss};
 
 /// The step `h` of the central differences.
 pub const STEP: f64 = 1e-5;
@@ -59,7 +59,9 @@ fn param_grads<L: Layer<f64, I, O>, const I: usize, const O: usize>(
     layer: &mut L,
 ) -> Vec<Vec<f64>> {
     let mut grads = Vec::new();
-    layer.visit_params_mut(&crate::Path::ROOT, &mut |p| grads.push(p.grad.to_vec()));
+    layer.visit_params_mut(&crate::nn::param::Path::ROOT, &mut |p| {
+        grads.push(p.grad.to_vec())
+    });
     grads
 }
 
@@ -70,7 +72,7 @@ fn nudge<L: Layer<f64, I, O>, const I: usize, const O: usize>(
     delta: f64,
 ) {
     let mut s = 0;
-    layer.visit_params_mut(&crate::Path::ROOT, &mut |p| {
+    layer.visit_params_mut(&crate::nn::param::Path::ROOT, &mut |p| {
         if s == slot {
             p.value[k] += delta;
         }
@@ -142,7 +144,7 @@ pub fn check_layer<L: Layer<f64, I, O>, const I: usize, const O: usize>(
     random_values(&mut rng, xb.as_mut_slice());
     random_values(&mut rng, rb.as_mut_slice());
     layer.zero_grad();
-    let mut tape = crate::DynTape::default();
+    let mut tape = crate::nn::layer::DynTape::default();
     let mut yb = Batch::zeros(batch);
     layer.forward_batch(&xb, &mut yb, &mut tape);
     let mut dxb = Batch::zeros(batch);
@@ -222,7 +224,10 @@ pub fn check_loss<L: Loss<f64, O>, const O: usize>(
 mod tests {
     use super::*;
     use crate::testing::random_linear;
-    use crate::{Layer, Mse, Relu, Sigmoid, Softmax, Tanh};
+    use crate::{
+        nn::layer::Layer, nn::layers::Relu, nn::layers::Sigmoid, nn::layers::Softmax,
+        nn::layers::Tanh, nn::loss::Mse,
+    };
 
     /// Backpropagation through several layers, one sample and minibatch: the whole chain,
     /// not only its parts.
@@ -246,7 +251,7 @@ mod tests {
     fn a_wrong_backward_pass_is_caught() {
         #[derive(Clone)]
         struct Doubler;
-        impl crate::Takes<2> for Doubler {}
+        impl crate::nn::takes::Takes<2> for Doubler {}
         impl Layer<f64, 2, 2> for Doubler {
             type Tape = ();
             crate::params! { scalar f64; }

@@ -7,8 +7,8 @@ use nalgebra::SVector;
 
 // f64 math (`sqrt`, `ln`, …) through `libm` without `std`; with `std` the inherent
 // methods are used and this import is not.
-use crate::prelude::*;
-use crate::{Batch, Dataset, Layer, Scalar};
+use crate::alloc_prelude::*;
+use crate::{base::linalg::Batch, base::scalar::Scalar, data::Dataset, nn::layer::Layer};
 #[allow(unused_imports)]
 use num_traits::Float as _;
 
@@ -132,7 +132,7 @@ pub(crate) fn regression_scores_iter<T: Scalar, const O: usize>(
 ///
 /// # Example
 /// ```
-/// use constnet::{regression_scores, Dataset, Linear};
+/// use constnet::{train::regression_scores, data::Dataset, nn::Linear};
 /// use nalgebra::SVector;
 /// let net = Linear::<1, 1, f64>::from_rows(&[2.0], &[0.0])?; // y = 2x
 /// let data = Dataset::from_samples([
@@ -162,7 +162,7 @@ pub(crate) fn regression_scores_of<T: Scalar, const O: usize>(
 ///
 /// # Example
 /// ```
-/// assert_eq!(constnet::argmax(&[0.1, 0.7, 0.2]), 1);
+/// assert_eq!(constnet::train::argmax(&[0.1, 0.7, 0.2]), 1);
 /// ```
 pub fn argmax<T: PartialOrd + Copy>(values: &[T]) -> usize {
     let mut best = 0;
@@ -181,7 +181,7 @@ pub fn argmax<T: PartialOrd + Copy>(values: &[T]) -> usize {
 ///
 /// # Example
 /// ```
-/// use constnet::ConfusionMatrix;
+/// use constnet::train::ConfusionMatrix;
 /// let mut cm = ConfusionMatrix::<3>::new();
 /// cm.record(0, 0);
 /// cm.record(1, 2);
@@ -293,7 +293,7 @@ impl<const K: usize> ConfusionMatrix<K> {
     ///
     /// # Example
     /// ```
-    /// use constnet::ConfusionMatrix;
+    /// use constnet::train::ConfusionMatrix;
     /// let mut cm = ConfusionMatrix::<2>::new();
     /// for (actual, predicted) in [(0, 0), (0, 0), (0, 1), (1, 1)] {
     ///     cm.record(actual, predicted);
@@ -387,7 +387,7 @@ impl<const K: usize> fmt::Display for ConfusionMatrix<K> {
 ///
 /// # Example
 /// ```
-/// use constnet::{accuracy, Dataset, Linear};
+/// use constnet::{train::accuracy, data::Dataset, nn::Linear};
 /// use nalgebra::SVector;
 /// // Predicts class 1 exactly when the input is positive.
 /// let net = Linear::<1, 2>::from_rows(&[-1.0, 1.0], &[0.0, 0.0])?;

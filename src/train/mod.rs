@@ -1,5 +1,6 @@
-//! Training: single steps, evaluation, metrics, the epoch loop, its callbacks, schedules
-//! and reports, and gradient checks.
+//! Training: single steps ([`train_sample`], [`Workspace`]), evaluation and metrics, the
+//! epoch loop ([`Trainer`]) with its callbacks, schedules, reports and checkpoints, and
+//! gradient checks ([`gradcheck`]).
 
 #[cfg(feature = "std")]
 pub(crate) mod callback;
@@ -15,3 +16,18 @@ pub(crate) mod schedule;
 pub(crate) mod step;
 #[cfg(feature = "std")]
 pub(crate) mod trainer;
+
+#[cfg(feature = "std")]
+pub use callback::{Callback, EarlyStopping, Params, PrintEpochs};
+#[cfg(feature = "safetensors")]
+pub use callback::{Checkpoint, Keep};
+pub use metrics::{
+    ClassScores, ConfusionMatrix, RegressionScores, accuracy, argmax, regression_scores,
+};
+#[cfg(feature = "std")]
+pub use report::{BatchProgress, EpochReport, Metric};
+#[cfg(feature = "std")]
+pub use schedule::{Plateau, Schedule};
+pub use step::{Evaluation, Workspace, evaluate, max_abs_weights, train_sample};
+#[cfg(feature = "std")]
+pub use trainer::{Order, Trainer};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::Evaluation;
+use crate::train::step::Evaluation;
 
 /// A number of an [`EpochReport`] to watch: for early stopping, checkpoints and
 /// reduce-on-plateau. Losses, MAE and RMSE improve downwards, the others upwards.

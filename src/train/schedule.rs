@@ -5,7 +5,7 @@ use std::f64::consts::PI;
 
 use crate::train::report::{EpochReport, Metric};
 
-/// How the learning rate changes from epoch to epoch. [`Trainer::schedule`](crate::Trainer::schedule)
+/// How the learning rate changes from epoch to epoch. [`Trainer::schedule`](crate::train::trainer::Trainer::schedule)
 /// sets it before each epoch; epochs count from 1 and go on across calls to `fit`.
 ///
 /// The formulas are PyTorch's (`StepLR`, `ExponentialLR`, `CosineAnnealingLR`, `OneCycleLR`
@@ -13,7 +13,7 @@ use crate::train::report::{EpochReport, Metric};
 ///
 /// # Example
 /// ```
-/// use constnet::Schedule;
+/// use constnet::train::Schedule;
 /// let cosine = Schedule::Cosine { epochs: 10, min_lr: 0.0 };
 /// assert_eq!(cosine.lr(0.1, 1), 0.1);
 /// assert!((cosine.lr(0.1, 6) - 0.05).abs() < 1e-15); // half-way down
@@ -161,9 +161,9 @@ impl Schedule {
     }
 
     /// Checks the schedule's numbers.
-    pub(crate) fn check(&self) -> Result<(), crate::Error> {
+    pub(crate) fn check(&self) -> Result<(), crate::error::Error> {
         let bad = |name, value: f64, expected| {
-            Err(crate::Error::InvalidHyperparameter {
+            Err(crate::error::Error::InvalidHyperparameter {
                 name,
                 value,
                 expected,
@@ -374,7 +374,7 @@ mod tests {
 
     fn report(validation_loss: f64) -> EpochReport {
         EpochReport {
-            validation: Some(crate::Evaluation {
+            validation: Some(crate::train::step::Evaluation {
                 loss: validation_loss,
                 accuracy: None,
                 classes: None,

@@ -1,16 +1,19 @@
 //! Training steps: one sample ([`train_sample`]), one minibatch ([`Workspace::step`]), and
-//! evaluation. The epoch loop is [`Trainer`](crate::Trainer) (with the `std` feature).
+//! evaluation. The epoch loop is [`Trainer`](crate::train::trainer::Trainer) (with the `std` feature).
 
 use core::marker::PhantomData;
 
 use nalgebra::SVector;
 
+use crate::alloc_prelude::*;
 use crate::base::simd;
 use crate::nn::layer::DynTape;
 use crate::nn::loss::BatchLoss;
-use crate::prelude::*;
 use crate::train::metrics::{ClassScores, RegressionScores, class_scores, regression_scores_iter};
-use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar, TargetsOf};
+use crate::{
+    base::linalg::Batch, base::scalar::Scalar, data::Dataset, error::Error, nn::layer::Layer,
+    nn::loss::Loss, nn::loss::TargetsOf, optim::Optimizer,
+};
 
 /// One training step on one sample: forward, loss, backward, optimizer update.
 /// Returns the loss before the update. Allocates nothing on the heap.
@@ -21,7 +24,7 @@ use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar, TargetsOf};
 ///
 /// # Example
 /// ```
-/// use constnet::{train_sample, Layer, Linear, Mse, Sgd};
+/// use constnet::{train::train_sample, nn::Layer, nn::Linear, nn::Mse, optim::Sgd};
 /// use nalgebra::SVector;
 ///
 /// // Learn y = 2x + 1 from two points, one sample at a time.
@@ -242,7 +245,7 @@ pub fn max_abs_weights<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: us
     net: &N,
 ) -> Vec<f64> {
     let mut out = Vec::new();
-    net.visit_params(&crate::Path::ROOT, &mut |p| {
+    net.visit_params(&crate::nn::param::Path::ROOT, &mut |p| {
         if p.decay {
             out.push(
                 p.value
@@ -340,14 +343,18 @@ where
 mod tests {
     use super::*;
     use crate::nn::layer::{forward_kernel, forward_one};
-    use crate::{Adam, Init, Linear, Mse, Relu, Sgd, Sigmoid, SoftmaxCrossEntropy, Tanh, seq};
+    use crate::{
+        nn::init::Init, nn::layers::Linear, nn::layers::Relu, nn::layers::Sigmoid,
+        nn::layers::Tanh, nn::loss::Mse, nn::loss::SoftmaxCrossEntropy, optim::Adam, optim::Sgd,
+        seq,
+    };
     use rand::rngs::SmallRng;
     use rand::{RngExt, SeedableRng};
 
     /// Every parameter's bits, in order.
     fn bits<N: Layer<f32, I, O>, const I: usize, const O: usize>(net: &N) -> Vec<u32> {
         let mut out = Vec::new();
-        net.visit_params(&crate::Path::ROOT, &mut |p| {
+        net.visit_params(&crate::nn::param::Path::ROOT, &mut |p| {
             out.extend(p.value.iter().map(|v| v.to_bits()))
         });
         out

@@ -11,7 +11,10 @@ use crate::train::callback::{Callback, Trained};
 use crate::train::report::{BatchProgress, EpochReport};
 use crate::train::schedule::{Plateau, Schedule};
 use crate::train::step::{Workspace, check_targets, evaluate_checked, max_abs_weights};
-use crate::{Batch, Dataset, Error, Layer, Loss, Optimizer, Scalar, TargetsOf};
+use crate::{
+    base::linalg::Batch, base::scalar::Scalar, data::Dataset, error::Error, nn::layer::Layer,
+    nn::loss::Loss, nn::loss::TargetsOf, optim::Optimizer,
+};
 
 /// The order in which an epoch visits the training samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +34,7 @@ pub enum Order {
 ///
 /// # Example
 /// ```
-/// use constnet::{seq, Adam, Dataset, Init, Layer, Linear, SoftmaxCrossEntropy, Tanh, Trainer};
+/// use constnet::{seq, optim::Adam, data::Dataset, nn::Init, nn::Layer, nn::Linear, nn::SoftmaxCrossEntropy, nn::Tanh, train::Trainer};
 /// use rand::SeedableRng;
 ///
 /// let xor = Dataset::<f32, 2, usize>::from_rows(
@@ -145,7 +148,7 @@ fn fingerprint<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(net
         h ^= v;
         h = h.wrapping_mul(0x0100_0000_01b3);
     };
-    net.visit_params(&crate::Path::ROOT, &mut |p| {
+    net.visit_params(&crate::nn::param::Path::ROOT, &mut |p| {
         for byte in p.full_name().to_string().bytes() {
             eat(u64::from(byte));
         }
@@ -168,7 +171,7 @@ fn weight_penalty<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
         return 0.0;
     }
     let mut sum = 0.0;
-    net.visit_params(&crate::Path::ROOT, &mut |p| {
+    net.visit_params(&crate::nn::param::Path::ROOT, &mut |p| {
         if p.decay {
             sum += p.value.iter().map(|w| w.as_f64() * w.as_f64()).sum::<f64>();
         }

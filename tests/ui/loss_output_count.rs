@@ -1,4 +1,4 @@
-use constnet::{Dataset, Init, Linear, LogisticLoss, Relu, Sgd, Trainer, seq};
+use constnet::{data::Dataset, nn::Init, nn::Linear, nn::LogisticLoss, nn::Relu, optim::Sgd, train::Trainer, seq};
 use constnet::rand::{SeedableRng, rngs::StdRng};
 
 fn main() {

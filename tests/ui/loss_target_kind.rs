@@ -1,5 +1,5 @@
 use constnet::nalgebra::SVector;
-use constnet::{Dataset, Linear, Sgd, SoftmaxCrossEntropy, Trainer};
+use constnet::{data::Dataset, nn::Linear, optim::Sgd, nn::SoftmaxCrossEntropy, train::Trainer};
 
 fn main() {
     let mut net = Linear::<4, 3>::zeros();

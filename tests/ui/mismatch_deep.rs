@@ -1,4 +1,4 @@
-use constnet::{seq, Linear, Relu, Tanh};
+use constnet::{seq, nn::Linear, nn::Relu, nn::Tanh};
 
 fn main() {
     let _net = seq![

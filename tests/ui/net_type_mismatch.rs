@@ -1,4 +1,4 @@
-use constnet::{Build, Linear, Net, Relu};
+use constnet::{nn::Build, nn::Linear, Net, nn::Relu};
 use constnet::rand::{SeedableRng, rngs::StdRng};
 
 // 784 -> 128, then a layer that takes 100.

@@ -1,4 +1,4 @@
-use constnet::{Layer, Linear, Relu};
+use constnet::{nn::Layer, nn::Linear, nn::Relu};
 use nalgebra::SVector;
 
 fn main() {

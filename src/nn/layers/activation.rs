@@ -5,7 +5,7 @@ use nalgebra::SVector;
 
 use crate::base::linalg::ensure_cols;
 use crate::nn::layer::DynTape;
-use crate::{Batch, Layer, Scalar, Takes};
+use crate::{base::linalg::Batch, base::scalar::Scalar, nn::layer::Layer, nn::takes::Takes};
 
 /// An elementwise function `y = f(x)` with its derivative.
 ///
@@ -15,7 +15,7 @@ use crate::{Batch, Layer, Scalar, Takes};
 ///
 /// # Example
 /// ```
-/// use constnet::{Activation, Elementwise, Layer};
+/// use constnet::{nn::Activation, nn::Elementwise, nn::Layer};
 /// use nalgebra::SVector;
 ///
 /// /// The "squareplus" activation (x + √(x² + 4)) / 2.
@@ -147,7 +147,7 @@ fn chain_rule<T: Scalar, A: Activation<T> + ?Sized>(f: &A, x: &[T], y: &[T], d: 
 ///
 /// # Example
 /// ```
-/// use constnet::{Layer, Relu};
+/// use constnet::{nn::Layer, nn::Relu};
 /// use nalgebra::SVector;
 /// let y = Relu.forward(&SVector::<f32, 3>::from([-1.0, 0.0, 2.0]));
 /// assert_eq!(y.as_slice(), &[0.0, 0.0, 2.0]);
@@ -171,7 +171,7 @@ impl<T: Scalar> Activation<T> for Relu {
 ///
 /// # Example
 /// ```
-/// use constnet::{Layer, LeakyRelu};
+/// use constnet::{nn::Layer, nn::LeakyRelu};
 /// use nalgebra::SVector;
 /// let y = LeakyRelu::new(0.1).forward(&SVector::<f64, 2>::from([-2.0, 3.0]));
 /// assert_eq!(y.as_slice(), &[-0.2, 3.0]);
@@ -270,13 +270,13 @@ impl<T: Scalar> Activation<T> for Sigmoid {
 /// subtracting the maximum so that it cannot overflow.
 ///
 /// Backward: `∂L/∂xᵢ = yᵢ·(∂L/∂yᵢ − Σⱼ yⱼ·∂L/∂yⱼ)`. As the last layer of a classifier, pair
-/// it with [`CrossEntropy`](crate::CrossEntropy) (which takes probabilities); or leave it out
-/// and use [`SoftmaxCrossEntropy`](crate::SoftmaxCrossEntropy) on the logits, which is the
+/// it with [`CrossEntropy`](crate::nn::loss::CrossEntropy) (which takes probabilities); or leave it out
+/// and use [`SoftmaxCrossEntropy`](crate::nn::loss::SoftmaxCrossEntropy) on the logits, which is the
 /// same model, faster and more stable.
 ///
 /// # Example
 /// ```
-/// use constnet::{Layer, Softmax};
+/// use constnet::{nn::Layer, nn::Softmax};
 /// use nalgebra::SVector;
 /// let p = Softmax.forward(&SVector::<f64, 3>::from([1.0, 2.0, 3.0]));
 /// assert!((p.sum() - 1.0).abs() < 1e-12);

@@ -6,14 +6,17 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use nalgebra::SVector;
 
+use crate::alloc_prelude::*;
 use crate::base::linalg::ensure_cols;
 use crate::nn::layer::DynTape;
-use crate::prelude::*;
-use crate::{Batch, Error, Layer, LayerInfo, Path, Scalar, StateOp, Takes};
+use crate::{
+    base::linalg::Batch, base::scalar::Scalar, error::Error, nn::layer::Layer,
+    nn::layer::LayerInfo, nn::param::Path, nn::param::StateOp, nn::takes::Takes,
+};
 
 /// Inverted dropout on any number of values, with a training and an evaluation mode.
 ///
-/// In training mode ([`Layer::set_training`]; [`Trainer::fit`](crate::Trainer::fit) switches
+/// In training mode ([`Layer::set_training`]; [`Trainer::fit`](crate::train::trainer::Trainer::fit) switches
 /// it on for its epochs and off for evaluation and when it returns), every forward pass draws
 /// a new mask. The mask of value `u` of sample `j` in the `c`-th training forward pass is a
 /// hash of `(seed, c, j, u)`: the same seed gives the same masks, on any number of threads,
@@ -22,7 +25,7 @@ use crate::{Batch, Error, Layer, LayerInfo, Path, Scalar, StateOp, Takes};
 ///
 /// # Example
 /// ```
-/// use constnet::{Build, Dropout, Layer, Linear, Net, Relu};
+/// use constnet::{nn::Build, nn::Dropout, nn::Layer, nn::Linear, Net, nn::Relu};
 /// use nalgebra::SVector;
 /// use rand::SeedableRng;
 ///
@@ -167,9 +170,14 @@ pub struct DropoutTape<T: Scalar, const N: usize>(SVector<T, N>);
 impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
     type Tape = DropoutTape<T, N>;
 
-    fn visit_params<F: FnMut(crate::Param<'_, T>)>(&self, _: &Path<'_>, _: &mut F) {}
+    fn visit_params<F: FnMut(crate::nn::param::Param<'_, T>)>(&self, _: &Path<'_>, _: &mut F) {}
 
-    fn visit_params_mut<F: FnMut(crate::ParamMut<'_, T>)>(&mut self, _: &Path<'_>, _: &mut F) {}
+    fn visit_params_mut<F: FnMut(crate::nn::param::ParamMut<'_, T>)>(
+        &mut self,
+        _: &Path<'_>,
+        _: &mut F,
+    ) {
+    }
 
     fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, DropoutTape<T, N>) {
         let mask = self.mask::<T>();
@@ -245,7 +253,7 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gradcheck::check_layer;
+    use crate::train::gradcheck::check_layer;
 
     fn training(p: f64, seed: u64) -> Dropout {
         let mut d = Dropout::new(p).unwrap().seed(seed);

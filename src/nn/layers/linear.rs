@@ -5,6 +5,7 @@ use core::fmt;
 use nalgebra::{SMatrix, SVector};
 use rand::Rng;
 
+use crate::alloc_prelude::*;
 use crate::base::linalg::{
     add_dy_xt, add_dy_xt_small, add_outer, affine, affine_in_halves, array, array_mut, boxed_zeros,
     column, column_mut, ensure_cols, gemm_backward, gemm_forward, mul_w_x, mul_wt, mul_wt_dy,
@@ -12,8 +13,10 @@ use crate::base::linalg::{
 };
 use crate::nn::layer::DynTape;
 use crate::nn::param::{Param, Path, Shape};
-use crate::prelude::*;
-use crate::{Batch, Error, Init, Layer, Scalar, Takes};
+use crate::{
+    base::linalg::Batch, base::scalar::Scalar, error::Error, nn::init::Init, nn::layer::Layer,
+    nn::takes::Takes,
+};
 
 /// A fully connected (affine) layer: `y = W·x + b`, from `I` inputs to `O` outputs.
 ///
@@ -26,7 +29,7 @@ use crate::{Batch, Error, Init, Layer, Scalar, Takes};
 ///
 /// # Example
 /// ```
-/// use constnet::{Layer, Linear};
+/// use constnet::{nn::Layer, nn::Linear};
 /// use nalgebra::SVector;
 ///
 /// // W = [[1, 2], [3, 4], [5, 6]] (3 outputs, 2 inputs), b = [0.5, 0, -0.5]
@@ -242,7 +245,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
 
 /// `Y = W·X + b` for a minibatch: through `matrixmultiply` for large layers (in two halves of
 /// the inputs for wide ones, the second half's product kept in `second`), else one sample at
-/// a time. Shared by [`Linear`] and [`StaticLinear`](crate::StaticLinear), so that both give
+/// a time. Shared by [`Linear`] and [`StaticLinear`](crate::nn::layers::StaticLinear), so that both give
 /// the same bits.
 #[inline(always)]
 pub(crate) fn affine_batch<T: Scalar, const I: usize, const O: usize>(

@@ -9,9 +9,9 @@ use super::linear::{affine_batch, visit_weight_and_bias};
 use crate::base::linalg::{affine, array, array_mut, column, column_mut, ensure_cols, mul_wt};
 use crate::nn::layer::DynTape;
 use crate::nn::param::{Param, ParamMut, Path, StateOp};
-use crate::{Batch, Layer, Scalar, Takes};
+use crate::{base::linalg::Batch, base::scalar::Scalar, nn::layer::Layer, nn::takes::Takes};
 
-/// `y = W·x + b` with `W` and `b` borrowed for `'a`: a [`Linear`](crate::Linear) frozen in
+/// `y = W·x + b` with `W` and `b` borrowed for `'a`: a [`Linear`](crate::nn::layers::Linear) frozen in
 /// place. Its forward passes are the very computations of `Linear`'s (the same kernels), so a
 /// network of `StaticLinear`s made from a trained network's weights gives bit-identical
 /// outputs. It has no trainable parameters: backward passes give the input gradient only.
@@ -22,7 +22,7 @@ use crate::{Batch, Layer, Scalar, Takes};
 /// # Example
 /// ```
 /// use constnet::nalgebra::{ArrayStorage, SMatrix, SVector};
-/// use constnet::{Layer, Linear, Relu, StaticLinear};
+/// use constnet::{nn::Layer, nn::Linear, nn::Relu, nn::StaticLinear};
 ///
 /// // Column-major storage: W = [[1, 2], [3, 4], [5, 6]] (3 outputs, 2 inputs).
 /// static W: SMatrix<f32, 3, 2> = SMatrix::from_array_storage(ArrayStorage([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]]));
@@ -121,7 +121,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
         }
     }
 
-    /// The weight and bias, under `Linear`'s names, so that [`summary`](crate::summary) counts
+    /// The weight and bias, under `Linear`'s names, so that [`summary`](crate::nn::summary::summary) counts
     /// them and a `StaticLinear` network saves as the network it came from.
     fn visit_params<F: FnMut(Param<'_, T>)>(&self, at: &Path<'_>, f: &mut F) {
         visit_weight_and_bias(self.weight, self.bias, at, f);
@@ -137,7 +137,10 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Build, Init, Linear, Net, Relu, Tanh};
+    use crate::{
+        Net, nn::build::Build, nn::init::Init, nn::layers::Linear, nn::layers::Relu,
+        nn::layers::Tanh,
+    };
     use nalgebra::ArrayStorage;
     use rand::SeedableRng;
 
@@ -168,12 +171,15 @@ mod tests {
             let xj = x.column(j).into_owned();
             assert_eq!(frozen.forward(&xj), net.forward(&xj));
         }
-        assert_eq!(crate::summary(&frozen).total_params(), net.num_params());
+        assert_eq!(
+            crate::nn::summary::summary(&frozen).total_params(),
+            net.num_params()
+        );
     }
 
     #[test]
     fn the_input_gradient_is_linears() {
-        crate::gradcheck::check_layer::<_, 3, 2>(StaticLinear::new(&W, &B), 3, 1).unwrap();
+        crate::train::gradcheck::check_layer::<_, 3, 2>(StaticLinear::new(&W, &B), 3, 1).unwrap();
         let mut frozen = StaticLinear::new(&W, &B);
         let mut heap =
             Linear::<3, 2, f64>::from_rows(&[1.0, 0.5, -3.0, -1.0, 2.0, 0.25], &[0.1, -0.2])

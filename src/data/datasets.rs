@@ -7,7 +7,7 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
 use crate::nn::init::standard_normal;
-use crate::{Dataset, Scalar};
+use crate::{base::scalar::Scalar, data::Dataset};
 
 fn shuffled<T: Scalar>(
     mut samples: Vec<(SVector<T, 2>, usize)>,
@@ -21,7 +21,7 @@ fn shuffled<T: Scalar>(
 ///
 /// # Example
 /// ```
-/// let xor = constnet::datasets::xor::<f32>();
+/// let xor = constnet::data::datasets::xor::<f32>();
 /// assert_eq!(xor.targets(), &[0, 1, 1, 0]);
 /// ```
 pub fn xor<T: Scalar>() -> Dataset<T, 2, usize> {
@@ -35,7 +35,7 @@ pub fn xor<T: Scalar>() -> Dataset<T, 2, usize> {
 ///
 /// # Example
 /// ```
-/// let moons = constnet::datasets::two_moons::<f32>(200, 0.1, 7);
+/// let moons = constnet::data::datasets::two_moons::<f32>(200, 0.1, 7);
 /// assert_eq!(moons.len(), 200);
 /// assert_eq!(moons.targets().iter().filter(|&&c| c == 1).count(), 100);
 /// ```
@@ -64,7 +64,7 @@ pub fn two_moons<T: Scalar>(n: usize, noise: f64, seed: u64) -> Dataset<T, 2, us
 ///
 /// # Example
 /// ```
-/// let circles = constnet::datasets::circles::<f64>(100, 0.05, 0.5, 1);
+/// let circles = constnet::data::datasets::circles::<f64>(100, 0.05, 0.5, 1);
 /// let (x, class) = circles.sample(0);
 /// assert!(*class < 2 && x.norm() < 2.0);
 /// ```
@@ -92,7 +92,7 @@ pub fn circles<T: Scalar>(n: usize, noise: f64, factor: f64, seed: u64) -> Datas
 ///
 /// # Example
 /// ```
-/// let data = constnet::datasets::make_classification::<f32>(100, 0.2, 0);
+/// let data = constnet::data::datasets::make_classification::<f32>(100, 0.2, 0);
 /// assert_eq!(data.len(), 100);
 /// ```
 pub fn make_classification<T: Scalar>(n: usize, flip_y: f64, seed: u64) -> Dataset<T, 2, usize> {
