@@ -17,7 +17,7 @@ fn trained() -> Trained {
     let mut net = Trained::zeros();
     io::load_safetensors(
         &mut net,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("model.safetensors"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("model.safetensors"),
     )
     .expect("embedded/model.safetensors");
     net
@@ -26,8 +26,8 @@ fn trained() -> Trained {
 fn mnist_test() -> constnet::data::mnist::MnistSet {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/mnist");
     read_mnist(
-        &dir.join("t10k-images-idx3-ubyte.gz"),
-        &dir.join("t10k-labels-idx1-ubyte.gz"),
+        dir.join("t10k-images-idx3-ubyte.gz"),
+        dir.join("t10k-labels-idx1-ubyte.gz"),
     )
     .expect("the bundled MNIST test set")
 }
