@@ -8,7 +8,7 @@ mod common;
 
 use common::{Panel, Series};
 use constnet::nalgebra::SVector;
-use constnet::{nn::CrossEntropy, nn::Loss, nn::Mae, nn::Mse};
+use constnet::nn::{CrossEntropy, Loss, Mae, Mse};
 
 fn main() -> std::process::ExitCode {
     common::exit_on_error(|| {

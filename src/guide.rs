@@ -7,7 +7,7 @@
 //! place:
 //!
 //! ```
-//! use constnet::{nn::Build, nn::Linear, Net, nn::Relu, nn::Tanh};
+//! use constnet::{Net, nn::{Build, Linear, Relu, Tanh}};
 //! use constnet::rand::{SeedableRng, rngs::StdRng};
 //!
 //! type Policy<const H: usize> = Net![Linear<6, H>, Tanh, Linear<H, H>, Relu, Linear<H, 4>];
@@ -28,7 +28,7 @@
 //! once".
 //!
 //! ```compile_fail,E0499
-//! use constnet::{nn::Init, nn::Layer, nn::Linear, nn::Relu, seq};
+//! use constnet::{seq, nn::{Init, Layer, Linear, Relu}};
 //! use constnet::rand::{SeedableRng, rngs::StdRng};
 //!
 //! fn hidden(rng: &mut StdRng) -> impl Layer<f32, 2, 8> {
@@ -44,7 +44,7 @@
 //! with [`Build`](crate::nn::build::Build), which needs no `impl Trait` at all:
 //!
 //! ```
-//! use constnet::{nn::Build, nn::Init, nn::Layer, nn::Linear, Net, nn::Relu, seq};
+//! use constnet::{Net, seq, nn::{Build, Init, Layer, Linear, Relu}};
 //! use constnet::rand::{SeedableRng, rngs::StdRng};
 //!
 //! fn hidden(rng: &mut StdRng) -> impl Layer<f32, 2, 8> + use<> {
@@ -92,7 +92,7 @@
 //!
 //! ```
 //! use constnet::nalgebra::SVector;
-//! use constnet::{nn::Layer, Scalar, nn::Takes, params};
+//! use constnet::{Scalar, params, nn::{Layer, Takes}};
 //!
 //! /// `y = s ⊙ x` with a learnable scale `s` of `N` values.
 //! #[derive(Clone)]
@@ -123,7 +123,7 @@
 //! #         Scale { s: SVector::repeat(T::one()), s_grad: SVector::zeros() }
 //! #     }
 //! # }
-//! # use constnet::{nn::Build, nn::Linear, Net, optim::Sgd, nn::SoftmaxCrossEntropy, nn::Tanh, train::Trainer, data::datasets, train::gradcheck};
+//! # use constnet::{Net, data::datasets, nn::{Build, Linear, SoftmaxCrossEntropy, Tanh}, optim::Sgd, train::{Trainer, gradcheck}};
 //! # use constnet::rand::{SeedableRng, rngs::StdRng};
 //! # let mut scale = Scale::<3, f64>::init(&mut StdRng::seed_from_u64(0));
 //! # scale.s = SVector::from([0.5, -2.0, 1.5]);
@@ -150,7 +150,7 @@
 //!
 //! ```
 //! use constnet::nalgebra::SVector;
-//! use constnet::{nn::Layer, nn::Linear, nn::Relu, Scalar, nn::Takes, io, params, seq};
+//! use constnet::{Scalar, io, params, seq, nn::{Layer, Linear, Relu, Takes}};
 //!
 //! pub struct Residual<L> {
 //!     inner: L,

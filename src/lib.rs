@@ -45,7 +45,7 @@
 //!
 //! ## Example: learning XOR
 //! ```
-//! use constnet::{train::accuracy, nn::summary, optim::Adam, nn::Build, data::Dataset, nn::Linear, Net, nn::SoftmaxCrossEntropy, nn::Tanh, train::Trainer};
+//! use constnet::{Net, data::Dataset, nn::{Build, Linear, SoftmaxCrossEntropy, Tanh, summary}, optim::Adam, train::{Trainer, accuracy}};
 //! use rand::SeedableRng;
 //!
 //! let data = Dataset::<f32, 2, usize>::from_rows(
@@ -87,10 +87,10 @@ mod testing;
 pub mod train;
 
 pub use base::linalg::Batch;
-pub use base::parallel::current_threads;
-#[cfg(feature = "std")]
-pub use base::parallel::with_threads;
 pub use base::scalar::Scalar;
+pub use base::threads::current_threads;
+#[cfg(feature = "std")]
+pub use base::threads::with_threads;
 pub use error::Error;
 
 /// The everyday names: `use constnet::prelude::*;` and a network can be named, built,

@@ -10,7 +10,13 @@ use std::path::Path;
 use constnet::data::idx::{IdxArray, encode_idx, parse_idx};
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
-use constnet::{Error, data::mnist, error::IdxProblem, io, nn::Layer, nn::Linear, nn::Relu};
+use constnet::{
+    Error,
+    data::mnist,
+    error::IdxProblem,
+    io,
+    nn::{Layer, Linear, Relu},
+};
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

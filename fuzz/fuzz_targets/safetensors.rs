@@ -2,7 +2,7 @@
 //! leaves the network unchanged.
 #![no_main]
 
-use constnet::{nn::Layer, nn::Linear, nn::Relu};
+use constnet::nn::{Layer, Linear, Relu};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

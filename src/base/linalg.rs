@@ -10,8 +10,9 @@
 use nalgebra::{Const, Dyn, OMatrix, SMatrix, SVector};
 
 use crate::alloc_prelude::*;
-use crate::base::parallel::{DisjointParts, SharedMut, current_threads, part, run_parts};
+use crate::base::disjoint::{DisjointParts, SharedMut, part};
 use crate::base::scalar::Scalar;
+use crate::base::threads::{current_threads, run_parts};
 
 /// A minibatch: `N` features (a compile-time size) times a batch size chosen at run time.
 ///
@@ -49,7 +50,7 @@ fn same_batch(a: usize, b: usize) {
 const SPLIT_WORK: usize = 1 << 16;
 
 /// How many threads a product of `work` multiply-adds over `columns` splittable columns
-/// should use (1 outside [`with_threads`](crate::base::parallel::with_threads)).
+/// should use (1 outside [`with_threads`](crate::base::threads::with_threads)).
 #[inline]
 fn split_into(work: usize, columns: usize) -> usize {
     let threads = current_threads();
@@ -94,7 +95,7 @@ fn gemm_w_x<T: Scalar, const I: usize, const O: usize>(
 
 /// `Y ← W·X + β·Y` with `W` of size `O×I` and `X`, `Y` holding one sample per column.
 ///
-/// Inside [`with_threads`](crate::base::parallel::with_threads) the work is shared between the threads: by
+/// Inside [`with_threads`](crate::base::threads::with_threads) the work is shared between the threads: by
 /// rows of `W` when the minibatch is narrower than `W` is tall (each thread then packs only
 /// its part of the larger operand), by columns of `X` otherwise. Either way each output
 /// value is one thread's, computed exactly as on one thread.
@@ -227,7 +228,7 @@ pub(crate) fn affine_in_halves<T: Scalar, const I: usize, const O: usize>(
 }
 
 /// `dW ← dW + dY·Xᵀ`: accumulates the weight gradient over a minibatch. Inside
-/// [`with_threads`](crate::base::parallel::with_threads), the columns of `dW` are shared between the threads
+/// [`with_threads`](crate::base::threads::with_threads), the columns of `dW` are shared between the threads
 /// (each sum over the minibatch stays whole, in order).
 #[inline]
 pub(crate) fn add_dy_xt<T: Scalar, const I: usize, const O: usize>(
@@ -274,7 +275,7 @@ pub(crate) fn add_dy_xt<T: Scalar, const I: usize, const O: usize>(
 }
 
 /// `dX ← Wᵀ·dY`: the input gradient of a linear map over a minibatch. Inside
-/// [`with_threads`](crate::base::parallel::with_threads), the columns are shared between the threads.
+/// [`with_threads`](crate::base::threads::with_threads), the columns are shared between the threads.
 #[inline]
 pub(crate) fn mul_wt_dy<T: Scalar, const I: usize, const O: usize>(
     w: &SMatrix<T, O, I>,
@@ -507,7 +508,7 @@ mod tests {
             for threads in [1, 2, 3, 4, 5] {
                 let (mut y, mut second) = (Batch::zeros(n), Batch::zeros(0));
                 // Twice with the same buffers, as a workspace reuses them.
-                crate::base::parallel::with_team(threads, || {
+                crate::base::threads::with_team(threads, || {
                     affine_in_halves(&w, array(&b), &x, &mut y, &mut second);
                     affine_in_halves(&w, array(&b), &x, &mut y, &mut second);
                 })
@@ -526,7 +527,7 @@ mod tests {
         let x = Batch::<f32, 300>::from_fn(37, |r, c| ((r * 13 + c * 29) % 101) as f32 * 0.0101);
         let run = |threads: usize| {
             let (mut y, mut second) = (Batch::zeros(37), Batch::zeros(0));
-            crate::base::parallel::with_team(threads, || {
+            crate::base::threads::with_team(threads, || {
                 affine_in_halves(&w, array(&b), &x, &mut y, &mut second);
             })
             .unwrap();

@@ -5,8 +5,9 @@ use core::ops::Range;
 use nalgebra::SVector;
 
 use crate::alloc_prelude::*;
+use crate::base::disjoint::{DisjointParts, DisjointRows};
 use crate::base::linalg::{ensure_cols, split_inputs};
-use crate::base::parallel::{DisjointParts, DisjointRows, current_threads, run_parts};
+use crate::base::threads::{current_threads, run_parts};
 use crate::nn::layer::DynTape;
 use crate::{base::linalg::Batch, base::scalar::Scalar, error::Error, nn::layer::Layer};
 
@@ -261,7 +262,7 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
     }
 
     /// Copies the samples at `indices` into the minibatch `x` (resized if needed) and their
-    /// targets into `y`; inside [`with_threads`](crate::base::parallel::with_threads), large copies are shared
+    /// targets into `y`; inside [`with_threads`](crate::base::threads::with_threads), large copies are shared
     /// between the threads.
     ///
     /// # Panics
@@ -406,7 +407,7 @@ mod tests {
             data.gather(&indices, &mut serial, &mut serial_targets);
             for threads in [2, 3, 5] {
                 let (mut x, mut y) = (Batch::zeros(0), Vec::new());
-                crate::base::parallel::with_team(threads, || data.gather(&indices, &mut x, &mut y))
+                crate::base::threads::with_team(threads, || data.gather(&indices, &mut x, &mut y))
                     .unwrap();
                 assert_eq!(x, serial, "{I} features, {threads} threads");
                 assert_eq!(y, serial_targets);

@@ -27,7 +27,7 @@ use num_traits::Float as _;
 ///
 /// # Example
 /// ```
-/// use constnet::{data::Dataset, data::StandardScaler};
+/// use constnet::data::{Dataset, StandardScaler};
 /// let train = Dataset::<f64, 2, usize>::from_row_arrays([([1.0, 10.0], 0), ([3.0, 10.0], 1)])?;
 /// let scaler = StandardScaler::fit(&train);
 /// assert_eq!(scaler.mean().as_slice(), [2.0, 10.0]);

@@ -179,7 +179,7 @@ fn serialize<T: Scalar>(
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Layer, nn::Linear, nn::Relu, io};
+/// use constnet::{io, nn::{Layer, Linear, Relu}};
 /// let net = Linear::<4, 3>::zeros().then(Relu).then(Linear::<3, 2>::zeros());
 /// let path = std::env::temp_dir().join("constnet-doc-save.safetensors");
 /// io::save_safetensors(&net, &path)?;
@@ -203,7 +203,7 @@ pub fn save_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
 ///
 /// # Example
 /// ```
-/// use constnet::{io, data::Dataset, nn::Linear, data::StandardScaler};
+/// use constnet::{io, data::{Dataset, StandardScaler}, nn::Linear};
 /// let data = Dataset::<f32, 2, usize>::from_row_arrays([([1.0, 5.0], 0), ([3.0, 9.0], 1)])?;
 /// let scaler = StandardScaler::fit(&data);
 /// let net = Linear::<2, 2>::zeros();

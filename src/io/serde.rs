@@ -10,7 +10,7 @@
 //!
 //! # Example
 //! ```
-//! use constnet::{nn::Layer, nn::Linear, Net, nn::Relu, nn::Build};
+//! use constnet::{Net, nn::{Build, Layer, Linear, Relu}};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Serialize, Deserialize)]

@@ -23,7 +23,7 @@ use crate::{
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Build, nn::Init, nn::Layer, Net, nn::Linear, nn::Relu};
+/// use constnet::{Net, nn::{Build, Init, Layer, Linear, Relu}};
 /// use constnet::rand::{SeedableRng, rngs::StdRng};
 ///
 /// type Mlp<const H: usize> = Net![Linear<4, H>, Relu, Linear<H, 3>];
@@ -124,7 +124,7 @@ impl<A: Default> Build for Elementwise<A> {
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Build, nn::Layer, nn::Linear, Net, nn::Relu, nn::Tanh};
+/// use constnet::{Net, nn::{Build, Layer, Linear, Relu, Tanh}};
 /// use constnet::rand::{SeedableRng, rngs::StdRng};
 ///
 /// type Classifier<const H: usize> = Net![Linear<4, H>, Tanh, Linear<H, H>, Relu, Linear<H, 3>];

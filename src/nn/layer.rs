@@ -45,7 +45,7 @@ pub struct LayerInfo {
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Init, nn::Layer, nn::Linear, nn::Relu};
+/// use constnet::nn::{Init, Layer, Linear, Relu};
 /// use nalgebra::SVector;
 /// use rand::SeedableRng;
 ///
@@ -219,7 +219,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     ///
     /// # Example
     /// ```
-    /// use constnet::{nn::Layer, nn::Linear, nn::Tanh};
+    /// use constnet::nn::{Layer, Linear, Tanh};
     /// let net = Linear::<2, 4, f64>::zeros().then(Tanh).then(Linear::<4, 1, f64>::zeros());
     /// assert_eq!(net.num_params(), 2 * 4 + 4 + 4 + 1);
     /// ```
@@ -492,7 +492,7 @@ pub(crate) fn check_finite_params<T: Scalar, N: Layer<T, I, O>, const I: usize, 
 ///
 /// # Example
 /// ```
-/// use constnet::{seq, nn::Init, nn::Layer, nn::Linear, nn::Relu};
+/// use constnet::{seq, nn::{Init, Layer, Linear, Relu}};
 /// use rand::SeedableRng;
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(1);

@@ -41,7 +41,7 @@ pub struct Classified {
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Loss, nn::SoftmaxCrossEntropy};
+/// use constnet::nn::{Loss, SoftmaxCrossEntropy};
 /// use nalgebra::SVector;
 /// let logits = SVector::<f64, 3>::from([0.0, 0.0, 0.0]);
 /// let mut grad = SVector::zeros();

@@ -19,7 +19,7 @@ use crate::{base::linalg::Batch, base::scalar::Scalar, nn::layer::Layer};
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Build, nn::Linear, nn::Model, Net, nn::Relu, nn::Tanh, train::Trainer, optim::Sgd, nn::SoftmaxCrossEntropy, data::datasets};
+/// use constnet::{Net, data::datasets, nn::{Build, Linear, Model, Relu, SoftmaxCrossEntropy, Tanh}, optim::Sgd, train::Trainer};
 /// use constnet::rand::{SeedableRng, rngs::StdRng};
 ///
 /// fn network(hidden: &str, rng: &mut StdRng) -> Box<dyn Model<f32, 2, 2>> {

@@ -237,7 +237,7 @@ impl<T> ParamMut<'_, T> {
 ///
 /// # Example
 /// ```
-/// use constnet::{params, nn::Layer, Scalar, nn::Takes};
+/// use constnet::{Scalar, params, nn::{Layer, Takes}};
 /// use nalgebra::SVector;
 ///
 /// /// `y = s ⊙ x`, with a learned scale `s` that is not decayed.

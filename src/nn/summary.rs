@@ -26,7 +26,7 @@ impl Summary {
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Build, nn::Linear, Net, nn::Relu, nn::summary};
+/// use constnet::{Net, nn::{Build, Linear, Relu, summary}};
 /// type Mlp = Net![Linear<784, 256>, Relu, Linear<256, 10>];
 /// let table = summary(&Mlp::zeros()).to_string();
 /// assert_eq!(table, "\

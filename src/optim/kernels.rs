@@ -1,14 +1,15 @@
 //! The update loops of the optimizers: elementwise kernels, each compiled for the CPU's
 //! vector width, and [`for_parts`], which shares a large tensor's update between threads.
 
-use crate::base::parallel::{DisjointParts, current_threads, run_parts};
+use crate::base::disjoint::DisjointParts;
 use crate::base::scalar::Scalar;
 use crate::base::simd;
+use crate::base::threads::{current_threads, run_parts};
 #[allow(unused_imports)]
 use num_traits::Float as _;
 
 /// Tensors from which an update is shared between the threads of
-/// [`with_threads`](crate::base::parallel::with_threads): each thread then updates the part of the weights
+/// [`with_threads`](crate::base::threads::with_threads): each thread then updates the part of the weights
 /// whose gradient it computed, in its own cache.
 const SPLIT_LEN: usize = 1 << 15;
 

@@ -16,7 +16,7 @@ use crate::{base::scalar::Scalar, error::Error, nn::layer::Layer};
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Layer, nn::Linear, optim::Optimizer, optim::Sgd};
+/// use constnet::{nn::{Layer, Linear}, optim::{Optimizer, Sgd}};
 /// use nalgebra::SVector;
 ///
 /// let mut net = Linear::<1, 1, f64>::zeros();
@@ -113,7 +113,7 @@ impl<T: Scalar> Reset for Box<dyn Optimizer<T> + '_> {
 ///
 /// # Example
 /// ```
-/// use constnet::{optim::Adam, optim::Optimizer, optim::Sgd};
+/// use constnet::optim::{Adam, Optimizer, Sgd};
 /// fn optimizer(name: &str, lr: f64) -> Result<Box<dyn Optimizer<f32>>, constnet::Error> {
 ///     Ok(match name {
 ///         "adam" => Box::new(Adam::new(lr)?),

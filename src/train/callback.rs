@@ -75,7 +75,7 @@ impl<T: Scalar, const I: usize, const O: usize> Params<T> for Box<dyn Model<T, I
 ///
 /// # Example
 /// ```
-/// use constnet::{train::Callback, train::EarlyStopping, train::EpochReport, train::Metric, train::Params, train::PrintEpochs, Scalar};
+/// use constnet::{Scalar, train::{Callback, EarlyStopping, EpochReport, Metric, Params, PrintEpochs}};
 /// use std::ops::ControlFlow;
 ///
 /// /// Counts the epochs.
@@ -229,7 +229,7 @@ tuple_callback!(A 0, B 1, C 2, D 3);
 ///
 /// # Example
 /// ```
-/// use constnet::{train::EarlyStopping, train::Keep, train::Metric, data::StandardScaler, data::datasets};
+/// use constnet::{data::{StandardScaler, datasets}, train::{EarlyStopping, Keep, Metric}};
 /// let data = datasets::two_moons::<f32>(100, 0.1, 0);
 /// let mut scaler = StandardScaler::fit(&data);
 /// let mut stop = EarlyStopping::<f32>::new(Metric::ValidationLoss, 5);
@@ -338,7 +338,7 @@ impl Best {
 ///
 /// # Example
 /// ```
-/// use constnet::{data::datasets, optim::Adam, nn::Build, train::EarlyStopping, nn::Linear, train::Metric, Net, nn::Relu, nn::SoftmaxCrossEntropy, train::Trainer};
+/// use constnet::{Net, data::datasets, nn::{Build, Linear, Relu, SoftmaxCrossEntropy}, optim::Adam, train::{EarlyStopping, Metric, Trainer}};
 /// use rand::SeedableRng;
 ///
 /// let data = datasets::two_moons::<f32>(400, 0.2, 0);

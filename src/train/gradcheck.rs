@@ -10,7 +10,7 @@
 //! # Example
 //! ```
 //! use constnet::train::gradcheck::{check_layer, check_loss};
-//! use constnet::{nn::Init, nn::Layer, nn::Linear, nn::Mse, nn::Tanh};
+//! use constnet::nn::{Init, Layer, Linear, Mse, Tanh};
 //! use constnet::nalgebra::SVector;
 //! use constnet::rand::{SeedableRng, rngs::StdRng};
 //!

@@ -132,7 +132,7 @@ pub(crate) fn regression_scores_iter<T: Scalar, const O: usize>(
 ///
 /// # Example
 /// ```
-/// use constnet::{train::regression_scores, data::Dataset, nn::Linear};
+/// use constnet::{data::Dataset, nn::Linear, train::regression_scores};
 /// use nalgebra::SVector;
 /// let net = Linear::<1, 1, f64>::from_rows(&[2.0], &[0.0])?; // y = 2x
 /// let data = Dataset::from_samples([
@@ -387,7 +387,7 @@ impl<const K: usize> fmt::Display for ConfusionMatrix<K> {
 ///
 /// # Example
 /// ```
-/// use constnet::{train::accuracy, data::Dataset, nn::Linear};
+/// use constnet::{data::Dataset, nn::Linear, train::accuracy};
 /// use nalgebra::SVector;
 /// // Predicts class 1 exactly when the input is positive.
 /// let net = Linear::<1, 2>::from_rows(&[-1.0, 1.0], &[0.0, 0.0])?;

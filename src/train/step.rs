@@ -24,7 +24,7 @@ use crate::{
 ///
 /// # Example
 /// ```
-/// use constnet::{train::train_sample, nn::Layer, nn::Linear, nn::Mse, optim::Sgd};
+/// use constnet::{nn::{Layer, Linear, Mse}, optim::Sgd, train::train_sample};
 /// use nalgebra::SVector;
 ///
 /// // Learn y = 2x + 1 from two points, one sample at a time.

@@ -34,7 +34,7 @@ pub enum Order {
 ///
 /// # Example
 /// ```
-/// use constnet::{seq, optim::Adam, data::Dataset, nn::Init, nn::Layer, nn::Linear, nn::SoftmaxCrossEntropy, nn::Tanh, train::Trainer};
+/// use constnet::{seq, data::Dataset, nn::{Init, Layer, Linear, SoftmaxCrossEntropy, Tanh}, optim::Adam, train::Trainer};
 /// use rand::SeedableRng;
 ///
 /// let xor = Dataset::<f32, 2, usize>::from_rows(

@@ -1,5 +1,5 @@
 use constnet::nalgebra::SVector;
-use constnet::{nn::Layer, nn::Takes};
+use constnet::nn::{Layer, Takes};
 
 /// A layer with a parameter that did not declare it: the optimizer and saving would never
 /// see `scale`, so this does not compile (`params!` writes the missing items).

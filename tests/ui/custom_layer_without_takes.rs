@@ -1,5 +1,5 @@
 use constnet::nalgebra::SVector;
-use constnet::{nn::Layer, params};
+use constnet::{params, nn::Layer};
 
 /// A layer of one's own that forgot to say which input size it takes.
 struct Double;

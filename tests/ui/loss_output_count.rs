@@ -1,4 +1,4 @@
-use constnet::{data::Dataset, nn::Init, nn::Linear, nn::LogisticLoss, nn::Relu, optim::Sgd, train::Trainer, seq};
+use constnet::{seq, data::Dataset, nn::{Init, Linear, LogisticLoss, Relu}, optim::Sgd, train::Trainer};
 use constnet::rand::{SeedableRng, rngs::StdRng};
 
 fn main() {

@@ -1,5 +1,5 @@
 use constnet::nalgebra::SVector;
-use constnet::{data::Dataset, nn::Linear, optim::Sgd, nn::SoftmaxCrossEntropy, train::Trainer};
+use constnet::{data::Dataset, nn::{Linear, SoftmaxCrossEntropy}, optim::Sgd, train::Trainer};
 
 fn main() {
     let mut net = Linear::<4, 3>::zeros();

@@ -1,4 +1,4 @@
-use constnet::{nn::Layer, nn::Linear, nn::Relu};
+use constnet::nn::{Layer, Linear, Relu};
 
 fn main() {
     let _net = Linear::<784, 128>::zeros()

@@ -1,4 +1,4 @@
-use constnet::{seq, nn::Linear, nn::Relu, nn::Tanh};
+use constnet::{seq, nn::{Linear, Relu, Tanh}};
 
 fn main() {
     let _net = seq![

@@ -1,4 +1,4 @@
-use constnet::{nn::Build, nn::Linear, Net, nn::Relu};
+use constnet::{Net, nn::{Build, Linear, Relu}};
 use constnet::rand::{SeedableRng, rngs::StdRng};
 
 // 784 -> 128, then a layer that takes 100.

@@ -1,5 +1,5 @@
 use constnet::nalgebra::SVector;
-use constnet::{data::Dataset, nn::Linear, nn::Mse, optim::Sgd, train::Trainer};
+use constnet::{data::Dataset, nn::{Linear, Mse}, optim::Sgd, train::Trainer};
 
 fn main() {
     // An f64 network and f64 data, but an optimizer of f32 values.

@@ -15,7 +15,7 @@ use crate::{base::linalg::Batch, base::scalar::Scalar, nn::layer::Layer, nn::tak
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Activation, nn::Elementwise, nn::Layer};
+/// use constnet::nn::{Activation, Elementwise, Layer};
 /// use nalgebra::SVector;
 ///
 /// /// The "squareplus" activation (x + √(x² + 4)) / 2.
@@ -147,7 +147,7 @@ fn chain_rule<T: Scalar, A: Activation<T> + ?Sized>(f: &A, x: &[T], y: &[T], d: 
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Layer, nn::Relu};
+/// use constnet::nn::{Layer, Relu};
 /// use nalgebra::SVector;
 /// let y = Relu.forward(&SVector::<f32, 3>::from([-1.0, 0.0, 2.0]));
 /// assert_eq!(y.as_slice(), &[0.0, 0.0, 2.0]);
@@ -171,7 +171,7 @@ impl<T: Scalar> Activation<T> for Relu {
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Layer, nn::LeakyRelu};
+/// use constnet::nn::{Layer, LeakyRelu};
 /// use nalgebra::SVector;
 /// let y = LeakyRelu::new(0.1).forward(&SVector::<f64, 2>::from([-2.0, 3.0]));
 /// assert_eq!(y.as_slice(), &[-0.2, 3.0]);
@@ -276,7 +276,7 @@ impl<T: Scalar> Activation<T> for Sigmoid {
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Layer, nn::Softmax};
+/// use constnet::nn::{Layer, Softmax};
 /// use nalgebra::SVector;
 /// let p = Softmax.forward(&SVector::<f64, 3>::from([1.0, 2.0, 3.0]));
 /// assert!((p.sum() - 1.0).abs() < 1e-12);

@@ -25,7 +25,7 @@ use crate::{
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Build, nn::Dropout, nn::Layer, nn::Linear, Net, nn::Relu};
+/// use constnet::{Net, nn::{Build, Dropout, Layer, Linear, Relu}};
 /// use nalgebra::SVector;
 /// use rand::SeedableRng;
 ///

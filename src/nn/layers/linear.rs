@@ -29,7 +29,7 @@ use crate::{
 ///
 /// # Example
 /// ```
-/// use constnet::{nn::Layer, nn::Linear};
+/// use constnet::nn::{Layer, Linear};
 /// use nalgebra::SVector;
 ///
 /// // W = [[1, 2], [3, 4], [5, 6]] (3 outputs, 2 inputs), b = [0.5, 0, -0.5]

@@ -22,7 +22,7 @@ use crate::{base::linalg::Batch, base::scalar::Scalar, nn::layer::Layer, nn::tak
 /// # Example
 /// ```
 /// use constnet::nalgebra::{ArrayStorage, SMatrix, SVector};
-/// use constnet::{nn::Layer, nn::Linear, nn::Relu, nn::StaticLinear};
+/// use constnet::nn::{Layer, Linear, Relu, StaticLinear};
 ///
 /// // Column-major storage: W = [[1, 2], [3, 4], [5, 6]] (3 outputs, 2 inputs).
 /// static W: SMatrix<f32, 3, 2> = SMatrix::from_array_storage(ArrayStorage([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]]));
