@@ -8,8 +8,12 @@ use std::time::Duration;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Batch, nn::Chain, nn::Init, nn::Layer, nn::Linear, nn::Relu, nn::SoftmaxCrossEntropy,
-    optim::Adam, optim::Optimizer, optim::Sgd, seq, train::Workspace, with_threads,
+    Batch,
+    nn::{Chain, Init, Layer, Linear, Relu, SoftmaxCrossEntropy},
+    optim::{Adam, Optimizer, Sgd},
+    seq,
+    train::Workspace,
+    with_threads,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 

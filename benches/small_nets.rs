@@ -10,8 +10,11 @@ use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Batch, Net, nn::Build, nn::Init, nn::Layer, nn::Linear, nn::LogisticLoss, nn::Model, nn::Relu,
-    nn::SoftmaxCrossEntropy, nn::Tanh, optim::Sgd, seq, train::Workspace, train::train_sample,
+    Batch, Net,
+    nn::{Build, Init, Layer, Linear, LogisticLoss, Model, Relu, SoftmaxCrossEntropy, Tanh},
+    optim::Sgd,
+    seq,
+    train::{Workspace, train_sample},
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 

@@ -21,9 +21,12 @@ use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Batch, nn::Init, nn::Layer, nn::Linear, nn::LogisticLoss, nn::Loss, nn::Relu,
-    nn::SoftmaxCrossEntropy, nn::Tanh, optim::Adam, optim::Optimizer, optim::Sgd, seq,
-    train::Trainer, train::Workspace, train::train_sample, with_threads,
+    Batch,
+    nn::{Init, Layer, Linear, LogisticLoss, Loss, Relu, SoftmaxCrossEntropy, Tanh},
+    optim::{Adam, Optimizer, Sgd},
+    seq,
+    train::{Trainer, Workspace, train_sample},
+    with_threads,
 };
 
 /// Counts every heap allocation of the program, to report allocations per step.

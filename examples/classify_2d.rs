@@ -17,8 +17,10 @@ use constnet::nalgebra::SVector;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    data::Dataset, data::datasets, nn::CrossEntropy, nn::Init, nn::Layer, nn::Linear, nn::Softmax,
-    nn::Tanh, optim::Sgd, train::EpochReport, train::Trainer, train::accuracy,
+    data::{Dataset, datasets},
+    nn::{CrossEntropy, Init, Layer, Linear, Softmax, Tanh},
+    optim::Sgd,
+    train::{EpochReport, Trainer, accuracy},
 };
 
 type Points = Dataset<f32, 2, usize>;

@@ -26,10 +26,13 @@ use constnet::data::mnist::{self, MnistSet};
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Net, io, nn::Build, nn::Dropout, nn::Layer, nn::Linear, nn::Model, nn::Relu, nn::Sigmoid,
-    nn::SoftmaxCrossEntropy, nn::Tanh, nn::summary, optim::Adam, optim::Optimizer, optim::Sgd,
-    train::Callback, train::ConfusionMatrix, train::EarlyStopping, train::EpochReport,
-    train::Metric, train::Order, train::Params, train::Schedule, train::Trainer, train::evaluate,
+    Net, io,
+    nn::{Build, Dropout, Layer, Linear, Model, Relu, Sigmoid, SoftmaxCrossEntropy, Tanh, summary},
+    optim::{Adam, Optimizer, Sgd},
+    train::{
+        Callback, ConfusionMatrix, EarlyStopping, EpochReport, Metric, Order, Params, Schedule,
+        Trainer, evaluate,
+    },
 };
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -6,8 +6,11 @@
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    data::datasets, nn::Init, nn::Linear, nn::Relu, nn::SoftmaxCrossEntropy, optim::Adam, seq,
-    train::ConfusionMatrix, train::Trainer, train::accuracy,
+    data::datasets,
+    nn::{Init, Linear, Relu, SoftmaxCrossEntropy},
+    optim::Adam,
+    seq,
+    train::{ConfusionMatrix, Trainer, accuracy},
 };
 
 fn main() -> Result<(), constnet::Error> {

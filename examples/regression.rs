@@ -13,8 +13,10 @@ use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    data::Dataset, nn::Init, nn::Layer, nn::Linear, nn::Loss, nn::Mae, nn::Mse, nn::Tanh,
-    optim::Adam, train::EpochReport, train::Trainer, train::evaluate,
+    data::Dataset,
+    nn::{Init, Layer, Linear, Loss, Mae, Mse, Tanh},
+    optim::Adam,
+    train::{EpochReport, Trainer, evaluate},
 };
 
 type Curve = Dataset<f32, 1, SVector<f32, 1>>;

@@ -14,9 +14,12 @@ use std::process::ExitCode;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Net, data::Csv, data::StandardScaler, data::stratified_split, io, nn::Build, nn::Linear,
-    nn::SoftmaxCrossEntropy, nn::Tanh, optim::Adam, train::ConfusionMatrix, train::EarlyStopping,
-    train::Metric, train::Trainer, train::evaluate,
+    Net,
+    data::{Csv, StandardScaler, stratified_split},
+    io,
+    nn::{Build, Linear, SoftmaxCrossEntropy, Tanh},
+    optim::Adam,
+    train::{ConfusionMatrix, EarlyStopping, Metric, Trainer, evaluate},
 };
 
 /// Four features in, three classes out: the sizes the compiler checks.

@@ -5,8 +5,11 @@
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    data::datasets, nn::Init, nn::Layer, nn::Linear, nn::SoftmaxCrossEntropy, nn::Tanh,
-    optim::Adam, seq, train::Trainer, train::accuracy, train::argmax,
+    data::datasets,
+    nn::{Init, Layer, Linear, SoftmaxCrossEntropy, Tanh},
+    optim::Adam,
+    seq,
+    train::{Trainer, accuracy, argmax},
 };
 
 fn main() -> Result<(), constnet::Error> {

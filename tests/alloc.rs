@@ -8,8 +8,10 @@ use constnet::nalgebra::SVector;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    nn::Init, nn::Layer, nn::Linear, nn::Loss, nn::Mse, nn::Relu, nn::SoftmaxCrossEntropy,
-    nn::Tanh, optim::Adam, optim::Optimizer, optim::Sgd, seq, train::train_sample,
+    nn::{Init, Layer, Linear, Loss, Mse, Relu, SoftmaxCrossEntropy, Tanh},
+    optim::{Adam, Optimizer, Sgd},
+    seq,
+    train::train_sample,
 };
 
 thread_local! {

@@ -8,9 +8,12 @@ use std::process::Command;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Error, Net, data::Dataset, data::datasets, io, nn::Build, nn::Dropout, nn::Linear, nn::Relu,
-    nn::SoftmaxCrossEntropy, optim::Adam, optim::Sgd, train::EarlyStopping, train::Metric,
-    train::Schedule, train::Trainer,
+    Error, Net,
+    data::{Dataset, datasets},
+    io,
+    nn::{Build, Dropout, Linear, Relu, SoftmaxCrossEntropy},
+    optim::{Adam, Sgd},
+    train::{EarlyStopping, Metric, Schedule, Trainer},
 };
 
 type Mlp = Net![Linear<2, 16>, Relu, Dropout, Linear<16, 16>, Relu, Linear<16, 2>];

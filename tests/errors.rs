@@ -4,8 +4,12 @@ use constnet::data::datasets::xor;
 use constnet::nalgebra::SVector;
 use constnet::rand::SeedableRng;
 use constnet::{
-    Error, data::Dataset, nn::Init, nn::Linear, nn::LogisticLoss, nn::Mse, nn::SoftmaxCrossEntropy,
-    nn::Tanh, optim::Adam, optim::Sgd, seq, train::Trainer, train::evaluate,
+    Error,
+    data::Dataset,
+    nn::{Init, Linear, LogisticLoss, Mse, SoftmaxCrossEntropy, Tanh},
+    optim::{Adam, Sgd},
+    seq,
+    train::{Trainer, evaluate},
 };
 
 fn net() -> impl constnet::nn::Layer<f32, 2, 2> {

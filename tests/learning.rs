@@ -5,9 +5,12 @@ use constnet::nalgebra::SVector;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Scalar, data::Dataset, nn::Init, nn::Layer, nn::Linear, nn::LogisticLoss, nn::Mse, nn::Relu,
-    nn::SoftmaxCrossEntropy, nn::Tanh, optim::Adam, optim::Sgd, seq, train::Trainer,
-    train::accuracy, train::evaluate,
+    Scalar,
+    data::Dataset,
+    nn::{Init, Layer, Linear, LogisticLoss, Mse, Relu, SoftmaxCrossEntropy, Tanh},
+    optim::{Adam, Sgd},
+    seq,
+    train::{Trainer, accuracy, evaluate},
 };
 
 fn learns_xor<T: Scalar>() {

@@ -5,8 +5,11 @@ use std::path::Path;
 use constnet::data::mnist::{CLASSES, PIXELS, load_mnist};
 use constnet::rand::SeedableRng;
 use constnet::{
-    io, nn::Init, nn::Linear, nn::Relu, nn::SoftmaxCrossEntropy, optim::Adam, seq, train::Trainer,
-    train::accuracy,
+    io,
+    nn::{Init, Layer, Linear, Relu, SoftmaxCrossEntropy},
+    optim::Adam,
+    seq,
+    train::{Trainer, accuracy},
 };
 
 #[test]
@@ -44,7 +47,10 @@ fn a_short_run_on_real_mnist_is_far_above_chance() {
     ];
     io::load_safetensors(&mut loaded, &path).unwrap();
     let test = mnist.test.subset(0..500);
-    assert_eq!(test.predict(&net), test.predict(&loaded));
+    assert_eq!(
+        net.predict_batch(test.features()),
+        loaded.predict_batch(test.features())
+    );
     // A network of another shape refuses the file and names the tensor.
     let mut wider = seq![
         Linear::<PIXELS, 256>::zeros(),

@@ -6,12 +6,12 @@
 //! failure reproduces.
 
 use constnet::nalgebra::SVector;
+use constnet::nn::{
+    CrossEntropy, Init, Layer, LeakyRelu, Linear, LogisticLoss, Loss, Mae, Mse, Relu, Sigmoid,
+    Softmax, SoftmaxCrossEntropy, Tanh,
+};
 use constnet::rand::{SeedableRng, rngs::StdRng};
 use constnet::train::gradcheck::{check_layer, check_loss};
-use constnet::{
-    nn::CrossEntropy, nn::Init, nn::Layer, nn::LeakyRelu, nn::Linear, nn::LogisticLoss, nn::Loss,
-    nn::Mae, nn::Mse, nn::Relu, nn::Sigmoid, nn::Softmax, nn::SoftmaxCrossEntropy, nn::Tanh,
-};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 

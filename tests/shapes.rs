@@ -1,8 +1,8 @@
 //! Which chains are networks, checked by the compiler through `static_assertions`.
 
 use constnet::{
-    Net, nn::Build, nn::Chain, nn::Layer, nn::LeakyRelu, nn::Linear, nn::Relu, nn::Sigmoid,
-    nn::Softmax, nn::Takes, nn::Tanh,
+    Net,
+    nn::{Build, Chain, Layer, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Takes, Tanh},
 };
 use static_assertions::{assert_impl_all, assert_not_impl_any};
 

@@ -5,8 +5,11 @@ use constnet::nalgebra::SVector;
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    data::Dataset, nn::Init, nn::Layer, nn::Linear, nn::Relu, nn::SoftmaxCrossEntropy, optim::Adam,
-    seq, train::Trainer, train::evaluate, train::train_sample,
+    data::Dataset,
+    nn::{Init, Layer, Linear, Relu, SoftmaxCrossEntropy},
+    optim::Adam,
+    seq,
+    train::{Trainer, evaluate, train_sample},
 };
 
 const STACK: usize = 2 * 1024 * 1024;

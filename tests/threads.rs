@@ -3,8 +3,14 @@
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
 use constnet::{
-    Batch, Error, current_threads, data::Dataset, io, nn::Init, nn::Layer, nn::Linear, nn::Relu,
-    nn::SoftmaxCrossEntropy, optim::Adam, seq, train::Trainer, with_threads,
+    Batch, Error, current_threads,
+    data::Dataset,
+    io,
+    nn::{Init, Layer, Linear, Relu, SoftmaxCrossEntropy},
+    optim::Adam,
+    seq,
+    train::Trainer,
+    with_threads,
 };
 
 fn train(threads: usize) -> Vec<u8> {

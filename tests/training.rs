@@ -8,11 +8,16 @@ use constnet::nalgebra::SVector;
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Error, Net, data::Csv, data::Dataset, data::StandardScaler, data::stratified_split, io,
-    nn::Build, nn::Dropout, nn::Layer, nn::Linear, nn::Mse, nn::Relu, nn::SoftmaxCrossEntropy,
-    nn::Tanh, optim::Adam, optim::Sgd, train::Callback, train::Checkpoint, train::EarlyStopping,
-    train::EpochReport, train::Metric, train::Params, train::Schedule, train::Trainer,
-    train::evaluate, with_threads,
+    Error, Net,
+    data::{Csv, Dataset, StandardScaler, stratified_split},
+    io,
+    nn::{Build, Dropout, Layer, Linear, Mse, Relu, SoftmaxCrossEntropy, Tanh},
+    optim::{Adam, Sgd},
+    train::{
+        Callback, Checkpoint, EarlyStopping, EpochReport, Metric, Params, Schedule, Trainer,
+        evaluate,
+    },
+    with_threads,
 };
 
 type Moons = Net![Linear<2, 16>, Relu, Linear<16, 2>];

@@ -306,8 +306,9 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
         });
     }
 
-    /// The network's outputs for every sample, one per column, computed in minibatches.
-    pub fn predict<N: Layer<T, I, O>, const O: usize>(&self, net: &N) -> Batch<T, O> {
+    /// The network's outputs for every sample, one per column, computed in minibatches of
+    /// 1,024 (for the metrics; a program runs [`Layer::predict_batch`] or `evaluate`).
+    pub(crate) fn outputs<N: Layer<T, I, O>, const O: usize>(&self, net: &N) -> Batch<T, O> {
         const CHUNK: usize = 1024;
         let mut out = Batch::<T, O>::zeros(self.len());
         let mut x = Batch::<T, I>::zeros(0);

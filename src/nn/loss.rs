@@ -68,9 +68,10 @@ pub trait Loss<T: Scalar, const O: usize> {
     fn check_target(&self, index: usize, target: &Self::Target) -> Result<(), Error>;
 
     /// Whether `y` classifies the sample correctly; `None` for losses that do not classify.
+    /// Derived from [`Loss::classes`].
+    #[inline]
     fn is_correct(&self, y: &SVector<T, O>, target: &Self::Target) -> Option<bool> {
-        let _ = (y, target);
-        None
+        self.classes(y, target).map(|c| c.predicted == c.actual)
     }
 
     /// The predicted and the true class of a sample, and the number of classes, for losses
@@ -229,16 +230,9 @@ impl<T: Scalar, const O: usize> Loss<T, O> for SoftmaxCrossEntropy {
         check_label(index, label, O)
     }
 
-    fn is_correct(&self, z: &SVector<T, O>, &label: &usize) -> Option<bool> {
-        Some(argmax(z.as_slice()) == label)
-    }
-
+    #[inline]
     fn classes(&self, z: &SVector<T, O>, &label: &usize) -> Option<Classified> {
-        Some(Classified {
-            predicted: argmax(z.as_slice()),
-            actual: label,
-            classes: O,
-        })
+        Some(label_class(z, label))
     }
 }
 
@@ -266,16 +260,9 @@ impl<T: Scalar, const O: usize> Loss<T, O> for CrossEntropy {
         check_label(index, label, O)
     }
 
-    fn is_correct(&self, p: &SVector<T, O>, &label: &usize) -> Option<bool> {
-        Some(argmax(p.as_slice()) == label)
-    }
-
+    #[inline]
     fn classes(&self, p: &SVector<T, O>, &label: &usize) -> Option<Classified> {
-        Some(Classified {
-            predicted: argmax(p.as_slice()),
-            actual: label,
-            classes: O,
-        })
+        Some(label_class(p, label))
     }
 }
 
@@ -323,16 +310,24 @@ where
         }
     }
 
-    fn is_correct(&self, z: &SVector<T, O>, &t: &T) -> Option<bool> {
-        Some((z[0] > T::zero()) == (t > T::of(0.5)))
-    }
-
+    #[inline]
     fn classes(&self, z: &SVector<T, O>, &t: &T) -> Option<Classified> {
         Some(Classified {
             predicted: (z[0] > T::zero()) as usize,
             actual: (t > T::of(0.5)) as usize,
             classes: 2,
         })
+    }
+}
+
+/// The class of `O` scores (the largest) against a class label: the two losses of labels
+/// classify alike.
+#[inline]
+fn label_class<T: Scalar, const O: usize>(y: &SVector<T, O>, label: usize) -> Classified {
+    Classified {
+        predicted: argmax(y.as_slice()),
+        actual: label,
+        classes: O,
     }
 }
 

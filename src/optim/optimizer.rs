@@ -148,6 +148,34 @@ impl<T: Scalar, Opt: Optimizer<T> + ?Sized> Optimizer<T> for Box<Opt> {
     }
 }
 
+/// The methods [`Sgd`](crate::optim::Sgd) and [`Adam`](crate::optim::Adam) share, for an
+/// optimizer whose base rate, decay and state are its fields `lr`, `weight_decay` and
+/// `state` (in its own scalar type, seen as the network's `T`).
+macro_rules! shared_optimizer_methods {
+    () => {
+        fn learning_rate(&self) -> f64 {
+            self.lr
+        }
+
+        fn weight_decay(&self) -> f64 {
+            self.weight_decay
+        }
+
+        fn reset(&mut self) {
+            self.state.clear();
+        }
+
+        fn state(&self) -> OptimizerState<T> {
+            convert(&self.state)
+        }
+
+        fn load_state(&mut self, state: OptimizerState<T>) -> Result<(), Error> {
+            self.state.replace(convert(&state))
+        }
+    };
+}
+pub(super) use shared_optimizer_methods;
+
 /// A learning rate that is finite and greater than zero also in the network's scalar type
 /// `T` (`1e-50` is positive as an `f64` but 0 as an `f32`, and would silently train nothing).
 pub(super) fn check_lr<T: Scalar>(lr: f64) -> Result<f64, Error> {

@@ -7,7 +7,9 @@ use crate::nn::param::ParamMut;
 use crate::optim::kernels::{
     MomentumStep, SMALL, for_parts, momentum_update, sgd_kernel, sgd_update,
 };
-use crate::optim::optimizer::{Optimizer, Reset, check_lr, check_range, convert};
+use crate::optim::optimizer::{
+    Optimizer, Reset, check_lr, check_range, convert, shared_optimizer_methods,
+};
 use crate::optim::state::OptimizerState;
 use crate::{base::scalar::Scalar, error::Error};
 
@@ -130,25 +132,7 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Sgd<U> {
         Ok(())
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.lr
-    }
-
-    fn weight_decay(&self) -> f64 {
-        self.weight_decay
-    }
-
-    fn reset(&mut self) {
-        Reset::reset(self);
-    }
-
-    fn state(&self) -> OptimizerState<T> {
-        convert(&self.state)
-    }
-
-    fn load_state(&mut self, state: OptimizerState<T>) -> Result<(), Error> {
-        self.state.replace(convert(&state))
-    }
+    shared_optimizer_methods!();
 }
 
 impl<T: Scalar> Reset for Sgd<T> {

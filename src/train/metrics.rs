@@ -148,7 +148,7 @@ pub fn regression_scores<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: 
     net: &N,
     data: &Dataset<T, I, SVector<T, O>>,
 ) -> RegressionScores {
-    regression_scores_of(&data.predict(net), data.targets())
+    regression_scores_of(&data.outputs(net), data.targets())
 }
 
 pub(crate) fn regression_scores_of<T: Scalar, const O: usize>(
@@ -214,7 +214,7 @@ impl<const K: usize> ConfusionMatrix<K> {
         data: &Dataset<T, I, usize>,
     ) -> Self {
         let mut cm = Self::new();
-        let outputs = data.predict(net);
+        let outputs = data.outputs(net);
         for (y, &label) in outputs.as_slice().chunks_exact(K).zip(data.targets()) {
             cm.record(label, argmax(y));
         }
@@ -403,7 +403,7 @@ pub fn accuracy<T: Scalar, N: Layer<T, I, K>, const I: usize, const K: usize>(
     net: &N,
     data: &Dataset<T, I, usize>,
 ) -> f64 {
-    let outputs = data.predict(net);
+    let outputs = data.outputs(net);
     let correct = outputs
         .as_slice()
         .chunks_exact(K)

@@ -27,7 +27,7 @@ pub use metrics::{
 #[cfg(feature = "std")]
 pub use report::{BatchProgress, EpochReport, Metric};
 #[cfg(feature = "std")]
-pub use schedule::{Plateau, Schedule};
+pub use schedule::Schedule;
 pub use step::{Evaluation, Workspace, evaluate, max_abs_weights, train_sample};
 #[cfg(feature = "std")]
 pub use trainer::{Order, Trainer};

@@ -100,6 +100,13 @@ impl Schedule {
 
     /// Reduce-on-plateau of `metric` with PyTorch's defaults (factor 0.1, patience 10,
     /// threshold 10⁻⁴, no floor).
+    ///
+    /// # Example
+    /// ```
+    /// use constnet::train::{Metric, Schedule};
+    /// let schedule = Schedule::reduce_on_plateau(Metric::ValidationLoss);
+    /// assert!(matches!(schedule, Schedule::ReduceOnPlateau { factor: 0.1, patience: 10, .. }));
+    /// ```
     pub fn reduce_on_plateau(metric: Metric) -> Self {
         Schedule::ReduceOnPlateau {
             metric,
@@ -227,13 +234,13 @@ impl Schedule {
 /// The state of [`Schedule::ReduceOnPlateau`]: the best value seen, the epochs since, and
 /// the current rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Plateau {
+pub(crate) struct Plateau {
     /// The best value of the metric so far.
-    pub best: Option<f64>,
+    pub(crate) best: Option<f64>,
     /// Epochs since it last improved.
-    pub bad_epochs: usize,
+    pub(crate) bad_epochs: usize,
     /// The current rate.
-    pub lr: f64,
+    pub(crate) lr: f64,
 }
 
 impl Plateau {

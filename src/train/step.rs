@@ -277,7 +277,7 @@ where
     N: Layer<T, I, O>,
     L: Loss<T, O>,
 {
-    let outputs = data.predict(net);
+    let outputs = data.outputs(net);
     let mut grad = Batch::zeros(0);
     let out = loss.batch(&outputs, data.targets(), &mut grad);
     let samples = || {
