@@ -6,7 +6,11 @@ use std::path::Path;
 
 use constnet::data::mnist::read_mnist;
 use constnet::nalgebra::SVector;
-use constnet::{Net, io, nn::{Build, Layer, Linear, Relu}, train::accuracy};
+use constnet::{
+    Net, io,
+    nn::{Build, Layer, Linear, Relu},
+    train::accuracy,
+};
 use constnet_embedded::{
     BUNDLED, PIXELS, bundled, classify, correct_bundled, input, model, scores,
 };
