@@ -11,6 +11,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(array) = read {
         // Checked: a header may hold huge sizes next to a zero one (found by this target).
         let size = array.dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-        assert!(size == Some(array.data.len()) || (array.dims.contains(&0) && array.data.is_empty()));
+        assert!(
+            size == Some(array.data.len()) || (array.dims.contains(&0) && array.data.is_empty())
+        );
     }
 });
