@@ -293,3 +293,34 @@ fn debug_of_an_error_is_its_message() {
     );
     assert!(matches!(err, Err(constnet::Error::Gradient(_))));
 }
+
+/// A path is wrapped once: the file is named by `Error::WithPath`, once in the message,
+/// whatever went wrong with it.
+#[test]
+fn a_path_is_named_once() {
+    let dir = std::env::temp_dir().join(format!("constnet-with-path-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing.safetensors");
+    let err = constnet::io::load_safetensors(&mut net(), &missing).unwrap_err();
+    assert_eq!(err.path(), Some(missing.as_path()));
+    assert!(matches!(err.kind(), constnet::Error::Io { .. }), "{err}");
+    let text = err.to_string();
+    assert_eq!(text.matches("missing.safetensors").count(), 1, "{text}");
+
+    let junk = dir.join("junk.safetensors");
+    std::fs::write(&junk, b"not safetensors").unwrap();
+    let err = constnet::io::load_safetensors(&mut net(), &junk).unwrap_err();
+    assert_eq!(err.path(), Some(junk.as_path()));
+    assert!(
+        matches!(err.kind(), constnet::Error::Weights { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string().matches("junk.safetensors").count(),
+        1,
+        "{err}"
+    );
+    // Wrapping again keeps the first file.
+    let again = err.at("elsewhere");
+    assert_eq!(again.path(), Some(junk.as_path()));
+}

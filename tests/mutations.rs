@@ -136,7 +136,7 @@ fn damaged_idx_files_give_values_or_typed_errors() {
         let bytes = mutate(&mut rng, seed, other);
         let result = constnet::data::idx::IdxReader::from_bytes(&bytes, Path::new("fuzz"))
             .and_then(|r| r.read_data(1 << 20));
-        match result {
+        match result.map_err(Error::into_kind) {
             Ok(IdxArray { dims, data }) => assert_consistent(&dims, &data),
             Err(Error::Idx { .. } | Error::OutOfMemory { .. }) => errors += 1,
             Err(other) => panic!("case {case}: unexpected error {other}"),
@@ -170,6 +170,7 @@ fn bit_flips_in_a_real_gzip_file_never_read_as_other_data_or_as_padding() {
         bytes[i] ^= 1 << bit;
         match constnet::data::idx::IdxReader::from_bytes(&bytes, &path)
             .and_then(|r| r.read_data(1 << 20))
+            .map_err(Error::into_kind)
         {
             Ok(read) => assert_eq!(read, clean, "byte {i} bit {bit} read as other data"),
             Err(Error::Idx { problem, .. }) => {
@@ -206,7 +207,7 @@ fn damaged_mnist_pairs_give_datasets_or_typed_errors() {
         } else {
             (a.clone(), mutate(&mut rng, b, a))
         };
-        match mnist::parse_mnist(&a, &b, 10) {
+        match mnist::parse_mnist(&a, &b, 10).map_err(Error::into_kind) {
             Ok(set) => {
                 assert!(set.len() <= 10);
                 assert!(set.targets().iter().all(|&l| l < 10));

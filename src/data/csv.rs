@@ -226,10 +226,12 @@ impl Csv {
 
     /// Reads every record, checks the field counts, finds the target and feature columns.
     fn parse(&self, bytes: &[u8], path: &Path, inputs: usize) -> Result<Table, Error> {
-        let error = |place: CsvPlace, problem| Error::Csv {
-            path: path.to_path_buf(),
-            place: Box::new(place),
-            problem: Box::new(problem),
+        let error = |place: CsvPlace, problem| {
+            Error::Csv {
+                place: Box::new(place),
+                problem: Box::new(problem),
+            }
+            .at(path)
         };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -356,13 +358,13 @@ impl Csv {
             for ((line, _), &label) in table.rows.iter().zip(labels) {
                 let Some(k) = names.iter().position(|n| n == label) else {
                     return Err(Error::Csv {
-                        path: path.to_path_buf(),
                         place: Box::new(table.place(Some(*line), table.target)),
                         problem: Box::new(CsvProblem::UnknownClass {
                             label: label.to_string(),
                             known: names.clone(),
                         }),
-                    });
+                    }
+                    .at(path));
                 };
                 numbering.insert(label, k);
             }
@@ -372,12 +374,12 @@ impl Csv {
             if !numbering.contains_key(label) {
                 if numbering.len() == self.max_classes {
                     return Err(Error::Csv {
-                        path: path.to_path_buf(),
                         place: Box::new(table.place(Some(table.rows[i].0), table.target)),
                         problem: Box::new(CsvProblem::TooManyClasses {
                             limit: self.max_classes,
                         }),
-                    });
+                    }
+                    .at(path));
                 }
                 numbering.insert(label, 0);
             }
@@ -446,10 +448,12 @@ impl Table {
 
     /// The number in a cell, or an error naming the line and column.
     fn number(&self, path: &Path, line: u64, column: usize, text: &str) -> Result<f64, Error> {
-        let error = |problem| Error::Csv {
-            path: path.to_path_buf(),
-            place: Box::new(self.place(Some(line), column)),
-            problem: Box::new(problem),
+        let error = |problem| {
+            Error::Csv {
+                place: Box::new(self.place(Some(line), column)),
+                problem: Box::new(problem),
+            }
+            .at(path)
         };
         let trimmed = text.trim();
         let value: f64 = trimmed.parse().map_err(|_| {
@@ -481,12 +485,12 @@ impl Table {
             let (line, cells) = &self.rows[pos / I];
             let column = self.features[pos % I];
             return Err(Error::Csv {
-                path: path.to_path_buf(),
                 place: Box::new(self.place(Some(*line), column)),
                 problem: Box::new(CsvProblem::NonFinite {
                     text: cells[column].to_string(),
                 }),
-            });
+            }
+            .at(path));
         }
         Dataset::from_rows(&values, targets)
     }
@@ -504,8 +508,8 @@ mod tests {
 
     fn problem(err: Error) -> (CsvPlace, CsvProblem, String) {
         let text = err.to_string();
-        match err {
-            Error::Csv { place, problem, .. } => (*place, *problem, text),
+        match err.into_kind() {
+            Error::Csv { place, problem } => (*place, *problem, text),
             other => panic!("not a CSV error: {other}"),
         }
     }
@@ -702,7 +706,7 @@ mod tests {
         let err = Csv::new()
             .read_classes::<f32, 1>("/definitely/not/here.csv")
             .unwrap_err();
-        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert!(matches!(err.kind(), Error::Io { .. }), "{err}");
     }
 
     #[test]
@@ -727,7 +731,7 @@ mod tests {
             .limit(10)
             .read_classes::<f32, 1>(&path)
             .unwrap_err();
-        assert!(matches!(err, Error::FileTooLarge { .. }), "{err}");
+        assert!(matches!(err.kind(), Error::FileTooLarge { .. }), "{err}");
     }
 
     #[test]

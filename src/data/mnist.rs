@@ -153,10 +153,7 @@ fn read_pair(
     let images = image_file.path().to_path_buf();
     let labels = label_file.path().to_path_buf();
     let (images, labels) = (images.as_path(), labels.as_path());
-    let image_problem = |problem| Error::Idx {
-        path: images.to_path_buf(),
-        problem,
-    };
+    let image_problem = |problem| Error::Idx { problem }.at(images);
     let count = match *image_file.dims() {
         [count, 28, 28] => count,
         _ => {
@@ -166,10 +163,7 @@ fn read_pair(
             }));
         }
     };
-    let label_problem = |problem| Error::Idx {
-        path: labels.to_path_buf(),
-        problem,
-    };
+    let label_problem = |problem| Error::Idx { problem }.at(labels);
     match *label_file.dims() {
         [n] if n == count => {}
         [n] => {
@@ -241,7 +235,7 @@ mod tests {
         write_set(&dir, 3, 28, &[1, 2]);
         let err = read(&dir).unwrap_err();
         assert!(matches!(
-            err,
+            err.kind(),
             Error::Idx {
                 problem: IdxProblem::CountMismatch {
                     images: 3,
@@ -255,7 +249,7 @@ mod tests {
         let dir = test_dir("mnist-label");
         write_set(&dir, 2, 28, &[1, 10]);
         assert!(matches!(
-            read(&dir).unwrap_err(),
+            read(&dir).unwrap_err().into_kind(),
             Error::Idx {
                 problem: IdxProblem::LabelOutOfRange {
                     index: 1,
@@ -269,7 +263,7 @@ mod tests {
         write_set(&dir, 2, 27, &[1, 2]);
         let err = read(&dir).unwrap_err();
         assert!(matches!(
-            err,
+            err.kind(),
             Error::Idx {
                 problem: IdxProblem::WrongDimensions { .. },
                 ..
@@ -297,7 +291,7 @@ mod tests {
         let err = read_mnist(dir.join("images"), dir.join("one-label")).unwrap_err();
         assert!(
             matches!(
-                err,
+                err.kind(),
                 Error::Idx {
                     problem: IdxProblem::CountMismatch {
                         images: 2_000_000,
@@ -314,7 +308,7 @@ mod tests {
         let err = read_mnist(dir.join("images"), dir.join("labels")).unwrap_err();
         assert!(
             matches!(
-                err,
+                err.kind(),
                 Error::Idx {
                     problem: IdxProblem::TooLarge { .. },
                     ..

@@ -1,7 +1,6 @@
 //! What can be wrong with a CSV file, and where: the details of [`Error::Csv`](crate::error::Error::Csv).
 
 use std::fmt;
-use std::path::Path;
 
 /// A column of a CSV file: by its header name, by its 0-based index, or the last one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,11 +175,11 @@ impl fmt::Display for CsvPlace {
 }
 
 /// Where the error's file is, for [`Error::Csv`]'s display.
-pub(crate) fn describe(path: &Path, place: &CsvPlace, problem: &CsvProblem) -> String {
+pub(crate) fn describe(place: &CsvPlace, problem: &CsvProblem) -> String {
     let place = place.to_string();
     if place.is_empty() {
-        format!("{}: {problem}", path.display())
+        problem.to_string()
     } else {
-        format!("{}: {place}: {problem}", path.display())
+        format!("{place}: {problem}")
     }
 }

@@ -80,10 +80,19 @@ pub enum Error {
         what: &'static str,
     },
     #[cfg(feature = "std")]
-    /// A file could not be opened, read or written.
-    Io {
+    /// An error about a file: the file, and what went wrong with it (one of the variants
+    /// below: [`Error::Io`], [`Error::Idx`], [`Error::Weights`], [`Error::Csv`], ...). A path
+    /// is wrapped once, where the file is named; [`Error::path`] and [`Error::kind`] read the
+    /// two parts.
+    WithPath {
         /// The file.
         path: PathBuf,
+        /// What went wrong with it.
+        source: Box<Error>,
+    },
+    #[cfg(feature = "std")]
+    /// A file could not be opened, read or written (inside [`Error::WithPath`]).
+    Io {
         /// What the operating system said.
         source: std::io::Error,
     },
@@ -94,18 +103,16 @@ pub enum Error {
         looked_for: Vec<PathBuf>,
     },
     #[cfg(feature = "std")]
-    /// An IDX file (the MNIST format) is malformed or not what was expected.
+    /// An IDX file (the MNIST format) is malformed or not what was expected (inside
+    /// [`Error::WithPath`]).
     Idx {
-        /// The file.
-        path: PathBuf,
         /// What is wrong with it.
         problem: IdxProblem,
     },
     #[cfg(feature = "std")]
-    /// A weights file is malformed or does not fit the network.
+    /// A weights file is malformed or does not fit the network (inside
+    /// [`Error::WithPath`]; `<memory>` for bytes).
     Weights {
-        /// The file.
-        path: PathBuf,
         /// What is wrong with it.
         problem: WeightsProblem,
     },
@@ -118,16 +125,13 @@ pub enum Error {
         message: String,
     },
     #[cfg(feature = "std")]
-    /// A path that must name a regular file names a device, a pipe or a folder.
-    NotARegularFile {
-        /// The path.
-        path: PathBuf,
-    },
+    /// A path that must name a regular file names a device, a pipe or a folder (inside
+    /// [`Error::WithPath`]).
+    NotARegularFile,
     #[cfg(feature = "std")]
-    /// A file or its decoded contents are larger than the limit set for it.
+    /// A file or its decoded contents are larger than the limit set for it (inside
+    /// [`Error::WithPath`]).
     FileTooLarge {
-        /// The file.
-        path: PathBuf,
         /// The limit in bytes (of the file, or of its decoded data for compressed files).
         limit: u64,
     },
@@ -150,11 +154,9 @@ pub enum Error {
         /// The epoch after which training found it, if it was found by training.
         epoch: Option<usize>,
     },
-    /// A CSV file is malformed or does not fit the network.
+    /// A CSV file is malformed or does not fit the network (inside [`Error::WithPath`]).
     #[cfg(feature = "csv")]
     Csv {
-        /// The file.
-        path: PathBuf,
         /// The line and column, where the problem has one (boxed: errors stay small).
         place: Box<csv::CsvPlace>,
         /// What is wrong.
@@ -256,7 +258,9 @@ impl fmt::Display for Error {
             } => write!(f, "expected {expected} {what}, found {found}"),
             Error::EmptyDataset { what } => write!(f, "the {what} has no samples"),
             #[cfg(feature = "std")]
-            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::WithPath { path, source } => write!(f, "{}: {source}", path.display()),
+            #[cfg(feature = "std")]
+            Error::Io { source } => write!(f, "{source}"),
             #[cfg(feature = "std")]
             Error::FileNotFound { looked_for } => {
                 write!(f, "file not found; looked for")?;
@@ -267,25 +271,21 @@ impl fmt::Display for Error {
                 Ok(())
             }
             #[cfg(feature = "std")]
-            Error::Idx { path, problem } => write!(f, "{}: {problem}", path.display()),
+            Error::Idx { problem } => write!(f, "{problem}"),
             #[cfg(feature = "std")]
-            Error::Weights { path, problem } => write!(f, "{}: {problem}", path.display()),
+            Error::Weights { problem } => write!(f, "{problem}"),
             #[cfg(feature = "std")]
             Error::Threads { threads, message } => {
                 write!(f, "could not start {threads} worker threads: {message}")
             }
             #[cfg(feature = "std")]
-            Error::NotARegularFile { path } => write!(
-                f,
-                "{}: not a regular file (a device, a pipe or a folder)",
-                path.display()
-            ),
+            Error::NotARegularFile => {
+                f.write_str("not a regular file (a device, a pipe or a folder)")
+            }
             #[cfg(feature = "std")]
-            Error::FileTooLarge { path, limit } => write!(
-                f,
-                "{}: larger than the limit of {limit} bytes set for it",
-                path.display()
-            ),
+            Error::FileTooLarge { limit } => {
+                write!(f, "larger than the limit of {limit} bytes set for it")
+            }
             Error::OutOfMemory { what, bytes } => {
                 write!(f, "out of memory: cannot allocate {bytes} bytes for {what}")
             }
@@ -308,11 +308,7 @@ impl fmt::Display for Error {
                 }
             }
             #[cfg(feature = "csv")]
-            Error::Csv {
-                path,
-                place,
-                problem,
-            } => f.write_str(&csv::describe(path, place, problem)),
+            Error::Csv { place, problem } => f.write_str(&csv::describe(place, problem)),
             Error::OtherNetwork { epochs_done } => write!(
                 f,
                 "this trainer's optimizer state (momentum, moments) and progress ({epochs_done} \
@@ -356,6 +352,8 @@ impl core::error::Error for Error {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             #[cfg(feature = "std")]
+            Error::WithPath { source, .. } => Some(&**source),
+            #[cfg(feature = "std")]
             Error::Io { source, .. } => Some(source),
             #[cfg(feature = "std")]
             Error::Idx { problem, .. } => Some(problem),
@@ -366,6 +364,45 @@ impl core::error::Error for Error {
             #[cfg(feature = "std")]
             Error::Gradient(mismatch) => Some(mismatch),
             _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl Error {
+    /// This error about the file at `path`: wrapped once ([`Error::WithPath`]); an error that
+    /// already names its file keeps it.
+    pub fn at(self, path: impl AsRef<std::path::Path>) -> Error {
+        match self {
+            Error::WithPath { .. } => self,
+            other => Error::WithPath {
+                path: path.as_ref().to_path_buf(),
+                source: Box::new(other),
+            },
+        }
+    }
+
+    /// The file the error is about, if it is about one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Error::WithPath { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// What went wrong, without the file: the error inside [`Error::WithPath`], else itself.
+    pub fn kind(&self) -> &Error {
+        match self {
+            Error::WithPath { source, .. } => source,
+            other => other,
+        }
+    }
+
+    /// [`Error::kind`], by value.
+    pub fn into_kind(self) -> Error {
+        match self {
+            Error::WithPath { source, .. } => *source,
+            other => other,
         }
     }
 }

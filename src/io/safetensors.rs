@@ -77,11 +77,11 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
             let name = format!("{prefix}.{name}");
             if tensors.iter().any(|(n, _, _)| *n == name) {
                 return Err(Error::Weights {
-                    path: "<memory>".into(),
                     problem: WeightsProblem::Format {
                         message: format!("two tensors are named `{name}`"),
                     },
-                });
+                }
+                .at("<memory>"));
             }
             tensors.push((name, vec![values.len()], bytes));
         }
@@ -128,11 +128,11 @@ pub(crate) fn to_safetensors_with_record<
     for (name, (dims, values)) in &record.tensors {
         if tensors.iter().any(|(n, _, _)| n == name) {
             return Err(Error::Weights {
-                path: "<memory>".into(),
                 problem: WeightsProblem::Format {
                     message: format!("two tensors are named `{name}`"),
                 },
-            });
+            }
+            .at("<memory>"));
         }
         let mut bytes = Vec::with_capacity(size_of_val(values.as_slice()));
         for &v in values {
@@ -154,11 +154,13 @@ fn serialize<T: Scalar>(
     tensors: Vec<Encoded>,
     mut metadata: HashMap<String, String>,
 ) -> Result<Vec<u8>, Error> {
-    let format_error = |e: safetensors::SafeTensorError| Error::Weights {
-        path: "<memory>".into(),
-        problem: WeightsProblem::Format {
-            message: e.to_string(),
-        },
+    let format_error = |e: safetensors::SafeTensorError| {
+        Error::Weights {
+            problem: WeightsProblem::Format {
+                message: e.to_string(),
+            },
+        }
+        .at("<memory>")
     };
     let views = tensors
         .iter()
@@ -222,11 +224,11 @@ pub fn save_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const
     path: impl AsRef<FilePath>,
 ) -> Result<(), Error> {
     let path = path.as_ref();
+    // The encoder's errors name `<memory>`; here they are about the file.
     let bytes = to_safetensors_with(net, extras).map_err(|e| match e {
-        Error::Weights { problem, .. } => Error::Weights {
-            path: path.to_path_buf(),
-            problem,
-        },
+        Error::WithPath { source, .. } if matches!(*source, Error::Weights { .. }) => {
+            source.at(path)
+        }
         other => other,
     })?;
     write_atomic(path, &bytes)
@@ -276,10 +278,7 @@ pub fn load_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const
     let limit = ((net.num_params() + extra_values) * size_of::<T>()) as u64 + HEADER_ALLOWANCE;
     unique_names(net)?;
     let bytes = read_regular_file(path, limit)?;
-    let weights_error = |problem| Error::Weights {
-        path: path.to_path_buf(),
-        problem,
-    };
+    let weights_error = |problem| Error::Weights { problem }.at(path);
     let (params, extra_tensors) = decode_file(net, extras, &bytes).map_err(weights_error)?;
     for ((_, extra), values) in extras.iter_mut().zip(extra_tensors) {
         extra.set_tensors(&values)?;
@@ -298,10 +297,8 @@ pub fn from_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
     bytes: &[u8],
 ) -> Result<(), Error> {
     unique_names(net)?;
-    let (params, _) = decode_file(net, &mut [], bytes).map_err(|problem| Error::Weights {
-        path: "<memory>".into(),
-        problem,
-    })?;
+    let (params, _) = decode_file(net, &mut [], bytes)
+        .map_err(|problem| Error::Weights { problem }.at("<memory>"))?;
     write_params(net, params);
     Ok(())
 }
@@ -617,8 +614,8 @@ mod tests {
         net: &mut N,
         bytes: &[u8],
     ) -> Result<(), WeightsProblem> {
-        from_safetensors(net, bytes).map_err(|e| match e {
-            Error::Weights { problem, .. } => problem,
+        from_safetensors(net, bytes).map_err(|e| match e.into_kind() {
+            Error::Weights { problem } => problem,
             other => panic!("not a weights problem: {other}"),
         })
     }
@@ -758,7 +755,7 @@ mod tests {
         let err = load_safetensors(&mut small(1), &path).unwrap_err();
         assert!(err.to_string().contains("bad.safetensors"), "{err}");
         let err = load_safetensors(&mut small(1), dir.join("absent")).unwrap_err();
-        assert!(matches!(err, Error::Io { .. }));
+        assert!(matches!(err.kind(), Error::Io { .. }));
     }
 
     /// Regression: `--load /dev/zero` read until memory ran out (24 GB resident).
@@ -766,12 +763,12 @@ mod tests {
     #[test]
     fn devices_and_oversized_files_are_refused_before_reading() {
         let err = load_safetensors(&mut small(1), FilePath::new("/dev/zero")).unwrap_err();
-        assert!(matches!(err, Error::NotARegularFile { .. }), "{err}");
+        assert!(matches!(err.kind(), Error::NotARegularFile), "{err}");
         let dir = test_dir("io-oversized");
         let path = dir.join("big.safetensors");
         std::fs::write(&path, vec![0u8; 2 << 20]).unwrap();
         let err = load_safetensors(&mut small(1), &path).unwrap_err();
-        assert!(matches!(err, Error::FileTooLarge { .. }), "{err}");
+        assert!(matches!(err.kind(), Error::FileTooLarge { .. }), "{err}");
     }
 
     #[test]

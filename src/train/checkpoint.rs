@@ -106,10 +106,8 @@ where
     Opt: Optimizer<T>,
 {
     let bytes = read_regular_file(path, size_limit(net.num_params(), size_of::<T>()))?;
-    let (params, record) = decode_with_record(net, &bytes).map_err(|problem| Error::Weights {
-        path: path.to_path_buf(),
-        problem,
-    })?;
+    let (params, record) =
+        decode_with_record(net, &bytes).map_err(|problem| Error::Weights { problem }.at(path))?;
     if record.get_opt::<u32>(MARK)?.is_none() {
         return Err(Error::Checkpoint {
             problem: format!(
