@@ -151,9 +151,9 @@ impl Csv {
         &self,
         path: impl AsRef<Path>,
     ) -> Result<CsvClasses<T, I>, Error> {
-        let path = path.as_ref();
-        let bytes = read_regular_file(path, self.limit)?;
-        self.parse_classes(&bytes, path)
+        self.read_with(path.as_ref(), |csv, bytes, path| {
+            csv.parse_classes(bytes, path)
+        })
     }
 
     /// Reads a regression dataset (one target value per row) from `path`; see
@@ -166,9 +166,19 @@ impl Csv {
         &self,
         path: impl AsRef<Path>,
     ) -> Result<CsvValues<T, I>, Error> {
-        let path = path.as_ref();
+        self.read_with(path.as_ref(), |csv, bytes, path| {
+            csv.parse_values(bytes, path)
+        })
+    }
+
+    /// Reads the file at `path` (bounded by the limit) and parses it with `parse`.
+    fn read_with<R>(
+        &self,
+        path: &Path,
+        parse: impl FnOnce(&Self, &[u8], &Path) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         let bytes = read_regular_file(path, self.limit)?;
-        self.parse_values(&bytes, path)
+        parse(self, &bytes, path)
     }
 
     /// Parses CSV bytes into `I` features and a class label per row; `path` names the source
