@@ -12,34 +12,39 @@
 //! ## A tour
 //!
 //! - Network types: [`Net!`] names a network in one line, in layer order, each size written
-//!   once (`Net![Linear<784, 128>, Relu, Linear<128, 10>]`), and [`Build`] builds it from the
-//!   type (`Mlp::init(&mut rng)`, He before rectifiers, Glorot otherwise). [`summary`] prints
+//!   once (`Net![Linear<784, 128>, Relu, Linear<128, 10>]`), and [`Build`](crate::nn::Build) builds it from the
+//!   type (`Mlp::init(&mut rng)`, He before rectifiers, Glorot otherwise). [`summary`](crate::nn::summary) prints
 //!   its layers, sizes and parameter counts.
-//! - Layers: [`Linear`], and the activations [`Relu`], [`LeakyRelu`], [`Tanh`], [`Sigmoid`],
-//!   [`Softmax`]; chained with [`Layer::then`] or [`seq!`] into a [`Chain`]. Your own layer:
-//!   [`Takes`] + [`Layer`] (+ [`Build`]), checked with [`gradcheck`]; see the [`guide`].
-//! - Chosen at run time: `Box<dyn `[`Model`]`<T, I, O>>` is a [`Layer`] and
-//!   `Box<dyn `[`Optimizer`]`<T>>` an optimizer.
-//! - Losses ([`Loss`]): [`SoftmaxCrossEntropy`] (from logits), [`CrossEntropy`] (from
-//!   probabilities), [`LogisticLoss`] (binary, from one logit), [`Mse`], [`Mae`].
-//! - Optimizers ([`Optimizer`]): [`Sgd`] (with momentum and Nesterov), [`Adam`]; both with
+//! - Layers: [`Linear`](crate::nn::Linear), and the activations [`Relu`](crate::nn::Relu), [`LeakyRelu`](crate::nn::LeakyRelu), [`Tanh`](crate::nn::Tanh), [`Sigmoid`](crate::nn::Sigmoid),
+//!   [`Softmax`](crate::nn::Softmax); chained with [`Layer::then`](crate::nn::Layer::then) or [`seq!`] into a [`Chain`](crate::nn::Chain). Your own layer:
+//!   [`Takes`](crate::nn::Takes) and [`Layer`](crate::nn::Layer) in three parts (one-sample
+//!   forward and backward, parameters declared with [`params!`]), checked with
+//!   [`gradcheck`](crate::train::gradcheck); see the [`guide`].
+//! - Chosen at run time: `Box<dyn `[`Model`](crate::nn::Model)`<T, I, O>>` is a [`Layer`](crate::nn::Layer) and
+//!   `Box<dyn `[`Optimizer`](crate::optim::Optimizer)`<T>>` an optimizer.
+//! - Losses ([`Loss`](crate::nn::Loss)): [`SoftmaxCrossEntropy`](crate::nn::SoftmaxCrossEntropy) (from logits), [`CrossEntropy`](crate::nn::CrossEntropy) (from
+//!   probabilities), [`LogisticLoss`](crate::nn::LogisticLoss) (binary, from one logit), [`Mse`](crate::nn::Mse), [`Mae`](crate::nn::Mae).
+//! - Optimizers ([`Optimizer`](crate::optim::Optimizer)): [`Sgd`](crate::optim::Sgd) (with momentum and Nesterov), [`Adam`](crate::optim::Adam); both with
 //!   L2 weight decay.
-//! - Initialisation: [`Init`] (Xavier/Glorot, He/Kaiming, LeCun), or given weights with
-//!   [`Linear::from_rows`].
-//! - Data: [`Dataset`], [`Csv`] (CSV files checked against the feature count),
-//!   [`StandardScaler`], [`MinMaxScaler`], [`train_test_split`], [`stratified_split`],
-//!   [`k_fold`], [`datasets`] (toy problems).
-//! - Training: [`Trainer`] (the epoch loop, with [`Schedule`]s and callbacks such as
-//!   [`EarlyStopping`] and [`Checkpoint`]; see [`Callback`]), [`Dropout`], [`train_sample`]
-//!   and [`Workspace`] (single steps), [`evaluate`] (loss, accuracy, F1, R², MAE, RMSE),
-//!   [`accuracy`], [`ConfusionMatrix`] (with a per-class report).
+//! - Initialisation: [`Init`](crate::nn::Init) (Xavier/Glorot, He/Kaiming, LeCun), or given weights with
+//!   [`Linear::from_rows`](crate::nn::Linear::from_rows).
+//! - Data: [`Dataset`](crate::data::Dataset), [`Csv`](crate::data::Csv) (CSV files checked against the feature count),
+//!   [`StandardScaler`](crate::data::StandardScaler), [`MinMaxScaler`](crate::data::MinMaxScaler), [`train_test_split`](crate::data::train_test_split), [`stratified_split`](crate::data::stratified_split),
+//!   [`k_fold`](crate::data::k_fold), [`datasets`](crate::data::datasets) (toy problems).
+//! - Training: [`Trainer`](crate::train::Trainer) (the epoch loop, with [`Schedule`](crate::train::Schedule)s and callbacks such as
+//!   [`EarlyStopping`](crate::train::EarlyStopping) and [`Checkpoint`](crate::train::Checkpoint); see [`Callback`](crate::train::Callback)), [`Dropout`](crate::nn::Dropout), [`train_sample`](crate::train::train_sample)
+//!   and [`Workspace`](crate::train::Workspace) (single steps), [`evaluate`](crate::train::evaluate) (loss, accuracy, F1, R², MAE, RMSE),
+//!   [`accuracy`](crate::train::accuracy), [`ConfusionMatrix`](crate::train::ConfusionMatrix) (with a per-class report); training
+//!   checkpoints that resume exactly ([`Trainer::resume`](crate::train::Trainer::resume)).
+//! - Where things are: [`prelude`] for the everyday names; [`nn`], [`optim`], [`data`],
+//!   [`io`], [`train`], [`error`] for the rest.
 //! - Without `std` (`default-features = false`): layers, chains, one-sample forward and
-//!   training, losses, metrics; [`StaticLinear`] borrows weights from `static`s (flash) for
+//!   training, losses, metrics; [`StaticLinear`](crate::nn::StaticLinear) borrows weights from `static`s (flash) for
 //!   inference with no heap (the `export` example writes them; see `embedded/`).
 //! - With the `serde` feature: layers, chains and scalers serialise, shapes checked on
 //!   reading.
-//! - Files: [`mnist::load_mnist`] and [`idx`] (the IDX format, gzip'd or raw), [`io`]
-//!   (weights as safetensors, in PyTorch's names and layout), [`write_atomic`]; every
+//! - Files: [`mnist::load_mnist`](crate::data::mnist::load_mnist) and [`idx`](crate::data::idx) (the IDX format, gzip'd or raw), [`io`]
+//!   (weights as safetensors, in PyTorch's names and layout), [`write_atomic`](crate::io::write_atomic); every
 //!   malformed input is a typed [`Error`], never a panic or an unbounded allocation.
 //! - Two cores, on request: [`with_threads`], with results identical to one thread.
 //!
@@ -113,8 +118,8 @@ pub mod prelude {
 }
 
 /// Traits that exist to word compile errors: a network and an optimizer of other scalar
-/// types ([`SameScalar`]), a loss and targets of another kind ([`TargetsOf`],
-/// [`Classified`], [`OneOutput`]). Code rarely names them.
+/// types ([`SameScalar`](crate::bounds::SameScalar)), a loss and targets of another kind ([`TargetsOf`](crate::bounds::TargetsOf),
+/// [`Classified`](crate::bounds::Classified), [`OneOutput`](crate::bounds::OneOutput)). Code rarely names them.
 pub mod bounds {
     pub use crate::base::scalar::SameScalar;
     pub use crate::nn::loss::{Classified, OneOutput, TargetsOf};

@@ -83,7 +83,7 @@ pub enum CsvProblem {
         /// The name asked for.
         name: String,
     },
-    /// A class label not among those given to [`Csv::class_names`].
+    /// A class label not among those given to [`Csv::class_names`](crate::data::Csv::class_names).
     UnknownClass {
         /// The label found.
         label: String,
@@ -174,7 +174,7 @@ impl fmt::Display for CsvPlace {
     }
 }
 
-/// Where the error's file is, for [`Error::Csv`]'s display.
+/// Where the error's file is, for [`Error::Csv`](crate::Error::Csv)'s display.
 pub(crate) fn describe(place: &CsvPlace, problem: &CsvProblem) -> String {
     let place = place.to_string();
     if place.is_empty() {

@@ -1,4 +1,4 @@
-//! [`Chain`]: two layers one after the other.
+//! [`Chain`](crate::nn::Chain): two layers one after the other.
 //! Its passes are in `layer.rs`, beside the trait's, and so is `seq!`.
 
 use nalgebra::SVector;
@@ -8,7 +8,7 @@ use crate::nn::takes::Takes;
 
 /// Two layers applied one after the other: `A` maps `I → M`, then `B` maps `M → O`.
 ///
-/// Built with [`Layer::then`] (or the [`seq!`](crate::seq) macro), which only compiles when
+/// Built with [`Layer::then`](crate::nn::Layer::then) (or the [`seq!`](crate::seq) macro), which only compiles when
 /// the sizes meet. The middle size `M` is part of the type because an activation such as
 /// [`Relu`](crate::nn::layers::Relu) fits any size and cannot name it itself.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct Chain<A, B: Takes<M>, const M: usize> {
 }
 
 impl<A, B: Takes<M>, const M: usize> Chain<A, B, M> {
-    /// Two layers, one after the other. [`Layer::then`] and [`seq!`](crate::seq) build the
+    /// Two layers, one after the other. [`Layer::then`](crate::nn::Layer::then) and [`seq!`](crate::seq) build the
     /// same with a check that `A` gives `M` outputs.
     pub const fn new(first: A, second: B) -> Self {
         Chain { first, second }
@@ -42,7 +42,7 @@ impl<A, B: Takes<M>, const M: usize> Chain<A, B, M> {
     }
 }
 
-/// The one-sample tape of a [`Chain`]: both layers' tapes and the hidden activation.
+/// The one-sample tape of a [`Chain`](crate::nn::Chain): both layers' tapes and the hidden activation.
 #[derive(Debug, Clone)]
 pub struct ChainTape<TA, TB, T: Scalar, const M: usize> {
     pub(crate) first: TA,

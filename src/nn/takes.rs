@@ -1,9 +1,9 @@
-//! [`Takes`]: the one fact about a layer that chaining checks, there to word the compile
+//! [`Takes`](crate::nn::Takes): the one fact about a layer that chaining checks, there to word the compile
 //! error of a size mismatch.
 
 /// A layer that takes `I` inputs: the one fact about a layer that chaining checks.
 ///
-/// Every [`Layer`]`<T, I, O>` is `Takes<I>`. A [`Chain`] whose second layer does not take
+/// Every [`Layer`](crate::nn::Layer)`<T, I, O>` is `Takes<I>`. A [`Chain`](crate::nn::Chain) whose second layer does not take
 /// the first one's outputs is not a valid type, so a mismatch is reported where the network
 /// is named or built (a struct field, a `let`, a call), blaming the layer that does not
 /// fit. Implement it with one line for a layer of your own:

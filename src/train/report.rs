@@ -1,11 +1,11 @@
-//! What training reports: [`EpochReport`] after every epoch, [`BatchProgress`] after every
-//! minibatch, and the [`Metric`]s to watch.
+//! What training reports: [`EpochReport`](crate::train::EpochReport) after every epoch, [`BatchProgress`](crate::train::BatchProgress) after every
+//! minibatch, and the [`Metric`](crate::train::Metric)s to watch.
 
 use std::time::Duration;
 
 use crate::train::step::Evaluation;
 
-/// A number of an [`EpochReport`] to watch: for early stopping, checkpoints and
+/// A number of an [`EpochReport`](crate::train::EpochReport) to watch: for early stopping, checkpoints and
 /// reduce-on-plateau. Losses, MAE and RMSE improve downwards, the others upwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -21,7 +21,7 @@ pub enum Metric {
     /// Mean absolute error on the validation set.
     ValidationMae,
     /// Training loss: of the whole set after the epoch if
-    /// [`Trainer::evaluate_train`] is on, else the running mean of the minibatches.
+    /// [`Trainer::evaluate_train`](crate::train::Trainer::evaluate_train) is on, else the running mean of the minibatches.
     TrainLoss,
 }
 
@@ -85,7 +85,7 @@ pub struct EpochReport {
     /// as `train_loss`).
     pub train_accuracy: Option<f64>,
     /// Loss and scores of the whole training set after the epoch, in evaluation mode, if
-    /// [`Trainer::evaluate_train`] asked for them: the lesson's training numbers.
+    /// [`Trainer::evaluate_train`](crate::train::Trainer::evaluate_train) asked for them: the lesson's training numbers.
     pub train: Option<Evaluation>,
     /// `½·λ·Σw²` over the weights (not biases) after the epoch, for an optimizer with L2
     /// weight decay `λ` (0 without): the part of the regularised loss not in `train_loss`.
@@ -102,7 +102,7 @@ pub struct EpochReport {
 }
 
 /// One line: the training numbers (`train loss` of the whole set after the epoch when
-/// [`Trainer::evaluate_train`] is on, else `running train loss`, the mean over the epoch's
+/// [`Trainer::evaluate_train`](crate::train::Trainer::evaluate_train) is on, else `running train loss`, the mean over the epoch's
 /// minibatches), the L2 penalty if any, then the validation numbers.
 impl std::fmt::Display for EpochReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

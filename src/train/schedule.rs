@@ -118,8 +118,8 @@ impl Schedule {
     }
 
     /// The rate of epoch `epoch` (from 1) for base rate `base`. For
-    /// [`Schedule::ReduceOnPlateau`], which depends on the metrics seen, this is the base
-    /// rate: the trainer follows its [`Plateau`] state instead.
+    /// [`Schedule::ReduceOnPlateau`](crate::train::Schedule::ReduceOnPlateau), which depends on the metrics seen, this is the base
+    /// rate: the trainer follows its plateau state instead.
     pub fn lr(&self, base: f64, epoch: usize) -> f64 {
         let t = epoch.saturating_sub(1) as f64;
         let cosine = |from: f64, to: f64, fraction: f64| {
@@ -231,7 +231,7 @@ impl Schedule {
     }
 }
 
-/// The state of [`Schedule::ReduceOnPlateau`]: the best value seen, the epochs since, and
+/// The state of [`Schedule::ReduceOnPlateau`](crate::train::Schedule::ReduceOnPlateau): the best value seen, the epochs since, and
 /// the current rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Plateau {

@@ -96,7 +96,7 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
         dx
     }
 
-    /// As [`Linear`]'s: the tape keeps the product of the second half of the inputs of a
+    /// As [`Linear`](crate::nn::Linear)'s: the tape keeps the product of the second half of the inputs of a
     /// wide layer.
     #[inline(always)]
     fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
