@@ -37,7 +37,7 @@ use crate::{base::linalg::Batch, base::scalar::Scalar, nn::layer::Layer};
 /// assert_eq!(history.len(), 5);
 /// # Ok::<(), constnet::Error>(())
 /// ```
-pub trait Model<T: Scalar, const I: usize, const O: usize> {
+pub trait Model<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     #[doc(hidden)]
     fn dyn_depth(&self) -> usize;
     #[doc(hidden)]
@@ -119,66 +119,57 @@ where
     }
 }
 
-/// `Box<dyn Model>` (also `+ Send`, `+ Send + Sync`) is a layer: it forwards every method.
-macro_rules! boxed_model_layer {
-    ($($extra:tt)*) => {
-        impl<T: Scalar, const I: usize, const O: usize> Takes<I>
-            for Box<dyn Model<T, I, O> $($extra)* + '_>
-        {
-        }
+/// A boxed network takes what the network inside takes.
+impl<M: Takes<I> + ?Sized, const I: usize> Takes<I> for Box<M> {}
 
-        impl<T: Scalar, const I: usize, const O: usize> Layer<T, I, O>
-            for Box<dyn Model<T, I, O> $($extra)* + '_>
-        {
-            type Tape = DynTape;
+/// `Box<dyn Model>` (also `+ Send`, `+ Send + Sync`, or any boxed network) is a layer: it
+/// forwards every method through the object-safe ones.
+impl<T: Scalar, M: Model<T, I, O> + ?Sized, const I: usize, const O: usize> Layer<T, I, O>
+    for Box<M>
+{
+    type Tape = DynTape;
 
-            fn depth(&self) -> usize {
-                (**self).dyn_depth()
-            }
-            fn forward_tape(&self, x: &SVector<T, I>) -> (SVector<T, O>, DynTape) {
-                (**self).dyn_forward_tape(x)
-            }
-            fn backward(
-                &mut self,
-                x: &SVector<T, I>,
-                y: &SVector<T, O>,
-                dy: &SVector<T, O>,
-                tape: &DynTape,
-            ) -> SVector<T, I> {
-                (**self).dyn_backward(x, y, dy, tape)
-            }
-            fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
-                (**self).dyn_forward_batch(x, y, tape);
-            }
-            fn backward_batch(
-                &mut self,
-                x: &Batch<T, I>,
-                y: &Batch<T, O>,
-                dy: &Batch<T, O>,
-                dx: Option<&mut Batch<T, I>>,
-                tape: &mut DynTape,
-            ) {
-                (**self).dyn_backward_batch(x, y, dy, dx, tape);
-            }
-            fn visit_params<F: FnMut(Param<'_, T>)>(&self, at: &Path<'_>, f: &mut F) {
-                (**self).dyn_visit_params(at, f);
-            }
-            fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, at: &Path<'_>, f: &mut F) {
-                (**self).dyn_visit_params_mut(at, f);
-            }
-            fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
-                (**self).dyn_describe(at, f);
-            }
-            fn visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>) {
-                (**self).dyn_visit_state(at, op);
-            }
-        }
-    };
+    fn depth(&self) -> usize {
+        (**self).dyn_depth()
+    }
+    fn forward_tape(&self, x: &SVector<T, I>) -> (SVector<T, O>, DynTape) {
+        (**self).dyn_forward_tape(x)
+    }
+    fn backward(
+        &mut self,
+        x: &SVector<T, I>,
+        y: &SVector<T, O>,
+        dy: &SVector<T, O>,
+        tape: &DynTape,
+    ) -> SVector<T, I> {
+        (**self).dyn_backward(x, y, dy, tape)
+    }
+    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
+        (**self).dyn_forward_batch(x, y, tape);
+    }
+    fn backward_batch(
+        &mut self,
+        x: &Batch<T, I>,
+        y: &Batch<T, O>,
+        dy: &Batch<T, O>,
+        dx: Option<&mut Batch<T, I>>,
+        tape: &mut DynTape,
+    ) {
+        (**self).dyn_backward_batch(x, y, dy, dx, tape);
+    }
+    fn visit_params<F: FnMut(Param<'_, T>)>(&self, at: &Path<'_>, f: &mut F) {
+        (**self).dyn_visit_params(at, f);
+    }
+    fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, at: &Path<'_>, f: &mut F) {
+        (**self).dyn_visit_params_mut(at, f);
+    }
+    fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
+        (**self).dyn_describe(at, f);
+    }
+    fn visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>) {
+        (**self).dyn_visit_state(at, op);
+    }
 }
-
-boxed_model_layer!();
-boxed_model_layer!(+ Send);
-boxed_model_layer!(+ Send + Sync);
 
 #[cfg(feature = "std")]
 #[cfg(test)]
