@@ -51,6 +51,29 @@ pub struct MinMaxScaler<T: Scalar, const N: usize> {
     range: SVector<T, N>,
 }
 
+/// What both scalers do once fitted: `x' = (x − offset) ⊘ scale` per feature, and back.
+#[derive(Debug, Clone, Copy)]
+struct Affine<'a, T: Scalar, const N: usize> {
+    offset: &'a SVector<T, N>,
+    scale: &'a SVector<T, N>,
+}
+
+impl<T: Scalar, const N: usize> Affine<'_, T, N> {
+    fn apply(self, x: &SVector<T, N>) -> SVector<T, N> {
+        (x - self.offset).component_div(self.scale)
+    }
+
+    fn inverse(self, z: &SVector<T, N>) -> SVector<T, N> {
+        z.component_mul(self.scale) + self.offset
+    }
+
+    fn transform<Y: Clone>(self, data: &Dataset<T, N, Y>) -> Dataset<T, N, Y> {
+        let mut out = data.clone();
+        out.map_features(|x| self.apply(x));
+        out
+    }
+}
+
 /// Mean and population standard deviation (zero spread → 1) of columns of `N` values,
 /// accumulated in `f64`.
 fn moments<T: Scalar, const N: usize>(
@@ -114,22 +137,27 @@ impl<T: Scalar, const N: usize> StandardScaler<T, N> {
         &self.scale
     }
 
+    fn affine(&self) -> Affine<'_, T, N> {
+        Affine {
+            offset: &self.mean,
+            scale: &self.scale,
+        }
+    }
+
     /// One sample, standardised.
     pub fn apply(&self, x: &SVector<T, N>) -> SVector<T, N> {
-        (x - self.mean).component_div(&self.scale)
+        self.affine().apply(x)
     }
 
     /// The inverse: from standardised values back to the original units (for regression
     /// predictions made on standardised targets).
     pub fn inverse(&self, z: &SVector<T, N>) -> SVector<T, N> {
-        z.component_mul(&self.scale) + self.mean
+        self.affine().inverse(z)
     }
 
     /// A copy of `data` with standardised features.
     pub fn transform<Y: Clone>(&self, data: &Dataset<T, N, Y>) -> Dataset<T, N, Y> {
-        let mut out = data.clone();
-        out.map_features(|x| self.apply(x));
-        out
+        self.affine().transform(data)
     }
 
     /// A copy of `data` with standardised regression targets.
@@ -231,21 +259,26 @@ impl<T: Scalar, const N: usize> MinMaxScaler<T, N> {
         &self.range
     }
 
+    fn affine(&self) -> Affine<'_, T, N> {
+        Affine {
+            offset: &self.min,
+            scale: &self.range,
+        }
+    }
+
     /// One sample, scaled.
     pub fn apply(&self, x: &SVector<T, N>) -> SVector<T, N> {
-        (x - self.min).component_div(&self.range)
+        self.affine().apply(x)
     }
 
     /// The inverse of [`MinMaxScaler::apply`].
     pub fn inverse(&self, z: &SVector<T, N>) -> SVector<T, N> {
-        z.component_mul(&self.range) + self.min
+        self.affine().inverse(z)
     }
 
     /// A copy of `data` with scaled features.
     pub fn transform<Y: Clone>(&self, data: &Dataset<T, N, Y>) -> Dataset<T, N, Y> {
-        let mut out = data.clone();
-        out.map_features(|x| self.apply(x));
-        out
+        self.affine().transform(data)
     }
 }
 
