@@ -19,7 +19,9 @@ use crate::{
 /// The order in which an epoch visits the training samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
-    /// A new random permutation every epoch, from a generator seeded once per `fit`.
+    /// A new random permutation every epoch, from one generator seeded with `seed` when
+    /// training starts: the stream goes on across calls to `fit` (and through a checkpoint),
+    /// so the epochs of a run see the same permutations however they are split into calls.
     Shuffled {
         /// The seed; the same seed gives the same sequence of minibatches.
         seed: u64,
@@ -70,8 +72,32 @@ pub struct Trainer<L, Opt> {
     schedule: Schedule,
     evaluate_train: bool,
     progress: Progress,
+    shuffle: Kept,
     #[cfg(feature = "safetensors")]
     checkpoint: Option<std::path::PathBuf>,
+}
+
+/// Where a shuffled order stands between calls to `fit`: the generator and the permutation
+/// after `epochs` epochs of `len` samples shuffled from `seed`. Kept so that a call does not
+/// replay the permutations of every earlier epoch (which made going on one epoch at a time
+/// quadratic in the epochs); rebuilt by replaying when it does not match.
+struct Shuffle {
+    seed: u64,
+    len: usize,
+    epochs: usize,
+    rng: rand::rngs::StdRng,
+    order: Vec<usize>,
+}
+
+/// The kept [`Shuffle`], if any. A cloned trainer keeps none (the generator cannot be
+/// cloned) and replays the stream on its first `fit`, to the same permutations.
+#[derive(Default)]
+struct Kept(Option<Shuffle>);
+
+impl Clone for Kept {
+    fn clone(&self) -> Self {
+        Kept(None)
+    }
 }
 
 /// What goes on from one call to [`Trainer::fit`] to the next. The shuffle stream is not
@@ -191,6 +217,7 @@ impl<L, Opt> Trainer<L, Opt> {
             schedule: Schedule::Constant,
             evaluate_train: false,
             progress: Progress::default(),
+            shuffle: Kept::default(),
             #[cfg(feature = "safetensors")]
             checkpoint: None,
         }
@@ -269,6 +296,7 @@ impl<L, Opt> Trainer<L, Opt> {
             fingerprint: Some(fingerprint(net)),
             ..progress
         };
+        self.shuffle = Kept::default();
         Ok(())
     }
 
@@ -286,6 +314,7 @@ impl<L, Opt> Trainer<L, Opt> {
         Opt: Reset,
     {
         self.progress = Progress::default();
+        self.shuffle = Kept::default();
         self.optimizer.reset();
     }
 
@@ -418,17 +447,24 @@ impl<L, Opt> Trainer<L, Opt> {
         let plateau = progress
             .plateau
             .get_or_insert_with(|| Plateau::new(initial_lr));
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        let mut rng = match self.order {
-            Order::Shuffled { seed } => {
+        let len = train.len();
+        let (mut order, mut rng) = match (self.order, self.shuffle.0.take()) {
+            (Order::Shuffled { seed }, Some(kept))
+                if (kept.seed, kept.len, kept.epochs) == (seed, len, progress.epochs_done) =>
+            {
+                (kept.order, Some(kept.rng))
+            }
+            (Order::Shuffled { seed }, _) => {
+                // Where the stream stood after the epochs of earlier calls (or of the run a
+                // checkpoint was written from).
+                let mut order: Vec<usize> = (0..len).collect();
                 let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-                // Where the stream stood after the epochs of earlier calls.
                 for _ in 0..progress.epochs_done {
                     order.shuffle(&mut rng);
                 }
-                Some(rng)
+                (order, Some(rng))
             }
-            Order::InOrder => None,
+            (Order::InOrder, _) => ((0..len).collect(), None),
         };
         let batches = train.len().div_ceil(batch_size);
         let mut workspace = Workspace::<T, N, I, O>::new();
@@ -519,6 +555,15 @@ impl<L, Opt> Trainer<L, Opt> {
         }
         callbacks.on_end(&mut Trained::<N, I, O>(net))?;
         progress.fingerprint = Some(fingerprint(net));
+        if let (Order::Shuffled { seed }, Some(rng)) = (self.order, rng) {
+            self.shuffle.0 = Some(Shuffle {
+                seed,
+                len,
+                epochs: progress.epochs_done,
+                rng,
+                order,
+            });
+        }
         Ok(history)
     }
 }
