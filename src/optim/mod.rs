@@ -8,7 +8,7 @@
 
 mod adam;
 mod kernels;
-mod optimizer;
+pub(crate) mod optimizer;
 mod sgd;
 mod state;
 

@@ -81,17 +81,36 @@ pub trait Optimizer<T: Scalar> {
     where
         Self: Sized,
     {
-        self.begin_step();
-        let mut slot = 0;
-        let mut result = Ok(());
-        net.visit_params_mut(&Path::ROOT, &mut |p| {
-            if result.is_ok() {
-                result = self.update(slot, p, lr);
-            }
-            slot += 1;
-        });
-        result
+        let mut failed = None;
+        step_into(self, net, lr, &mut failed);
+        failed.map_or(Ok(()), Err)
     }
+}
+
+/// [`Optimizer::step`] with the error, if any, written to `failed` (only on the cold path):
+/// the training steps return their loss in a register and carry no `Result` through their
+/// hot loops.
+#[inline(always)]
+pub(crate) fn step_into<T, Opt, N, const I: usize, const O: usize>(
+    optimizer: &mut Opt,
+    net: &mut N,
+    lr: f64,
+    failed: &mut Option<Error>,
+) where
+    T: Scalar,
+    Opt: Optimizer<T> + ?Sized,
+    N: Layer<T, I, O>,
+{
+    optimizer.begin_step();
+    let mut slot = 0;
+    net.visit_params_mut(&Path::ROOT, &mut |p| {
+        if failed.is_none()
+            && let Err(e) = optimizer.update(slot, p, lr)
+        {
+            *failed = Some(e);
+        }
+        slot += 1;
+    });
 }
 
 /// Optimizers whose state can be cleared without naming the scalar type: what

@@ -93,7 +93,7 @@ impl<T: Scalar> Sgd<T> {
 /// For parameters of the optimizer's own scalar type only: `T: SameScalar<U>` is checked
 /// after the network has fixed `T`, so a mismatch names the optimizer, not the network.
 impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Sgd<U> {
-    #[inline]
+    #[inline(always)]
     fn update(&mut self, slot: usize, p: ParamMut<'_, T>, lr: f64) -> Result<(), Error> {
         let lr = T::of(lr);
         let decay = if p.decay {

@@ -64,32 +64,50 @@ impl<T: Copy + Default> OptimizerState<T> {
         param: &ParamMut<'_, P>,
     ) -> Result<&mut [Vec<T>], Error> {
         if slot == self.tensors.len() {
-            let len = param.value.len();
-            self.tensors.push(TensorState {
-                name: param.full_name().to_string(),
-                shape: param.shape,
-                buffers: vec![vec![T::default(); len]; self.buffer_names.len()],
-            });
+            self.add(param);
         }
-        let held = self.tensors.len();
-        match self.tensors.get_mut(slot) {
-            Some(tensor) if tensor.shape == param.shape => Ok(&mut tensor.buffers),
-            Some(tensor) => Err(Error::OptimizerState {
-                tensor: param.full_name().to_string(),
-                problem: format!(
-                    "the optimizer's state for it is of `{}`, of shape {:?}, not {:?}",
-                    tensor.name,
-                    tensor.shape.dims(),
-                    param.shape.dims()
-                ),
-            }),
-            None => Err(Error::OptimizerState {
-                tensor: param.full_name().to_string(),
-                problem: format!(
-                    "the optimizer has state for {held} tensors, and this is tensor {}",
-                    slot + 1
-                ),
-            }),
+        if !self
+            .tensors
+            .get(slot)
+            .is_some_and(|t| t.shape == param.shape)
+        {
+            return Err(self.mismatch(slot, param));
+        }
+        Ok(&mut self.tensors[slot].buffers)
+    }
+
+    /// Zero buffers for `param`'s first step (once per tensor: kept out of the update loop).
+    #[cold]
+    #[inline(never)]
+    fn add<P>(&mut self, param: &ParamMut<'_, P>) {
+        let len = param.value.len();
+        self.tensors.push(TensorState {
+            name: param.full_name().to_string(),
+            shape: param.shape,
+            buffers: vec![vec![T::default(); len]; self.buffer_names.len()],
+        });
+    }
+
+    /// The error of a state that does not fit `param` at `slot`.
+    #[cold]
+    #[inline(never)]
+    fn mismatch<P>(&self, slot: usize, param: &ParamMut<'_, P>) -> Error {
+        let problem = match self.tensors.get(slot) {
+            Some(tensor) => format!(
+                "the optimizer's state for it is of `{}`, of shape {:?}, not {:?}",
+                tensor.name,
+                tensor.shape.dims(),
+                param.shape.dims()
+            ),
+            None => format!(
+                "the optimizer has state for {} tensors, and this is tensor {}",
+                self.tensors.len(),
+                slot + 1
+            ),
+        };
+        Error::OptimizerState {
+            tensor: param.full_name().to_string(),
+            problem,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::alloc_prelude::*;
 use crate::base::simd;
 use crate::nn::layer::DynTape;
 use crate::nn::loss::BatchLoss;
+use crate::optim::optimizer::step_into;
 use crate::train::metrics::{ClassScores, RegressionScores, class_scores, regression_scores_iter};
 use crate::{
     base::linalg::Batch, base::scalar::Scalar, data::Dataset, error::Error, nn::layer::Layer,
@@ -54,7 +55,9 @@ where
 {
     loss.check_target(0, target)?;
     let lr = optimizer.learning_rate();
-    sample_step(net, loss, optimizer, lr, x, target)
+    let mut failed = None;
+    let value = sample_step(net, loss, optimizer, lr, x, target, &mut failed);
+    failed.map_or(Ok(value), Err)
 }
 
 /// [`train_sample`] on a target already checked.
@@ -66,7 +69,8 @@ fn sample_step_kernel<T, N, L, Opt, const I: usize, const O: usize>(
     lr: f64,
     x: &SVector<T, I>,
     target: &L::Target,
-) -> Result<T, Error>
+    failed: &mut Option<Error>,
+) -> T
 where
     T: Scalar,
     N: Layer<T, I, O>,
@@ -77,8 +81,8 @@ where
     let mut dy = SVector::zeros();
     let value = loss.sample(&y, target, &mut dy);
     net.backward(x, &y, &dy, &tape);
-    optimizer.step(net, lr)?;
-    Ok(value)
+    step_into(optimizer, net, lr, failed);
+    value
 }
 
 simd::multiversion! {
@@ -91,7 +95,8 @@ simd::multiversion! {
         lr: f64,
         x: &SVector<T, I>,
         target: &L::Target,
-    ) -> Result<T, Error> = sample_step_kernel;
+        failed: &mut Option<Error>,
+    ) -> T = sample_step_kernel;
 }
 
 /// [`Workspace::step`] on targets already checked: forward, loss, backward, update.
@@ -104,7 +109,7 @@ fn batch_step_kernel<T, N, L, Opt, const I: usize, const O: usize>(
     lr: f64,
     x: &Batch<T, I>,
     targets: &[L::Target],
-) -> Result<BatchLoss, Error>
+) -> BatchLoss
 where
     T: Scalar,
     N: Layer<T, I, O>,
@@ -115,8 +120,8 @@ where
     net.forward_batch(x, &mut w.output, &mut w.tape);
     let value = loss.batch(&w.output, targets, &mut w.output_grad);
     net.backward_batch(x, &w.output, &w.output_grad, None, &mut w.tape);
-    optimizer.step(net, lr)?;
-    Ok(value)
+    step_into(optimizer, net, lr, &mut w.failed);
+    value
 }
 
 simd::multiversion! {
@@ -130,7 +135,7 @@ simd::multiversion! {
         lr: f64,
         x: &Batch<T, I>,
         targets: &[L::Target],
-    ) -> Result<BatchLoss, Error> = batch_step_kernel;
+    ) -> BatchLoss = batch_step_kernel;
 }
 
 /// The buffers of minibatch training for network `N`, kept between steps so that a step
@@ -139,6 +144,8 @@ pub struct Workspace<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usiz
     output: Batch<T, O>,
     output_grad: Batch<T, O>,
     tape: DynTape,
+    /// The error of the last step's update, if it failed (set on the cold path only).
+    failed: Option<Error>,
     network: PhantomData<fn(&N)>,
 }
 
@@ -150,6 +157,7 @@ impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Default
             output: Batch::zeros(0),
             output_grad: Batch::zeros(0),
             tape: DynTape::default(),
+            failed: None,
             network: PhantomData,
         }
     }
@@ -218,7 +226,8 @@ impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Workspace<T, 
         x: &Batch<T, I>,
         targets: &[L::Target],
     ) -> Result<BatchLoss, Error> {
-        batch_step(self, net, loss, optimizer, lr, x, targets)
+        let value = batch_step(self, net, loss, optimizer, lr, x, targets);
+        self.failed.take().map_or(Ok(value), Err)
     }
 
     /// The network's output for the last step's minibatch (before the update).
@@ -391,8 +400,9 @@ mod tests {
         let (mut a, mut b) = (net(), net());
         let (mut oa, mut ob) = (Adam::new(0.01).unwrap(), Adam::new(0.01).unwrap());
         for (x, t) in xs.iter().zip(&labels) {
-            let la = sample_step_kernel(&mut a, &SoftmaxCrossEntropy, &mut oa, 0.01, x, t).unwrap();
-            let lb = sample_step(&mut b, &SoftmaxCrossEntropy, &mut ob, 0.01, x, t).unwrap();
+            let la =
+                sample_step_kernel(&mut a, &SoftmaxCrossEntropy, &mut oa, 0.01, x, t, &mut None);
+            let lb = sample_step(&mut b, &SoftmaxCrossEntropy, &mut ob, 0.01, x, t, &mut None);
             assert_eq!(la.to_bits(), lb.to_bits());
             let (ya, yb) = (forward_kernel(&a, x), forward_one(&b, x));
             assert_eq!(ya.map(f32::to_bits), yb.map(f32::to_bits));
@@ -407,8 +417,8 @@ mod tests {
         let (mut wa, mut wb) = (Workspace::new(), Workspace::new());
         for _ in 0..3 {
             let (va, vb) = (&values[..37], &values[..37]);
-            let la = batch_step_kernel(&mut wa, &mut a, &Mse, &mut oa, 0.05, &x, va).unwrap();
-            let lb = batch_step(&mut wb, &mut b, &Mse, &mut ob, 0.05, &x, vb).unwrap();
+            let la = batch_step_kernel(&mut wa, &mut a, &Mse, &mut oa, 0.05, &x, va);
+            let lb = batch_step(&mut wb, &mut b, &Mse, &mut ob, 0.05, &x, vb);
             assert_eq!(la.mean.to_bits(), lb.mean.to_bits());
             let la = batch_step_kernel(
                 &mut wa,
@@ -418,8 +428,7 @@ mod tests {
                 0.05,
                 &x,
                 &labels[..37],
-            )
-            .unwrap();
+            );
             let lb = batch_step(
                 &mut wb,
                 &mut b,
@@ -428,8 +437,7 @@ mod tests {
                 0.05,
                 &x,
                 &labels[..37],
-            )
-            .unwrap();
+            );
             assert_eq!(la.mean.to_bits(), lb.mean.to_bits());
         }
         assert_eq!(bits(&a), bits(&b));
