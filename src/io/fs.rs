@@ -102,9 +102,12 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
 /// save to one path at once (the last rename wins). Temporary files left behind by a
 /// process that was killed while saving are removed on the next save to the same path.
 ///
+/// A destination that exists and is not a regular file (a device, a FIFO) is refused and
+/// left as it is: a save never replaces `/dev/null` with a file.
+///
 /// # Errors
 /// [`Error::Io`] naming `path` (and, in the message, the temporary file) if the file cannot
-/// be written or renamed.
+/// be written or renamed; [`Error::NotARegularFile`] for a device or a FIFO.
 ///
 /// # Example
 /// ```
@@ -115,6 +118,7 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
 /// ```
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), Error> {
     let path = path.as_ref();
+    refuse_non_regular(path)?;
     let (dir, name) = split_path(path);
     remove_stale_temporaries(&dir, &name);
     let (tmp, mut file) = create_temporary(&dir, &name).map_err(|e| io_error(path, e))?;
@@ -157,6 +161,7 @@ pub fn check_writable(path: impl AsRef<Path>) -> Result<(), Error> {
             io::Error::new(io::ErrorKind::IsADirectory, "is a folder, not a file"),
         ));
     }
+    refuse_non_regular(path)?;
     let (dir, name) = split_path(path);
     let (tmp, file) = create_temporary(&dir, &name).map_err(|e| io_error(path, e))?;
     drop(file);
@@ -196,12 +201,24 @@ pub(crate) fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, Erro
 /// [`Error::Io`] if it cannot be opened; [`Error::NotARegularFile`] for a device, a pipe
 /// or a folder.
 pub(crate) fn open_regular_file(path: &Path) -> Result<File, Error> {
+    // Checked before opening, because opening a FIFO waits for a writer; and after, on the
+    // handle, in case the path changed in between.
+    refuse_non_regular(path)?;
     let file = File::open(path).map_err(|e| io_error(path, e))?;
     let meta = file.metadata().map_err(|e| io_error(path, e))?;
     if !meta.is_file() {
         return Err(Error::NotARegularFile.at(path));
     }
     Ok(file)
+}
+
+/// [`Error::NotARegularFile`] if `path` exists (after following links) and is not a regular
+/// file; nothing if it is one or does not exist. Reads the file's metadata only: never opens it.
+fn refuse_non_regular(path: &Path) -> Result<(), Error> {
+    match fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(Error::NotARegularFile.at(path)),
+        _ => Ok(()),
+    }
 }
 
 /// Reserves room for `additional` more elements, as an error rather than an abort when the
@@ -359,5 +376,55 @@ mod tests {
             matches!(err.kind(), Error::FileTooLarge { limit: 9, .. }),
             "{err}"
         );
+    }
+
+    /// A FIFO at `path`, made with `mkfifo` (from coreutils).
+    fn fifo(path: &Path) {
+        let _ = fs::remove_file(path);
+        let made = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert!(!path.metadata().unwrap().is_file());
+    }
+
+    /// Regression (issue 20, item 1): `open()` of a FIFO blocks until a writer comes, so
+    /// every reader hung on one. It is refused before it is opened.
+    #[test]
+    fn a_fifo_is_refused_without_waiting_for_a_writer() {
+        let path = test_dir("fifo-read").join("pipe");
+        fifo(&path);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_regular_file(&reader, 1 << 20).map(|_| ()));
+        });
+        let result = rx.recv_timeout(std::time::Duration::from_secs(5));
+        let err = result.expect("the read returned at once").unwrap_err();
+        assert!(matches!(err.kind(), Error::NotARegularFile), "{err}");
+        assert_eq!(err.path(), Some(path.as_path()));
+    }
+
+    /// Regression (issue 20, item 5): a save renamed its temporary file over a FIFO (or a
+    /// device) and replaced it with a regular file. A destination that exists and is not a
+    /// regular file is refused, and left as it is; `check_writable` refuses it too.
+    #[test]
+    fn a_save_never_replaces_a_fifo_or_a_device() {
+        let path = test_dir("fifo-write").join("pipe");
+        fifo(&path);
+        let err = write_atomic(&path, b"weights").unwrap_err();
+        assert!(matches!(err.kind(), Error::NotARegularFile), "{err}");
+        assert!(
+            !path.metadata().unwrap().is_file(),
+            "the FIFO is still there"
+        );
+        let err = check_writable(&path).unwrap_err();
+        assert!(matches!(err.kind(), Error::NotARegularFile), "{err}");
+        // A regular file is still replaced, and a new one made.
+        let file = test_dir("fifo-write").join("plain");
+        write_atomic(&file, b"old").unwrap();
+        write_atomic(&file, b"new").unwrap();
+        assert_eq!(fs::read(&file).unwrap(), b"new");
     }
 }
