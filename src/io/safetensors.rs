@@ -280,8 +280,19 @@ pub fn load_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const
     let bytes = read_regular_file(path, limit)?;
     let weights_error = |problem| Error::Weights { problem }.at(path);
     let (params, extra_tensors) = decode_file(net, extras, &bytes).map_err(weights_error)?;
-    for ((_, extra), values) in extras.iter_mut().zip(extra_tensors) {
-        extra.set_tensors(&values)?;
+    // All or nothing: an extra that refuses its values puts back the ones set before it.
+    let before: Vec<Vec<Vec<T>>> = extras
+        .iter()
+        .map(|(_, e)| e.tensors().iter().map(|(_, v)| v.to_vec()).collect())
+        .collect();
+    for (k, values) in extra_tensors.iter().enumerate() {
+        if let Err(e) = extras[k].1.set_tensors(values) {
+            for (j, old) in before.iter().enumerate().take(k) {
+                // Values it held a moment ago: it takes them back.
+                let _ = extras[j].1.set_tensors(old);
+            }
+            return Err(e);
+        }
     }
     write_params(net, params);
     Ok(())
@@ -572,6 +583,37 @@ mod tests {
         fn visit_state(&mut self, at: &Path<'_>, op: &mut crate::nn::param::StateOp<'_>) {
             self.inner.visit_state(at, op);
         }
+    }
+
+    /// Regression (issue 20, item 7): with two extras, an invalid second one left the first
+    /// overwritten. Loading is all or nothing, extras included.
+    #[test]
+    fn an_invalid_extra_leaves_every_extra_and_the_network_as_they_were() {
+        use crate::data::StandardScaler;
+        /// Writes a scaler's two tensors as given, valid or not.
+        struct Raw(Vec<f32>, Vec<f32>);
+        impl Extra<f32> for Raw {
+            fn tensors(&self) -> Vec<(&'static str, &[f32])> {
+                vec![("mean", &self.0), ("scale", &self.1)]
+            }
+            fn set_tensors(&mut self, _: &[Vec<f32>]) -> Result<(), Error> {
+                Ok(())
+            }
+        }
+        let path = test_dir("extras").join("two.safetensors");
+        let good = Raw(vec![1.0, 2.0], vec![3.0, 4.0]);
+        let bad = Raw(vec![0.0, 0.0], vec![0.0, 0.0]); // a scale of 0: not a scaler
+        save_safetensors_with(&small(1), &[("a", &good), ("b", &bad)], &path).unwrap();
+        let mut net = small(2);
+        let before = to_safetensors(&net).unwrap();
+        let identity = StandardScaler::<f32, 2>::identity;
+        let (mut a, mut b) = (identity(), identity());
+        let err = load_safetensors_with(&mut net, &mut [("a", &mut a), ("b", &mut b)], &path)
+            .unwrap_err();
+        assert!(err.to_string().contains("scale"), "{err}");
+        assert_eq!(a, identity(), "the first extra was left as it was");
+        assert_eq!(b, identity());
+        assert_eq!(to_safetensors(&net).unwrap(), before, "the network too");
     }
 
     /// Regression: two tensors of one name made `save_safetensors` panic inside safetensors
