@@ -224,8 +224,13 @@ impl Csv {
         let table = self.parse(bytes, path, I)?;
         let mut targets = Vec::with_capacity(table.rows.len());
         for (line, cells) in &table.rows {
-            let value = table.number(path, *line, table.target, &cells[table.target])?;
-            targets.push(SVector::from([T::of(value)]));
+            let text = &cells[table.target];
+            let value = T::of(table.number(path, *line, table.target, text)?);
+            if !value.finite() {
+                // Finite as f64 but not as `T` (1e39 as f32), as for features.
+                return Err(table.overflow(path, *line, table.target, text));
+            }
+            targets.push(SVector::from([value]));
         }
         let data = table.features_dataset::<T, I, _>(path, targets)?;
         Ok(CsvValues {
@@ -494,15 +499,20 @@ impl Table {
         if let Some(pos) = values.iter().position(|v| !v.finite()) {
             let (line, cells) = &self.rows[pos / I];
             let column = self.features[pos % I];
-            return Err(Error::Csv {
-                place: Box::new(self.place(Some(*line), column)),
-                problem: Box::new(CsvProblem::NonFinite {
-                    text: cells[column].to_string(),
-                }),
-            }
-            .at(path));
+            return Err(self.overflow(path, *line, column, &cells[column]));
         }
         Dataset::from_rows(&values, targets)
+    }
+
+    /// The error of a cell whose number overflows the network's scalar type.
+    fn overflow(&self, path: &Path, line: u64, column: usize, text: &str) -> Error {
+        Error::Csv {
+            place: Box::new(self.place(Some(line), column)),
+            problem: Box::new(CsvProblem::NonFinite {
+                text: text.to_string(),
+            }),
+        }
+        .at(path)
     }
 }
 
@@ -648,6 +658,21 @@ mod tests {
                 .unwrap_err(),
         );
         assert_eq!(p, CsvProblem::NotANumber { text: "x".into() });
+        // Regression (issue 20, item 10): a regression target finite as f64 but not as the
+        // network's scalar (1e39, 3.5e38 as f32) was read as ±inf; it is an error naming its
+        // cell, as a feature's is. As f64 it is a number.
+        for cell in ["1e39", "-3.5e38"] {
+            let csv = format!("a,y\n1,2\n1,{cell}\n");
+            let (place, p, _) = problem(
+                Csv::new()
+                    .parse_values::<f32, 1>(csv.as_bytes(), "big.csv")
+                    .unwrap_err(),
+            );
+            assert_eq!((place.line, place.column), (Some(3), Some(2)), "{cell}");
+            assert_eq!(p, CsvProblem::NonFinite { text: cell.into() });
+            let wide = Csv::new().parse_values::<f64, 1>(csv.as_bytes(), "big.csv");
+            assert!(wide.is_ok(), "{cell}");
+        }
     }
 
     #[test]
