@@ -322,6 +322,21 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     if o.dropout.is_some() && o.layers == 1 {
         return Err("--dropout needs a hidden layer (--layers 2 or 3)".into());
     }
+    // Values the library would refuse later, refused now under the flag's name.
+    if o.batch_size == 0 {
+        return Err("--batch-size must be at least 1".into());
+    }
+    if o.threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    if let Some(lr) = o.lr
+        && !(lr.is_finite() && lr > 0.0 && (lr as f32) > 0.0 && (lr as f32).is_finite())
+    {
+        return Err(format!("--lr must be a finite number above 0 (as f32), not {lr}").into());
+    }
+    if !(o.lr_decay > 0.0 && o.lr_decay <= 1.0) {
+        return Err(format!("--lr-decay must be in (0, 1], not {}", o.lr_decay).into());
+    }
     // Fail now, not after minutes of training, if a result could not be written.
     for (flag, path) in [
         ("save", &o.save),
@@ -330,6 +345,9 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         ("plot", &o.plot),
     ] {
         if let Some(path) = path {
+            if path.as_os_str().is_empty() {
+                return Err(format!("--{flag} needs a file name").into());
+            }
             constnet::io::check_writable(path).map_err(|e| format!("--{flag}: {e}"))?;
         }
     }

@@ -324,3 +324,15 @@ fn a_path_is_named_once() {
     let again = err.at("elsewhere");
     assert_eq!(again.path(), Some(junk.as_path()));
 }
+
+/// Regression (issue 20, item 16): a learning rate of 1e-300 was printed with three hundred
+/// digits. Tiny and huge numbers are printed in scientific notation.
+#[test]
+fn messages_keep_numbers_short() {
+    let err = Sgd::<f32>::new(1e-300).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("1e-300"), "{text}");
+    assert!(text.len() < 100, "{text}");
+    let err = Sgd::<f32>::new(0.5).unwrap().momentum(2.5).unwrap_err();
+    assert!(err.to_string().contains("momentum 2.5"), "{err}");
+}

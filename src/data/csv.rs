@@ -658,6 +658,17 @@ mod tests {
                 .unwrap_err(),
         );
         assert_eq!(p, CsvProblem::NotANumber { text: "x".into() });
+        // Regression (issue 20, item 16): the message of a missing target column listed every
+        // column (8.9 MB for a million); it lists twenty and counts the rest.
+        let header: Vec<String> = (0..30).map(|i| format!("c{i}")).collect();
+        let csv = format!("{}\n{}\n", header.join(","), vec!["1"; 30].join(","));
+        let err = Csv::new()
+            .target("missing")
+            .parse_values::<f32, 29>(csv.as_bytes(), "wide.csv")
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("c19 and 10 more"), "{text}");
+        assert!(!text.contains("c20"), "{text}");
         // Regression (issue 20, item 10): a regression target finite as f64 but not as the
         // network's scalar (1e39, 3.5e38 as f32) was read as ±inf; it is an error naming its
         // cell, as a feature's is. As f64 it is a number.

@@ -121,8 +121,12 @@ impl fmt::Display for CsvProblem {
                 write!(f, "no column {column}")?;
                 if available.is_empty() {
                     Ok(())
-                } else {
+                } else if available.len() <= 20 {
                     write!(f, "; the columns are {}", available.join(", "))
+                } else {
+                    // A file of a million columns makes no million-name message.
+                    let (shown, more) = (&available[..20], available.len() - 20);
+                    write!(f, "; the columns are {} and {more} more", shown.join(", "))
                 }
             }
             CsvProblem::NoHeader { name } => write!(

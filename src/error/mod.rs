@@ -218,13 +218,14 @@ impl fmt::Display for Error {
             }
             Error::InvalidLearningRate { value } => write!(
                 f,
-                "invalid learning rate {value}: it must be a finite number greater than 0"
+                "invalid learning rate {}: it must be a finite number greater than 0",
+                Short(*value)
             ),
             Error::InvalidHyperparameter {
                 name,
                 value,
                 expected,
-            } => write!(f, "invalid {name} {value}: it must be {expected}"),
+            } => write!(f, "invalid {name} {}: it must be {expected}", Short(*value)),
             Error::LabelOutOfRange {
                 index,
                 label,
@@ -403,6 +404,21 @@ impl Error {
         match self {
             Error::WithPath { source, .. } => *source,
             other => other,
+        }
+    }
+}
+
+/// A number in a message: as written for ordinary sizes, in scientific notation when tiny
+/// or huge (`1e-300`, not three hundred digits).
+struct Short(f64);
+
+impl fmt::Display for Short {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.0;
+        if v != 0.0 && v.is_finite() && !(1e-4..1e6).contains(&v.abs()) {
+            write!(f, "{v:e}")
+        } else {
+            write!(f, "{v}")
         }
     }
 }
