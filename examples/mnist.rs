@@ -469,8 +469,29 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     );
     let schedule = choose("schedule", &o.schedule, &SCHEDULES)?(o, optimizer.learning_rate());
     // The lab trains on a part of the training images and validates on held-out ones.
+    // The lab's validation set is the last 10,000 training images; the training images come
+    // before them and never overlap them.
+    let kept = if o.holds_out() {
+        let n = data.train.len();
+        let kept = n.checked_sub(HELD_OUT).filter(|&k| k > 0).ok_or_else(|| {
+            format!(
+                "the overfitting lab holds out the last {HELD_OUT} training images for \
+                 validation, but {} has only {n}",
+                o.data_dir.display()
+            )
+        })?;
+        if let Some(size) = o.train_size.filter(|&s| s > kept) {
+            return Err(format!(
+                "--train-size {size}: only the first {kept} of the {n} training images come \
+                 before the {HELD_OUT} held out for validation"
+            )
+            .into());
+        }
+        kept
+    } else {
+        0
+    };
     let lab = o.holds_out().then(|| {
-        let kept = data.train.len() - HELD_OUT;
         let held_out = data.train.subset(kept..data.train.len());
         let train = data.train.subset(0..o.train_size.unwrap_or(kept));
         println!(
