@@ -336,3 +336,44 @@ fn messages_keep_numbers_short() {
     let err = Sgd::<f32>::new(0.5).unwrap().momentum(2.5).unwrap_err();
     assert!(err.to_string().contains("momentum 2.5"), "{err}");
 }
+
+/// Regression (issue 20, item 15): every missing, unexpected or wrong-shape tensor said "the
+/// file was saved from a network of another shape", also for extras. Each message now says
+/// what is wrong and what to call instead.
+#[test]
+fn weights_errors_say_what_is_wrong_and_what_to_call() {
+    use constnet::data::StandardScaler;
+    let dir = std::env::temp_dir().join(format!("constnet-messages-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let with_scaler = dir.join("with-scaler.safetensors");
+    let scaler = StandardScaler::<f32, 2>::identity();
+    constnet::io::save_safetensors_with(&net(), &[("scaler", &scaler)], &with_scaler).unwrap();
+    let plain = dir.join("plain.safetensors");
+    constnet::io::save_safetensors(&net(), &plain).unwrap();
+
+    let text = constnet::io::load_safetensors(&mut net(), &with_scaler)
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("also holds `scaler`"), "{text}");
+    assert!(text.contains("load_safetensors_with"), "{text}");
+    assert!(!text.contains("another shape"), "{text}");
+
+    let mut wanted = StandardScaler::<f32, 2>::identity();
+    let text = constnet::io::load_safetensors_with(
+        &mut net(),
+        &mut [("target_scaler", &mut wanted)],
+        &plain,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(text.contains("holds no `target_scaler`"), "{text}");
+    assert!(!text.contains("another shape"), "{text}");
+
+    let text = constnet::io::load_safetensors(&mut Linear::<2, 3>::zeros(), &plain)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("other sizes") || text.contains("other layers"),
+        "{text}"
+    );
+}

@@ -601,20 +601,49 @@ pub enum WeightsProblem {
     },
 }
 
+/// The extra a tensor name belongs to (`scaler` of `scaler.mean`), or `None` for a
+/// network's parameter, whose name starts with a layer's position (`2.weight`).
+fn extra_of(name: &str) -> Option<&str> {
+    let first = name.split('.').next().unwrap_or(name);
+    (!first.bytes().all(|b| b.is_ascii_digit()) || first.is_empty()).then_some(first)
+}
+
 impl fmt::Display for WeightsProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WeightsProblem::Format { message } => {
                 write!(f, "not a valid safetensors file: {message}")
             }
-            WeightsProblem::MissingTensor { name } => write!(
-                f,
-                "tensor `{name}` is missing: the file was saved from a network of another shape"
-            ),
-            WeightsProblem::UnexpectedTensor { name } => write!(
-                f,
-                "tensor `{name}` has no place in this network: the file was saved from a network of another shape"
-            ),
+            WeightsProblem::MissingTensor { name } => match extra_of(name) {
+                None => write!(
+                    f,
+                    "tensor `{name}` is missing: the file holds a network of other layers"
+                ),
+                Some(extra) => write!(
+                    f,
+                    "tensor `{name}` is missing: the file holds no `{extra}` (it was saved \
+                     without it; load it without that extra, or save it with \
+                     `io::save_safetensors_with`)"
+                ),
+            },
+            WeightsProblem::UnexpectedTensor { name } => match extra_of(name) {
+                None => write!(
+                    f,
+                    "tensor `{name}` has no place in this network: the file holds a network \
+                     of more or other layers"
+                ),
+                Some("optimizer" | "trainer" | "callbacks" | "layers") => write!(
+                    f,
+                    "tensor `{name}` has no place in this network: the file is a training \
+                     checkpoint (go on from it with `Trainer::resume`)"
+                ),
+                Some(extra) => write!(
+                    f,
+                    "tensor `{name}` has no place in this network: the file also holds \
+                     `{extra}` (load it with `io::load_safetensors_with` and an extra named \
+                     `{extra}`, such as a scaler)"
+                ),
+            },
             WeightsProblem::WrongDtype {
                 name,
                 expected,
@@ -624,10 +653,18 @@ impl fmt::Display for WeightsProblem {
                 name,
                 expected,
                 found,
-            } => write!(
-                f,
-                "tensor `{name}` has shape {found:?}, expected {expected:?}: the file was saved from a network of another shape"
-            ),
+            } => match extra_of(name) {
+                None => write!(
+                    f,
+                    "tensor `{name}` has shape {found:?}, expected {expected:?}: the file holds \
+                     a network of other sizes"
+                ),
+                Some(extra) => write!(
+                    f,
+                    "tensor `{name}` has shape {found:?}, expected {expected:?}: the file's \
+                     `{extra}` is of another size"
+                ),
+            },
             WeightsProblem::NonFinite { name, index } => write!(
                 f,
                 "tensor `{name}` holds a non-finite value (NaN or infinity) at index {index}"
