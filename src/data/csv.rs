@@ -669,6 +669,13 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("c19 and 10 more"), "{text}");
         assert!(!text.contains("c20"), "{text}");
+        // Regression (issue 20, item 17): the message of column `usize::MAX` added 1 to it and
+        // panicked in a debug build ("attempt to add with overflow").
+        let err = Csv::new()
+            .target(usize::MAX)
+            .parse_values::<f32, 1>(b"a,y\n1,2\n", "far.csv")
+            .unwrap_err();
+        assert!(err.to_string().contains("18446744073709551616"), "{err}");
         // Regression (issue 20, item 10): a regression target finite as f64 but not as the
         // network's scalar (1e39, 3.5e38 as f32) was read as ±inf; it is an error naming its
         // cell, as a feature's is. As f64 it is a number.

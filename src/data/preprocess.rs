@@ -100,10 +100,16 @@ fn moments<T: Scalar, const N: usize>(
         let s = (q / n).sqrt();
         if s > 0.0 && s.is_finite() { s } else { 1.0 }
     });
-    (
-        SVector::from(mean.map(T::of)),
-        SVector::from(std.map(T::of)),
-    )
+    // A spread positive as an f64 may be 0 (subnormal) in `T`: it scales by 1 as well.
+    let std = std.map(|s| {
+        let s = T::of(s);
+        if s.finite() && s > T::zero() {
+            s
+        } else {
+            T::one()
+        }
+    });
+    (SVector::from(mean.map(T::of)), SVector::from(std))
 }
 
 impl<T: Scalar, const N: usize> StandardScaler<T, N> {
@@ -616,5 +622,25 @@ mod tests {
         assert_eq!(train.targets(), [0, 2, 4]);
         assert_eq!(test.targets(), [5, 1]);
         assert_eq!(test.sample(0).0[0], 5.0);
+    }
+
+    /// Regression (issue 20, item 8): a spread that is subnormal in `f32` (positive as an
+    /// `f64`) gave a scale of 0: `transform` made inf/NaN, and the saved scaler did not load.
+    /// A scale that is not positive and finite in `T` is 1, as for a constant feature.
+    #[test]
+    fn a_spread_too_small_for_the_scalar_type_scales_by_one() {
+        let tiny = 1e-45_f32; // subnormal
+        let data =
+            Dataset::<f32, 1, usize>::from_rows(&[0.0, tiny, 0.0, tiny], vec![0; 4]).unwrap();
+        let scaler = StandardScaler::fit(&data);
+        assert_eq!(scaler.scale()[0], 1.0);
+        assert!(scaler.transform(&data).sample(1).0[0].is_finite());
+        let (mean, scale) = (
+            scaler.mean().as_slice().to_vec(),
+            scaler.scale().as_slice().to_vec(),
+        );
+        let mut loaded = StandardScaler::<f32, 1>::identity();
+        loaded.set_tensors(&mean, &scale).unwrap();
+        assert_eq!(loaded, scaler);
     }
 }

@@ -35,7 +35,8 @@ impl fmt::Display for Column {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Column::Name(name) => write!(f, "`{name}`"),
-            Column::Index(i) => write!(f, "{}", i + 1),
+            // 1-based, in a type wide enough for usize::MAX + 1.
+            Column::Index(i) => write!(f, "{}", *i as u128 + 1),
             Column::Last => f.write_str("the last column"),
         }
     }
