@@ -97,10 +97,17 @@ const SCHEDULES: [(&str, MakeSchedule); 7] = [
         epochs: o.epochs,
         min_lr: 0.0,
     }),
-    ("warmup-cosine", |o, _| Schedule::WarmupCosine {
-        warmup: (o.epochs / 10).max(1),
-        epochs: o.epochs,
-        min_lr: 0.0,
+    // One epoch leaves nothing to decay after a warm-up: it is the cosine's first epoch.
+    ("warmup-cosine", |o, _| match o.epochs {
+        0 | 1 => Schedule::Cosine {
+            epochs: 1,
+            min_lr: 0.0,
+        },
+        epochs => Schedule::WarmupCosine {
+            warmup: (epochs / 10).max(1),
+            epochs,
+            min_lr: 0.0,
+        },
     }),
     ("one-cycle", |o, lr| Schedule::one_cycle(o.epochs, lr)),
     ("plateau", |_, _| Schedule::ReduceOnPlateau {

@@ -467,3 +467,33 @@ fn going_on_one_epoch_at_a_time_costs_the_same_at_every_epoch() {
         "first 100 fits {first:.3} s, last 100 {last:.3} s"
     );
 }
+
+/// Regression (issue 20, item 12): a cosine schedule reaching a minimum of 0 before the last
+/// epoch made `fit` fail with "invalid learning rate 0" (PyTorch allows 0); a warm-up as long
+/// as the whole schedule was accepted and jumped back to the base rate after it. Past its end
+/// a schedule stays at its last rate; a warm-up must leave epochs to decay in.
+#[test]
+fn a_schedule_may_end_at_zero_and_stays_there() {
+    let train = two_moons::<f32>(100, 0.1, 0);
+    let mut net = moons(0);
+    let history = Trainer::new(SoftmaxCrossEntropy, Adam::new(0.05).unwrap())
+        .epochs(5)
+        .schedule(Schedule::Cosine {
+            epochs: 3,
+            min_lr: 0.0,
+        })
+        .fit(&mut net, &train, None, &mut ())
+        .unwrap();
+    let rates: Vec<f64> = history.iter().map(|r| r.learning_rate).collect();
+    assert_eq!(rates[3..], [0.0, 0.0], "{rates:?}");
+    let err = Trainer::new(SoftmaxCrossEntropy, Adam::new(0.05).unwrap())
+        .epochs(5)
+        .schedule(Schedule::WarmupCosine {
+            warmup: 4,
+            epochs: 4,
+            min_lr: 0.0,
+        })
+        .fit(&mut net, &train, None, &mut ())
+        .unwrap_err();
+    assert!(err.to_string().contains("warm-up"), "{err}");
+}

@@ -189,6 +189,11 @@ impl Schedule {
                 bad("minimum learning rate", min_lr, "finite and at least 0")
             }
             Schedule::WarmupCosine { warmup: 0, .. } => bad("warm-up epochs", 0.0, "at least 1"),
+            Schedule::WarmupCosine { warmup, epochs, .. } if warmup >= epochs => bad(
+                "warm-up epochs",
+                warmup as f64,
+                "fewer than the schedule's epochs (the rest decays)",
+            ),
             Schedule::OneCycle {
                 max_lr,
                 pct_start,

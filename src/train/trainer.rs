@@ -382,7 +382,7 @@ impl<L, Opt> Trainer<L, Opt> {
     /// # Errors
     /// - [`Error::InvalidBatchSize`] for a batch size of 0;
     /// - [`Error::InvalidHyperparameter`] for schedule numbers out of range (a decay outside
-    ///   (0, 1], …), or [`Error::InvalidLearningRate`] if a scheduled rate underflows to zero;
+    ///   (0, 1], …), or [`Error::InvalidLearningRate`] if a scheduled rate is negative, or positive but zero in the network's scalar type (a schedule may end at exactly 0);
     /// - [`Error::OtherNetwork`] if this trainer has trained another network (or this one's
     ///   weights were changed since) and was not restarted;
     /// - [`Error::EmptyDataset`] for an empty training or validation set, naming which;
@@ -478,8 +478,11 @@ impl<L, Opt> Trainer<L, Opt> {
                 Schedule::ReduceOnPlateau { .. } => plateau.lr,
                 schedule => schedule.lr(initial_lr, epoch),
             };
-            // The rate goes to every step; the optimizer keeps its own, the base rate.
-            if !(lr.is_finite() && lr > 0.0 && T::of(lr) > T::zero()) {
+            // The rate goes to every step; the optimizer keeps its own, the base rate. A
+            // schedule may end at 0 (PyTorch's cosine does); a positive rate that is 0 in `T`
+            // would silently train nothing, and is refused.
+            let zero_in_t = lr > 0.0 && T::of(lr) == T::zero();
+            if !(lr.is_finite() && lr >= 0.0) || zero_in_t {
                 return Err(Error::InvalidLearningRate { value: lr });
             }
             net.set_training(true);
