@@ -57,10 +57,16 @@ pub struct CsvValues<T: Scalar, const I: usize> {
 
 /// How to read a CSV file: header, delimiter, which column is the target, which to ignore.
 ///
-/// Defaults: a header row, comma-separated, the last column is the target. Class labels are
-/// taken as given when every label is a whole number `≥ 0` (so `0, 1, 2`), and otherwise
-/// mapped to `0..k` in sorted order of their text (`setosa < versicolor < virginica`), or in the
-/// order given to [`Csv::class_names`].
+/// Defaults: a header row, comma-separated, the last column is the target. Class labels:
+/// - when every label is a whole number `≥ 0`, compared as numbers (`1` and `1.0` are one
+///   class), the label is the class itself (`0, 1, 2`; gaps allowed), and a label at or above
+///   the class limit is an error naming its cell;
+/// - when every label is a number, the classes are the distinct values in increasing order;
+/// - otherwise they are mapped to `0..k` in sorted order of their text
+///   (`setosa < versicolor < virginica`), or in the order given to [`Csv::class_names`].
+///
+/// An empty class cell, or a label that is NaN or infinite, is an error naming its line and
+/// column.
 #[derive(Debug, Clone)]
 pub struct Csv {
     header: bool,
@@ -385,38 +391,87 @@ impl Csv {
             }
             return Ok((names.clone(), numbering));
         }
+        let error = |i: usize, problem| {
+            Error::Csv {
+                place: Box::new(table.place(Some(table.rows[i].0), table.target)),
+                problem: Box::new(problem),
+            }
+            .at(path)
+        };
+        // Every label must be there; a number must be finite.
+        let mut numbers = Vec::with_capacity(labels.len());
+        for (i, &label) in labels.iter().enumerate() {
+            if label.is_empty() {
+                return Err(error(i, CsvProblem::EmptyClass));
+            }
+            let number = label.parse::<f64>().ok();
+            if number.is_some_and(|v| !v.is_finite()) {
+                return Err(error(
+                    i,
+                    CsvProblem::NonFinite {
+                        text: label.to_string(),
+                    },
+                ));
+            }
+            numbers.push(number);
+        }
+        if numbers.iter().all(Option::is_some) {
+            let values: Vec<f64> = numbers.into_iter().flatten().collect();
+            let whole = values.iter().all(|v| *v >= 0.0 && v.fract() == 0.0);
+            if whole {
+                // Whole numbers are the classes themselves, compared as numbers (`1` and `1.0`
+                // are one class): 0..=max, gaps and all.
+                if let Some(i) = values.iter().position(|&v| v >= self.max_classes as f64) {
+                    return Err(error(
+                        i,
+                        CsvProblem::TooManyClasses {
+                            limit: self.max_classes,
+                        },
+                    ));
+                }
+                let max = values.iter().fold(0.0f64, |m, &v| m.max(v)) as usize;
+                for (&label, &v) in labels.iter().zip(&values) {
+                    numbering.insert(label, v as usize);
+                }
+                return Ok(((0..=max).map(|k| k.to_string()).collect(), numbering));
+            }
+            // Other numbers: numbered in increasing order of value, equal values one class.
+            let mut distinct = values.clone();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup();
+            if distinct.len() > self.max_classes {
+                return Err(error(
+                    0,
+                    CsvProblem::TooManyClasses {
+                        limit: self.max_classes,
+                    },
+                ));
+            }
+            for (&label, v) in labels.iter().zip(&values) {
+                let k = distinct.partition_point(|d| d < v);
+                numbering.insert(label, k);
+            }
+            return Ok((distinct.iter().map(|v| v.to_string()).collect(), numbering));
+        }
+        // Text: numbered in sorted order of the text.
         for (i, &label) in labels.iter().enumerate() {
             if !numbering.contains_key(label) {
                 if numbering.len() == self.max_classes {
-                    return Err(Error::Csv {
-                        place: Box::new(table.place(Some(table.rows[i].0), table.target)),
-                        problem: Box::new(CsvProblem::TooManyClasses {
+                    return Err(error(
+                        i,
+                        CsvProblem::TooManyClasses {
                             limit: self.max_classes,
-                        }),
-                    }
-                    .at(path));
+                        },
+                    ));
                 }
                 numbering.insert(label, 0);
             }
         }
-        let whole: Option<Vec<usize>> = numbering.keys().map(|l| l.parse().ok()).collect();
-        match whole {
-            // Whole numbers are the classes themselves: 0..=max, gaps and all.
-            Some(numbers) if numbers.iter().all(|&n| n < self.max_classes) => {
-                let max = numbers.iter().copied().max().unwrap_or(0);
-                for (label, n) in numbering.iter_mut().zip(numbers) {
-                    *label.1 = n;
-                }
-                Ok(((0..=max).map(|k| k.to_string()).collect(), numbering))
-            }
-            _ => {
-                let names = numbering.keys().map(|s| s.to_string()).collect();
-                for (k, n) in numbering.values_mut().enumerate() {
-                    *n = k;
-                }
-                Ok((names, numbering))
-            }
+        let names = numbering.keys().map(|s| s.to_string()).collect();
+        for (k, n) in numbering.values_mut().enumerate() {
+            *n = k;
         }
+        Ok((names, numbering))
     }
 }
 
@@ -669,6 +724,22 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("c19 and 10 more"), "{text}");
         assert!(!text.contains("c20"), "{text}");
+        // Regression (issue 20, item 9): an empty class cell became class "" and renumbered
+        // every label; NaN was a class; "1" and "1.0" were two classes; a label of 65536 or
+        // more switched the whole file to text numbering (label 2 became class 0).
+        let classes = |csv: &str| Csv::new().parse_classes::<f32, 1>(csv.as_bytes(), "c.csv");
+        let err = classes("a,y\n1,0\n2,\n3,1\n").unwrap_err();
+        assert!(err.to_string().contains("line 3, column 2 (y)"), "{err}");
+        assert!(err.to_string().contains("empty"), "{err}");
+        let err = classes("a,y\n1,0\n2,NaN\n").unwrap_err();
+        assert!(err.to_string().contains("line 3, column 2 (y)"), "{err}");
+        let same = classes("a,y\n1,1\n2,1.0\n3,2\n").unwrap();
+        assert_eq!(same.data.targets(), [1, 1, 2]);
+        let err = classes("a,y\n1,2\n2,70000\n").unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
+        let halves = classes("a,y\n1,0.5\n2,-1\n3,0.50\n").unwrap();
+        assert_eq!(halves.data.targets(), [1, 0, 1]);
+        assert_eq!(halves.classes, ["-1", "0.5"]);
         // Regression (issue 20, item 17): the message of column `usize::MAX` added 1 to it and
         // panicked in a debug build ("attempt to add with overflow").
         let err = Csv::new()

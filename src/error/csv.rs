@@ -91,7 +91,9 @@ pub enum CsvProblem {
         /// The labels given.
         known: Vec<String>,
     },
-    /// More distinct class labels than the limit.
+    /// A class cell that is empty.
+    EmptyClass,
+    /// More distinct class labels than the limit, or a whole-number label at or above it.
     TooManyClasses {
         /// The limit.
         limit: usize,
@@ -140,9 +142,12 @@ impl fmt::Display for CsvProblem {
                 "class label {label:?} is not one of {}",
                 known.join(", ")
             ),
-            CsvProblem::TooManyClasses { limit } => {
-                write!(f, "more than {limit} distinct class labels")
-            }
+            CsvProblem::EmptyClass => f.write_str("the class label is empty"),
+            CsvProblem::TooManyClasses { limit } => write!(
+                f,
+                "more than {limit} classes (whole-number labels are the classes themselves, so \
+                 a label must be below {limit})"
+            ),
             CsvProblem::Malformed { message } => write!(f, "not readable as CSV: {message}"),
         }
     }
