@@ -40,7 +40,8 @@ fn split_path(path: &Path) -> (PathBuf, String) {
 
 /// A temporary file beside `name` in `dir`, created exclusively (`O_CREAT | O_EXCL`): it is
 /// new, so no other writer shares it and a symbolic link planted at its name is refused,
-/// never followed.
+/// never followed. It is locked (an advisory lock, held until the handle is dropped), which
+/// tells other savers that it is live.
 fn create_temporary(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -52,7 +53,12 @@ fn create_temporary(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
             std::process::id()
         ));
         match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-            Ok(file) => return Ok((tmp, file)),
+            Ok(file) => {
+                // Where the file system has no locks, the file is still written; others then
+                // never remove it (they cannot know it is stale).
+                let _ = file.lock();
+                return Ok((tmp, file));
+            }
             // Left by another process with our pid and counter: take the next name.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
@@ -60,13 +66,16 @@ fn create_temporary(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     }
 }
 
-/// Removes temporary files of `name` left in `dir` by processes that no longer run (a
-/// process killed while saving). Only files of this library's naming pattern whose process
-/// is known to be gone are touched; where that cannot be known (outside Linux), none are.
+/// Temporaries younger than this are never removed: a writer locks its file right after
+/// creating it, and this leaves the moment in between alone.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes temporary files of `name` left in `dir` by savers that are gone (a process killed
+/// while saving). Only files of this library's naming pattern are touched, and only when
+/// nobody holds their lock (a live writer holds it for as long as it writes, in any process
+/// or PID namespace) and they are older than [`STALE_AFTER`]; a file whose lock cannot be
+/// tried is kept.
 fn remove_stale_temporaries(dir: &Path, name: &str) {
-    if !cfg!(target_os = "linux") {
-        return;
-    }
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -89,7 +98,23 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
         let well_formed = pid.parse::<u32>().is_ok()
             && counter.parse::<u64>().is_ok()
             && u32::from_str_radix(nonce, 16).is_ok();
-        if well_formed && !Path::new("/proc").join(pid).exists() {
+        if !well_formed {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if !old {
+            continue;
+        }
+        // Held while we remove it, so that it cannot come alive in between.
+        let Ok(file) = File::options().write(true).open(entry.path()) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -99,8 +124,11 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
 /// exclusively, with a name no other writer uses), flushed to disk, renamed over `path`,
 /// and the directory flushed. A reader sees the old file or the new one, never a part of
 /// either; a failed write leaves the old file as it was; several threads or processes may
-/// save to one path at once (the last rename wins). Temporary files left behind by a
-/// process that was killed while saving are removed on the next save to the same path.
+/// save to one path at once (the last rename wins). Each writer holds a lock on its temporary
+/// file until it is in place; temporary files left behind by a process that was killed while
+/// saving (their lock released by the system) are removed by the next save to the same path,
+/// once older than a minute. A live writer's file is never removed, whatever process or PID
+/// namespace it runs in.
 ///
 /// A destination that exists and is not a regular file (a device, a FIFO) is refused and
 /// left as it is: a save never replaces `/dev/null` with a file.
@@ -126,7 +154,7 @@ pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), Error> {
         file.write_all(bytes)
             .map_err(|e| tmp_error(path, &tmp, e))?;
         file.sync_all().map_err(|e| tmp_error(path, &tmp, e))?;
-        drop(file);
+        // Renamed while still open and locked: live until it is in place.
         fs::rename(&tmp, path).map_err(|e| io_error(path, e))
     })();
     if result.is_err() {
@@ -330,25 +358,43 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"new");
     }
 
-    #[cfg(target_os = "linux")]
+    /// Regression (issue 20, item 6): liveness was guessed from `/proc/PID`, so a saver in
+    /// another PID namespace (or with `/proc` hidden) deleted the live temporaries of others
+    /// (54 of 200 saves failed across namespaces). A writer now holds a lock on its temporary
+    /// file while it writes; a temporary is removed only when nobody holds its lock and it is
+    /// older than a minute, whatever its pid says.
     #[test]
-    fn temporaries_of_dead_processes_are_removed_and_others_kept() {
+    fn only_temporaries_that_nobody_holds_are_removed() {
         let dir = test_dir("atomic-stale");
         let path = dir.join("model.bin");
-        // pid 4194305 is above Linux's largest possible pid (2^22), so it cannot be running.
-        let stale = format!(".model.bin.4194305-3-0000abcd{TMP_SUFFIX}");
-        let live = format!(
-            ".model.bin.{}-999999-0000abcd{TMP_SUFFIX}",
-            std::process::id()
+        let old = SystemTime::now() - std::time::Duration::from_secs(3600);
+        let temporary = |pid: u32, n: u32| format!(".model.bin.{pid}-{n}-0000abcd{TMP_SUFFIX}");
+        // pid 4194305 is above Linux's largest pid: it looks dead from this namespace.
+        let (stale, held, fresh) = (
+            temporary(4194305, 1),
+            temporary(4194305, 2),
+            temporary(7, 3),
         );
         let foreign = ".model.bin.4194305-tmp".to_string();
-        for name in [&stale, &live, &foreign] {
+        for name in [&stale, &held, &fresh, &foreign] {
             fs::write(dir.join(name), b"x").unwrap();
         }
+        for name in [&stale, &held] {
+            File::options()
+                .write(true)
+                .open(dir.join(name))
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        // A writer in another namespace, still writing: it holds the lock.
+        let writer = File::options().write(true).open(dir.join(&held)).unwrap();
+        writer.lock().unwrap();
         write_atomic(&path, b"data").unwrap();
-        let mut expected = vec![foreign, live, "model.bin".to_string()];
+        let mut expected = vec![foreign, held, fresh, "model.bin".to_string()];
         expected.sort();
-        assert_eq!(names(&dir), expected);
+        assert_eq!(names(&dir), expected, "only the stale temporary is gone");
+        drop(writer);
     }
 
     #[test]
