@@ -70,10 +70,36 @@ fn run() -> Result<String, Box<dyn std::error::Error>> {
             );
         }
     };
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = read_bounded(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let (scalar, layers) = dense_layers(&file).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(source(&path, scalar, layer, &layers))
+}
+
+/// The largest file read (a network of 16 million values in f64 is 128 MB).
+const FILE_LIMIT: u64 = 256 << 20;
+/// The most values in one layer: its source is about 20 bytes a value.
+const LAYER_LIMIT: usize = 1 << 24;
+
+/// The bytes of a regular file of at most [`FILE_LIMIT`] bytes: a FIFO or a device
+/// (`/dev/zero`) is refused before it is opened, and no more than the limit is read.
+fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file (a device, a pipe or a folder)".into());
+    }
+    if meta.len() > FILE_LIMIT {
+        return Err(format!("larger than the limit of {FILE_LIMIT} bytes"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(FILE_LIMIT + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > FILE_LIMIT {
+        return Err(format!("larger than the limit of {FILE_LIMIT} bytes"));
+    }
+    Ok(bytes)
 }
 
 /// The `Linear` layers of the file, in order, checked to chain, and their scalar type.
@@ -110,6 +136,13 @@ fn dense_layers(file: &SafeTensors<'_>) -> Result<(&'static str, Vec<Dense>), St
                 weight.shape()
             ));
         };
+        let count = outputs.checked_mul(inputs).unwrap_or(usize::MAX);
+        if outputs == 0 || inputs == 0 || count > LAYER_LIMIT {
+            return Err(format!(
+                "`{position}.weight` has shape [{outputs}, {inputs}]: a layer needs at least one \
+                 input and output, and at most {LAYER_LIMIT} values"
+            ));
+        }
         if bias.shape() != [outputs] {
             return Err(format!(
                 "`{position}.bias` has shape {:?}, expected [{outputs}]",
@@ -133,7 +166,7 @@ fn dense_layers(file: &SafeTensors<'_>) -> Result<(&'static str, Vec<Dense>), St
             return Err("the layers differ in scalar type".into());
         }
         if let Some(last) = layers.last() {
-            if position != last.position + 2 {
+            if last.position.checked_add(2) != Some(position) {
                 return Err(format!(
                     "layers {} and {position} are not two apart: exactly one activation between \
                      two layers can be exported",
