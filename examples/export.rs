@@ -136,7 +136,7 @@ fn dense_layers(file: &SafeTensors<'_>) -> Result<(&'static str, Vec<Dense>), St
                 weight.shape()
             ));
         };
-        let count = outputs.checked_mul(inputs).unwrap_or(usize::MAX);
+        let count = outputs.saturating_mul(inputs);
         if outputs == 0 || inputs == 0 || count > LAYER_LIMIT {
             return Err(format!(
                 "`{position}.weight` has shape [{outputs}, {inputs}]: a layer needs at least one \
