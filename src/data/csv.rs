@@ -99,8 +99,65 @@ struct Table {
     has_header: bool,
     target: usize,
     features: Vec<usize>,
-    /// Each data row's line and cells (one buffer per row, as the CSV reader holds it).
-    rows: Vec<(u64, csv::StringRecord)>,
+    /// The data rows.
+    rows: Rows,
+}
+
+/// Data rows kept compactly: the text of every cell in one buffer, where each cell ends, and
+/// each row's line. About the file's size plus 4 bytes a cell and 8 a row (one record per
+/// row took some 55 times the file).
+#[derive(Default)]
+struct Rows {
+    text: String,
+    ends: Vec<u32>,
+    lines: Vec<u64>,
+    width: usize,
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The bytes they take.
+    fn bytes(&self) -> usize {
+        self.text.capacity() + 4 * self.ends.capacity() + 8 * self.lines.capacity()
+    }
+
+    /// Adds a row of `width` cells; `false` where the memory is not there or the text passes
+    /// 4 GiB (the cell ends are `u32`).
+    fn push(&mut self, line: u64, record: &csv::StringRecord) -> bool {
+        let text: usize = record.iter().map(str::len).sum();
+        let fits = self.text.len() + text <= u32::MAX as usize
+            && self.text.try_reserve(text).is_ok()
+            && self.ends.try_reserve(record.len()).is_ok()
+            && self.lines.try_reserve(1).is_ok();
+        if !fits {
+            return false;
+        }
+        for cell in record {
+            self.text.push_str(cell);
+            self.ends.push(self.text.len() as u32);
+        }
+        self.lines.push(line);
+        true
+    }
+
+    /// Row `i`'s line.
+    fn line(&self, i: usize) -> u64 {
+        self.lines[i]
+    }
+
+    /// Row `i`, cell `column`.
+    fn cell(&self, i: usize, column: usize) -> &str {
+        let k = i * self.width + column;
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        &self.text[start..self.ends[k] as usize]
+    }
 }
 
 impl Csv {
@@ -142,7 +199,10 @@ impl Csv {
         self
     }
 
-    /// The largest file read, in bytes (default [`DEFAULT_CSV_LIMIT`]).
+    /// The largest file read, in bytes (default [`DEFAULT_CSV_LIMIT`]); also the most memory
+    /// the parsed rows may take (about the file's size plus 4 bytes a cell and 8 a row), so a
+    /// file of many tiny rows is refused with [`CsvProblem::TooLarge`] before it exhausts memory.
+    /// Every buffer is allocated fallibly.
     pub fn limit(mut self, bytes: u64) -> Self {
         self.limit = bytes;
         self
@@ -203,9 +263,8 @@ impl Csv {
         let path = path.as_ref();
         let table = self.parse(bytes, path, I)?;
         let labels: Vec<&str> = table
-            .rows
-            .iter()
-            .map(|(_, cells)| cells[table.target].trim())
+            .rows_iter()
+            .map(|(_, i)| table.rows.cell(i, table.target).trim())
             .collect();
         let (classes, numbering) = self.number_classes(&table, &labels, path)?;
         let targets = labels.iter().map(|l| numbering[*l]).collect();
@@ -229,12 +288,12 @@ impl Csv {
         let path = path.as_ref();
         let table = self.parse(bytes, path, I)?;
         let mut targets = Vec::with_capacity(table.rows.len());
-        for (line, cells) in &table.rows {
-            let text = &cells[table.target];
-            let value = T::of(table.number(path, *line, table.target, text)?);
+        for (line, i) in table.rows_iter() {
+            let text = table.rows.cell(i, table.target);
+            let value = T::of(table.number(path, line, table.target, text)?);
             if !value.finite() {
                 // Finite as f64 but not as `T` (1e39 as f32), as for features.
-                return Err(table.overflow(path, *line, table.target, text));
+                return Err(table.overflow(path, line, table.target, text));
             }
             targets.push(SVector::from([value]));
         }
@@ -260,7 +319,7 @@ impl Csv {
             .delimiter(self.delimiter)
             .from_reader(bytes);
         let mut names = Vec::new();
-        let mut rows = Vec::new();
+        let mut rows = Rows::default();
         let mut width = None;
         // The CSV reader's own line numbers skip blank lines; count them from byte offsets.
         let mut lines = LineCounter {
@@ -268,8 +327,9 @@ impl Csv {
             offset: 0,
             line: 1,
         };
-        for record in reader.records() {
-            let record = record.map_err(|e| {
+        let mut record = csv::StringRecord::new();
+        loop {
+            let more = reader.read_record(&mut record).map_err(|e| {
                 let line = e.position().map(|p| lines.at(p.byte()));
                 error(
                     CsvPlace {
@@ -281,6 +341,9 @@ impl Csv {
                     },
                 )
             })?;
+            if !more {
+                break;
+            }
             let line = lines.at(record.position().map_or(0, |p| p.byte()));
             // A blank line (a trailing newline, or one left between rows) holds no sample.
             if record.len() == 1 && record[0].trim().is_empty() {
@@ -306,7 +369,16 @@ impl Csv {
                 names = record.iter().map(|s| s.trim().to_string()).collect();
                 continue;
             }
-            rows.push((line, record));
+            rows.width = record.len();
+            if !rows.push(line, &record) || rows.bytes() as u64 > self.limit {
+                return Err(error(
+                    CsvPlace {
+                        line: Some(line),
+                        ..CsvPlace::default()
+                    },
+                    CsvProblem::TooLarge { limit: self.limit },
+                ));
+            }
         }
         let width = width.unwrap_or(0);
         if rows.is_empty() {
@@ -376,10 +448,10 @@ impl Csv {
     ) -> Result<(Vec<String>, BTreeMap<&'a str, usize>), Error> {
         let mut numbering = BTreeMap::new();
         if let Some(names) = &self.class_names {
-            for ((line, _), &label) in table.rows.iter().zip(labels) {
+            for ((line, _), &label) in table.rows_iter().zip(labels) {
                 let Some(k) = names.iter().position(|n| n == label) else {
                     return Err(Error::Csv {
-                        place: Box::new(table.place(Some(*line), table.target)),
+                        place: Box::new(table.place(Some(line), table.target)),
                         problem: Box::new(CsvProblem::UnknownClass {
                             label: label.to_string(),
                             known: names.clone(),
@@ -393,7 +465,7 @@ impl Csv {
         }
         let error = |i: usize, problem| {
             Error::Csv {
-                place: Box::new(table.place(Some(table.rows[i].0), table.target)),
+                place: Box::new(table.place(Some(table.rows.line(i)), table.target)),
                 problem: Box::new(problem),
             }
             .at(path)
@@ -509,6 +581,11 @@ impl Table {
         }
     }
 
+    /// Each row's line and index.
+    fn rows_iter(&self) -> impl Iterator<Item = (u64, usize)> + '_ {
+        (0..self.rows.len()).map(|i| (self.rows.line(i), i))
+    }
+
     fn feature_names(&self) -> Vec<String> {
         self.features
             .iter()
@@ -544,17 +621,19 @@ impl Table {
         path: &Path,
         targets: Vec<Y>,
     ) -> Result<Dataset<T, I, Y>, Error> {
-        let mut values = Vec::with_capacity(self.rows.len() * I);
-        for (line, cells) in &self.rows {
+        let mut values = Vec::new();
+        crate::io::fs::try_reserve(&mut values, self.rows.len() * I, "the features")?;
+        for (line, i) in self.rows_iter() {
             for &c in &self.features {
-                values.push(T::of(self.number(path, *line, c, &cells[c])?));
+                values.push(T::of(self.number(path, line, c, self.rows.cell(i, c))?));
             }
         }
         // A value finite as f64 may overflow T (1e300 as f32): name its cell too.
         if let Some(pos) = values.iter().position(|v| !v.finite()) {
-            let (line, cells) = &self.rows[pos / I];
+            let row = pos / I;
             let column = self.features[pos % I];
-            return Err(self.overflow(path, *line, column, &cells[column]));
+            let text = self.rows.cell(row, column);
+            return Err(self.overflow(path, self.rows.line(row), column, text));
         }
         Dataset::from_rows(&values, targets)
     }

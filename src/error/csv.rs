@@ -93,6 +93,11 @@ pub enum CsvProblem {
     },
     /// A class cell that is empty.
     EmptyClass,
+    /// The rows take more memory than the limit (or than there is).
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// More distinct class labels than the limit, or a whole-number label at or above it.
     TooManyClasses {
         /// The limit.
@@ -143,6 +148,11 @@ impl fmt::Display for CsvProblem {
                 known.join(", ")
             ),
             CsvProblem::EmptyClass => f.write_str("the class label is empty"),
+            CsvProblem::TooLarge { limit } => write!(
+                f,
+                "the rows up to here take more than the limit of {limit} bytes in memory (or \
+                 than there is)"
+            ),
             CsvProblem::TooManyClasses { limit } => write!(
                 f,
                 "more than {limit} classes (whole-number labels are the classes themselves, so \
