@@ -52,7 +52,7 @@ const SPLIT_WORK: usize = 1 << 16;
 /// How many threads a product of `work` multiply-adds over `columns` splittable columns
 /// should use (1 outside [`with_threads`](crate::base::threads::with_threads)).
 #[inline]
-fn split_into(work: usize, columns: usize) -> usize {
+pub(crate) fn split_into(work: usize, columns: usize) -> usize {
     let threads = current_threads();
     if threads <= 1 || work < SPLIT_WORK {
         1
@@ -491,6 +491,66 @@ pub(crate) const fn gemm_backward(inputs: usize, outputs: usize) -> bool {
 }
 
 #[cfg(feature = "std")]
+/// A matrix inside a slice: the values and the row and column strides (in values).
+pub(crate) type Strided<'a, T> = (&'a [T], usize, usize);
+
+/// Whether every value of an `m×n` matrix with strides `(rs, cs)` lies in `len` values.
+#[inline]
+fn fits(len: usize, m: usize, n: usize, rs: usize, cs: usize) -> bool {
+    m == 0 || n == 0 || (m - 1) * rs + (n - 1) * cs < len
+}
+
+/// `C ← A·B + β·C` for `A` of `m×k`, `B` of `k×n` and `C` of `m×n`, each a slice with its own
+/// row and column strides: the safe face of `matrixmultiply` for layouts other than a
+/// minibatch's (a convolution's unfolded patches, its weights as a row-major matrix).
+///
+/// # Panics
+/// If a matrix does not fit in its slice.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_strided<T: Scalar>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    beta: T,
+    c: &mut [T],
+    (rsc, csc): (usize, usize),
+) {
+    let ((a, rsa, csa), (b, rsb, csb)) = (a, b);
+    assert!(
+        fits(a.len(), m, k, rsa, csa)
+            && fits(b.len(), k, n, rsb, csb)
+            && fits(c.len(), m, n, rsc, csc),
+        "a {m}x{k} by {k}x{n} product does not fit its buffers"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: every value addressed by the dimensions and strides lies inside its slice
+    // (checked above; for k = 0 nothing of A or B is read); `c`, a `&mut`, overlaps neither
+    // `a` nor `b`.
+    unsafe {
+        T::gemm(
+            m,
+            k,
+            n,
+            T::one(),
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            rsc as isize,
+            csc as isize,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

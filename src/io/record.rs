@@ -125,7 +125,7 @@ impl<T: Copy> Record<T> {
 /// A parameter's values (column-major for a matrix) in PyTorch's row-major order.
 pub(crate) fn to_row_major<T: Copy>(shape: Shape, values: &[T]) -> Vec<T> {
     match shape {
-        Shape::Vector(_) => values.to_vec(),
+        Shape::Vector(_) | Shape::Tensor { .. } => values.to_vec(),
         Shape::Matrix { rows, cols } => (0..rows * cols)
             .map(|i| values[(i % cols) * rows + i / cols])
             .collect(),
@@ -135,7 +135,7 @@ pub(crate) fn to_row_major<T: Copy>(shape: Shape, values: &[T]) -> Vec<T> {
 /// Row-major values back in a parameter's layout (column-major for a matrix).
 pub(crate) fn from_row_major<T: Copy>(shape: Shape, row_major: &[T]) -> Vec<T> {
     match shape {
-        Shape::Vector(_) => row_major.to_vec(),
+        Shape::Vector(_) | Shape::Tensor { .. } => row_major.to_vec(),
         Shape::Matrix { rows, cols } => (0..rows * cols)
             .map(|i| row_major[(i % rows) * cols + i / rows])
             .collect(),

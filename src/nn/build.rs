@@ -4,6 +4,7 @@ use rand::Rng;
 use rand::SeedableRng;
 
 use crate::nn::chain::Chain;
+use crate::nn::layers::{AvgPool1d, AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool1d, MaxPool2d};
 use crate::nn::takes::Takes;
 use crate::{
     base::scalar::Scalar, nn::init::Init, nn::layers::Dropout, nn::layers::Elementwise,
@@ -66,12 +67,7 @@ pub trait Build: Sized {
 
 impl<const I: usize, const O: usize, T: Scalar> Build for Linear<I, O, T> {
     fn build<R: Rng + ?Sized>(rng: &mut R, init: Option<Init>, before_rectifier: bool) -> Self {
-        let default = if before_rectifier {
-            Init::HeNormal
-        } else {
-            Init::XavierUniform
-        };
-        Linear::new(init.unwrap_or(default), rng)
+        Linear::new(init.unwrap_or(default_init(before_rectifier)), rng)
     }
 }
 
@@ -83,6 +79,70 @@ impl<A: Build, B: Build + Takes<M>, const M: usize> Build for Chain<A, B, M> {
         Chain::new(first, B::build(rng, init, before_rectifier))
     }
 }
+
+impl<
+    const C: usize,
+    const F: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const I: usize,
+    const O: usize,
+    const B: bool,
+    T: Scalar,
+> Build for Conv2d<C, F, K, S, P, H, W, I, O, B, T>
+{
+    fn build<R: Rng + ?Sized>(rng: &mut R, init: Option<Init>, before_rectifier: bool) -> Self {
+        Conv2d::new(init.unwrap_or(default_init(before_rectifier)), rng)
+    }
+}
+
+impl<
+    const C: usize,
+    const F: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const L: usize,
+    const I: usize,
+    const O: usize,
+    const B: bool,
+    T: Scalar,
+> Build for Conv1d<C, F, K, S, P, L, I, O, B, T>
+{
+    fn build<R: Rng + ?Sized>(rng: &mut R, init: Option<Init>, before_rectifier: bool) -> Self {
+        Conv1d::new(init.unwrap_or(default_init(before_rectifier)), rng)
+    }
+}
+
+/// He before a rectifier, Glorot otherwise.
+fn default_init(before_rectifier: bool) -> Init {
+    if before_rectifier {
+        Init::HeNormal
+    } else {
+        Init::XavierUniform
+    }
+}
+
+/// Pooling: nothing to draw.
+macro_rules! build_pool {
+    ($($name:ident [$($params:tt)*] [$($args:tt)*]),* $(,)?) => {$(
+        impl<$($params)*> Build for $name<$($args)*> {
+            fn build<R: Rng + ?Sized>(_: &mut R, _: Option<Init>, _: bool) -> Self {
+                $name
+            }
+        }
+    )*};
+}
+
+build_pool!(
+    MaxPool2d [const K: usize, const S: usize, const H: usize, const W: usize, const I: usize, const O: usize] [K, S, H, W, I, O],
+    AvgPool2d [const K: usize, const S: usize, const H: usize, const W: usize, const I: usize, const O: usize] [K, S, H, W, I, O],
+    MaxPool1d [const K: usize, const S: usize, const L: usize, const I: usize, const O: usize] [K, S, L, I, O],
+    AvgPool1d [const K: usize, const S: usize, const L: usize, const I: usize, const O: usize] [K, S, L, I, O],
+);
 
 /// Activations: built as their `Default`; rectifiers say so.
 macro_rules! build_activation {
@@ -98,7 +158,7 @@ macro_rules! build_activation {
 
 build_activation!(
     Relu => true, LeakyRelu => true, Tanh => false, Sigmoid => false, Softmax => false,
-    Dropout => false,
+    Dropout => false, Flatten => false,
 );
 
 impl<A: Default> Build for Elementwise<A> {
@@ -149,12 +209,26 @@ macro_rules! Net {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __net {
+    // A network that starts with its input shape: every size after it is worked out and
+    // checked by `Stage`s (see `nn::shape`).
+    (@first Input < $c:tt , $h:tt , $w:tt $(; $t:ty)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@s [] [$crate::nn::shape::Stage::input2d($c, $h, $w)] [$($t)?] $($($rest)*)?)
+    };
+    (@first Input < $c:tt , $l:tt $(; $t:ty)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@s [] [$crate::nn::shape::Stage::input1d($c, $l)] [$($t)?] $($($rest)*)?)
+    };
+    (@first Input < $n:tt $(; $t:ty)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@s [] [$crate::nn::shape::Stage::input($n)] [$($t)?] $($($rest)*)?)
+    };
     // The first layer: its output size must be known.
     (@first $(constnet ::)? Linear < $i:tt , $o:tt $(, $t:ty)? > $(, $($rest:tt)*)?) => {
         $crate::__net!(@next [Linear<$i, $o $(, $t)?>] [$o] $($($rest)*)?)
     };
     (@first $layer:ty => $o:tt $(, $($rest:tt)*)?) => {
         $crate::__net!(@next [$layer] [$o] $($($rest)*)?)
+    };
+    (@first $conv:ident < $($rest:tt)*) => {
+        $crate::__net!(@needs_input $conv)
     };
     (@first $layer:ty $(, $($rest:tt)*)?) => {
         ::core::compile_error!(
@@ -177,6 +251,98 @@ macro_rules! __net {
     (@next [$net:ty] [$m:tt] $layer:ty $(, $($rest:tt)*)?) => {
         $crate::__net!(@next [$crate::nn::Chain<$net, $layer, $m>] [$m] $($($rest)*)?)
     };
+
+    // A convolution or pooling layer first, without the input's shape.
+    (@needs_input Conv2d) => { $crate::__net!(@input_error) };
+    (@needs_input Conv1d) => { $crate::__net!(@input_error) };
+    (@needs_input MaxPool2d) => { $crate::__net!(@input_error) };
+    (@needs_input AvgPool2d) => { $crate::__net!(@input_error) };
+    (@needs_input MaxPool1d) => { $crate::__net!(@input_error) };
+    (@needs_input AvgPool1d) => { $crate::__net!(@input_error) };
+    (@needs_input $other:ident) => {
+        ::core::compile_error!(
+            "Net![...]: the first layer must say its size: `Linear<I, O>`, or `MyLayer => O`"
+        )
+    };
+    (@input_error) => {
+        ::core::compile_error!(
+            "Net![...]: a convolutional network starts with the shape of its input: \
+             `Input<C, H, W>` for images, `Input<C, L>` for signals"
+        )
+    };
+
+    // Shapes followed by stages: `@s [network so far, if any] [stage] [scalar, if any]`.
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?]) => { $($net)? };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] Conv2d < $c:tt , $f:tt , $k:tt $(, $s:tt $(, $p:tt $(, $b:tt)?)?)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@conv Conv2d 2 [$($net)?]
+            [$crate::nn::shape::Stage::conv($st, 2, $c, $f, $k, $crate::__net!(@or [$($s)?] 1), $crate::__net!(@or [$($($p)?)?] 0))]
+            [$c, $f, $k, { $crate::__net!(@or [$($s)?] 1) }, { $crate::__net!(@or [$($($p)?)?] 0) }]
+            [$crate::__net!(@or [$($($($b)?)?)?] true)] [$($t)?] $($($rest)*)?)
+    };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] Conv1d < $c:tt , $f:tt , $k:tt $(, $s:tt $(, $p:tt $(, $b:tt)?)?)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@conv Conv1d 1 [$($net)?]
+            [$crate::nn::shape::Stage::conv($st, 1, $c, $f, $k, $crate::__net!(@or [$($s)?] 1), $crate::__net!(@or [$($($p)?)?] 0))]
+            [$c, $f, $k, { $crate::__net!(@or [$($s)?] 1) }, { $crate::__net!(@or [$($($p)?)?] 0) }]
+            [$crate::__net!(@or [$($($($b)?)?)?] true)] [$($t)?] $($($rest)*)?)
+    };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] MaxPool2d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@pool MaxPool2d 2 true [$($net)?] [$st] [$k, { $crate::__net!(@or [$($s)?] $k) }] [$($t)?] $($($rest)*)?)
+    };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] AvgPool2d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@pool AvgPool2d 2 false [$($net)?] [$st] [$k, { $crate::__net!(@or [$($s)?] $k) }] [$($t)?] $($($rest)*)?)
+    };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] MaxPool1d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@pool MaxPool1d 1 true [$($net)?] [$st] [$k, { $crate::__net!(@or [$($s)?] $k) }] [$($t)?] $($($rest)*)?)
+    };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] AvgPool1d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@pool AvgPool1d 1 false [$($net)?] [$st] [$k, { $crate::__net!(@or [$($s)?] $k) }] [$($t)?] $($($rest)*)?)
+    };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] Flatten $(, $($rest:tt)*)?) => {
+        $crate::__net!(@s [$crate::__net!(@link [$($net)?] $crate::nn::Flatten, { $st.len() })]
+            [$crate::nn::shape::Stage::flatten($st)] [$($t)?] $($($rest)*)?)
+    };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? Linear < $i:tt , $o:tt $(, $lt:ty)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@s
+            [$crate::__net!(@link [$($net)?]
+                $crate::nn::Linear<{ $crate::nn::shape::Stage::linear($st, $i, $o).check().in_len() }, $o $(, $lt)?>,
+                { $st.len() })]
+            [$crate::nn::shape::Stage::linear($st, $i, $o)] [$($t)?] $($($rest)*)?)
+    };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $layer:ty => $o:tt $(, $($rest:tt)*)?) => {
+        $crate::__net!(@s [$crate::__net!(@link [$($net)?] $layer, { $st.len() })]
+            [$crate::nn::shape::Stage::other($st, $o)] [$($t)?] $($($rest)*)?)
+    };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $layer:ty $(, $($rest:tt)*)?) => {
+        $crate::__net!(@s [$crate::__net!(@link [$($net)?] $layer, { $st.len() })] [$st] [$($t)?] $($($rest)*)?)
+    };
+    (@conv $name:ident $rank:tt [$($net:ty)?] [$st:expr] [$($args:tt)*] [$b:expr] [$($t:ty)?] $($rest:tt)*) => {
+        $crate::__net!(@emit [$($net)?] [$st] [$crate::nn::$name] [$($args)*] [$rank] [, { $b } $(, $t)?] [$($t)?] $($rest)*)
+    };
+    (@pool $name:ident $rank:tt $max:tt [$($net:ty)?] [$prev:expr] [$k:tt, $s:tt] [$($t:ty)?] $($rest:tt)*) => {
+        $crate::__net!(@emit [$($net)?] [$crate::nn::shape::Stage::pool($prev, $rank, $max, $k, $s)] [$crate::nn::$name] [$k, $s] [$rank] [] [$($t)?] $($rest)*)
+    };
+    // A layer type: its own arguments, the input's sides (`H, W` in 2-D, `L` in 1-D), its
+    // input and output sizes (the input size checks the stage), then the trailing ones.
+    (@emit [$($net:ty)?] [$st:expr] [$($path:tt)*] [$($args:tt)*] [2] [$($tail:tt)*] [$($t:ty)?] $($rest:tt)*) => {
+        $crate::__net!(@s
+            [$crate::__net!(@link [$($net)?]
+                $($path)*<$($args)*, { $st.in_h() }, { $st.in_w() },
+                    { $st.check().in_len() }, { $st.len() } $($tail)*>,
+                { $st.in_len() })]
+            [$st] [$($t)?] $($rest)*)
+    };
+    (@emit [$($net:ty)?] [$st:expr] [$($path:tt)*] [$($args:tt)*] [1] [$($tail:tt)*] [$($t:ty)?] $($rest:tt)*) => {
+        $crate::__net!(@s
+            [$crate::__net!(@link [$($net)?]
+                $($path)*<$($args)*, { $st.in_w() },
+                    { $st.check().in_len() }, { $st.len() } $($tail)*>,
+                { $st.in_len() })]
+            [$st] [$($t)?] $($rest)*)
+    };
+    (@link [] $layer:ty, $m:tt) => { $layer };
+    (@link [$net:ty] $layer:ty, $m:tt) => { $crate::nn::Chain<$net, $layer, $m> };
+    (@or [] $default:tt) => { $default };
+    (@or [$value:tt] $default:tt) => { $value };
 }
 
 #[cfg(feature = "std")]

@@ -28,6 +28,12 @@ pub struct LayerInfo {
     pub outputs: usize,
     /// Trainable scalars.
     pub params: usize,
+    /// The shape of a sample going in, as `[C, H, W]` or `[C, L]` for layers that see images
+    /// or signals; empty for a layer that sees a flat vector or any shape (an activation:
+    /// the summary then shows the shape before it).
+    pub input_dims: Vec<usize>,
+    /// The shape of a sample coming out, as for `input_dims`.
+    pub output_dims: Vec<usize>,
 }
 
 /// A differentiable map from `I` inputs to `O` outputs of scalar type `T`.
@@ -170,6 +176,8 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
             inputs: I,
             outputs: O,
             params,
+            input_dims: Vec::new(),
+            output_dims: Vec::new(),
         });
     }
 
@@ -473,14 +481,21 @@ pub(crate) fn check_finite_params<T: Scalar, N: Layer<T, I, O>, const I: usize, 
         if found.is_none()
             && let Some(index) = p.value.iter().position(|v| !v.finite())
         {
-            let rows = match p.shape {
-                crate::nn::param::Shape::Matrix { rows, .. } => rows.max(1),
-                crate::nn::param::Shape::Vector(_) => index + 1,
+            // Column-major matrices; vectors and (row-major) tensors by their outermost index.
+            let (row, column) = match p.shape {
+                crate::nn::param::Shape::Matrix { rows, .. } => {
+                    (index % rows.max(1), index / rows.max(1))
+                }
+                crate::nn::param::Shape::Vector(_) => (index, 0),
+                crate::nn::param::Shape::Tensor { dims, .. } => {
+                    let inner = (p.shape.len() / dims[0].max(1)).max(1);
+                    (index / inner, index % inner)
+                }
             };
             found = Some(crate::error::Error::NonFiniteParameter {
                 tensor: p.full_name().to_string(),
-                row: index % rows,
-                column: index / rows,
+                row,
+                column,
                 epoch,
             });
         }

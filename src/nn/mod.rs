@@ -11,6 +11,7 @@ pub(crate) mod layers;
 pub(crate) mod loss;
 pub(crate) mod model;
 pub(crate) mod param;
+pub mod shape;
 pub(crate) mod summary;
 pub(crate) mod takes;
 
@@ -19,8 +20,8 @@ pub use chain::{Chain, ChainTape};
 pub use init::Init;
 pub use layer::{DynTape, Layer, LayerInfo};
 pub use layers::{
-    Activation, Dropout, DropoutTape, Elementwise, LeakyRelu, Linear, Relu, Sigmoid, Softmax,
-    StaticLinear, Tanh,
+    Activation, AvgPool1d, AvgPool2d, Conv1d, Conv2d, Dropout, DropoutTape, Elementwise, Flatten,
+    LeakyRelu, Linear, MaxPool1d, MaxPool2d, Relu, Sigmoid, Softmax, StaticLinear, Tanh,
 };
 pub use loss::{BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, SoftmaxCrossEntropy};
 pub use model::Model;

@@ -104,6 +104,15 @@ pub enum Shape {
         /// Columns (a weight's inputs).
         cols: usize,
     },
+    /// A tensor of rank 3 or 4 (a convolution's filters, PyTorch's `[out, in, kh, kw]` or
+    /// `[out, in, k]`), its values in row-major order, PyTorch's layout; `dims` beyond
+    /// `rank` are 1.
+    Tensor {
+        /// The sizes, outermost first.
+        dims: [usize; 4],
+        /// How many of `dims` count.
+        rank: usize,
+    },
 }
 
 impl Shape {
@@ -112,6 +121,7 @@ impl Shape {
         match *self {
             Shape::Vector(n) => n,
             Shape::Matrix { rows, cols } => rows * cols,
+            Shape::Tensor { dims, .. } => dims.iter().product(),
         }
     }
 
@@ -120,11 +130,12 @@ impl Shape {
         self.len() == 0
     }
 
-    /// PyTorch's shape of the tensor: `[n]` or `[rows, cols]`.
+    /// PyTorch's shape of the tensor: `[n]`, `[rows, cols]` or a tensor's dims.
     pub fn dims(&self) -> Vec<usize> {
         match *self {
             Shape::Vector(n) => vec![n],
             Shape::Matrix { rows, cols } => vec![rows, cols],
+            Shape::Tensor { dims, rank } => dims[..rank.min(4)].to_vec(),
         }
     }
 }

@@ -56,37 +56,79 @@ fn thousands(n: usize) -> String {
     out
 }
 
+impl Summary {
+    /// Each layer's input and output as text: `8 x 24 x 24` for images (`C x H x W`) and
+    /// signals (`C x L`), the count for flat vectors. A layer that keeps the size and does
+    /// not say its shape (an activation) shows the shape before it.
+    fn shapes(&self) -> Vec<(String, String)> {
+        let text = |dims: &[usize], n: usize| {
+            if dims.is_empty() {
+                n.to_string()
+            } else {
+                dims.iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" x ")
+            }
+        };
+        let mut before: Vec<usize> = Vec::new();
+        let mut rows = Vec::new();
+        for l in &self.layers {
+            let known = before.iter().product::<usize>() == l.inputs;
+            let input = match (&l.input_dims[..], known) {
+                ([], true) => before.clone(),
+                ([], false) => Vec::new(),
+                (dims, _) => dims.to_vec(),
+            };
+            let output = match &l.output_dims[..] {
+                [] if l.inputs == l.outputs => input.clone(),
+                dims => dims.to_vec(),
+            };
+            rows.push((text(&input, l.inputs), text(&output, l.outputs)));
+            before = output;
+        }
+        rows
+    }
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name_width = self
             .layers
             .iter()
-            .map(|l| l.name.len())
+            .map(|l| l.name.chars().count())
             .max()
             .unwrap_or(0)
             .max(5);
         let position_width = self.layers.len().saturating_sub(1).to_string().len();
         let total = thousands(self.total_params());
         let params_width = total.len().max("parameters".len());
-        let width = |header: &str, size: fn(&LayerInfo) -> usize| {
-            let widest = self.layers.iter().map(|l| size(l).to_string().len()).max();
-            widest.unwrap_or(0).max(header.len())
-        };
-        let inputs_width = width("inputs", |l| l.inputs);
-        let outputs_width = width("outputs", |l| l.outputs);
+        let shapes = self.shapes();
+        let inputs_width = shapes
+            .iter()
+            .map(|s| s.0.len())
+            .max()
+            .unwrap_or(0)
+            .max("inputs".len());
+        let outputs_width = shapes
+            .iter()
+            .map(|s| s.1.len())
+            .max()
+            .unwrap_or(0)
+            .max("outputs".len());
         writeln!(
             f,
             "{:<position_width$}  {:<name_width$}  {:>inputs_width$} → {:<outputs_width$}  {:>params_width$}",
             "#", "layer", "inputs", "outputs", "parameters"
         )?;
-        for l in &self.layers {
+        for (l, (inputs, outputs)) in self.layers.iter().zip(&shapes) {
             writeln!(
                 f,
                 "{:<position_width$}  {:<name_width$}  {:>inputs_width$} → {:<outputs_width$}  {:>params_width$}",
                 l.position,
                 l.name,
-                l.inputs,
-                l.outputs,
+                inputs,
+                outputs,
                 thousands(l.params)
             )?;
         }

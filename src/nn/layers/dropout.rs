@@ -245,6 +245,8 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
             inputs: N,
             outputs: N,
             params: 0,
+            input_dims: Vec::new(),
+            output_dims: Vec::new(),
         });
     }
 }

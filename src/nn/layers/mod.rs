@@ -1,12 +1,21 @@
-//! The layer families: [`Linear`], the activation functions and [`Dropout`].
+//! The layer families: [`Linear`], the convolutions ([`Conv2d`], [`Conv1d`]) and pooling
+//! ([`MaxPool2d`], [`AvgPool2d`], [`MaxPool1d`], [`AvgPool1d`], [`Flatten`]), the activation
+//! functions and [`Dropout`].
 
 mod activation;
+mod conv;
 mod dropout;
 mod linear;
+mod pool;
+#[cfg(all(test, feature = "std"))]
+mod reference;
 mod static_linear;
+pub(crate) mod window;
 
 pub(crate) use activation::sigmoid;
 pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use conv::{Conv1d, Conv2d};
 pub use dropout::{Dropout, DropoutTape};
 pub use linear::Linear;
+pub use pool::{AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d};
 pub use static_linear::StaticLinear;
