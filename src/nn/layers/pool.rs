@@ -10,54 +10,57 @@ use crate::base::disjoint::DisjointParts;
 use crate::base::linalg::{ensure_cols, split_into};
 use crate::base::threads::run_parts;
 use crate::nn::layer::{DynTape, LayerInfo};
-use crate::nn::layers::window::{Geometry, pool_backward, pool_forward};
+use crate::nn::layers::window::{Geometry, max_pool, pool_backward, pool_forward};
 use crate::nn::param::{Param, ParamMut, Path, StateOp};
 use crate::{base::linalg::Batch, base::scalar::Scalar, nn::layer::Layer, nn::takes::Takes};
 
-/// Pooling of every sample of a minibatch, the samples shared between the threads.
-fn pool_batch<T: Scalar>(
-    g: &Geometry,
-    max: bool,
-    inputs: usize,
-    outputs: usize,
-    x: &[T],
-    y: &mut [T],
-) {
+/// Pooling of every sample of a minibatch, the samples shared between the threads. Max
+/// pooling records in `taken` which input each output took, for the backward pass.
+fn pool_batch<T: Scalar>(g: &Geometry, max: bool, inputs: usize, outputs: usize, x: &[T], y: &mut [T], taken: &mut Vec<u32>) {
     let n = x.len() / inputs;
     let parts = split_into(n * outputs * g.kh * g.kw, n);
+    if max && taken.len() != n * outputs {
+        taken.clear();
+        taken.resize(n * outputs, 0);
+    }
     let ys = DisjointParts::new(y, outputs, parts);
+    let takens = DisjointParts::new(&mut taken[..], outputs, parts);
     run_parts(parts, &|k| {
         let (y, samples) = (ys.take(k), ys.items(k));
-        for (yj, j) in y.chunks_exact_mut(outputs).zip(samples) {
-            pool_forward(g, max, &x[j * inputs..][..inputs], yj);
+        let taken = if max { takens.take(k) } else { &mut [] };
+        for (yj, j) in y.chunks_exact_mut(outputs).zip(samples.clone()) {
+            let xj = &x[j * inputs..][..inputs];
+            if max {
+                let row = &mut taken[(j - samples.start) * outputs..][..outputs];
+                // Indices below `inputs`, which fits in u32 (checked when the type was built).
+                max_pool(g, xj, yj, |o, i| row[o] = i as u32);
+            } else {
+                pool_forward(g, false, xj, yj);
+            }
         }
     });
 }
 
-/// The input gradient of pooling over a minibatch, the samples shared between the threads.
-fn pool_backward_batch<T: Scalar>(
-    g: &Geometry,
-    max: bool,
-    inputs: usize,
-    outputs: usize,
-    x: &[T],
-    dy: &[T],
-    dx: &mut [T],
-) {
+/// The input gradient of pooling over a minibatch, the samples shared between the threads;
+/// max pooling sends each output's gradient to the input recorded in `taken`.
+#[allow(clippy::too_many_arguments)]
+fn pool_backward_batch<T: Scalar>(g: &Geometry, max: bool, inputs: usize, outputs: usize, x: &[T], dy: &[T], dx: &mut [T], taken: &[u32]) {
     let n = x.len() / inputs;
+    assert!(!max || taken.len() >= n * outputs, "a backward pass needs the forward pass's tape");
     let parts = split_into(n * outputs * g.kh * g.kw, n);
     let dxs = DisjointParts::new(dx, inputs, parts);
     run_parts(parts, &|k| {
         let (dx, samples) = (dxs.take(k), dxs.items(k));
         for (dxj, j) in dx.chunks_exact_mut(inputs).zip(samples) {
             dxj.fill(T::zero());
-            pool_backward(
-                g,
-                max,
-                &x[j * inputs..][..inputs],
-                &dy[j * outputs..][..outputs],
-                dxj,
-            );
+            let dyj = &dy[j * outputs..][..outputs];
+            if max {
+                for (&i, &d) in taken[j * outputs..][..outputs].iter().zip(dyj) {
+                    dxj[i as usize] += d;
+                }
+            } else {
+                pool_backward(g, false, &x[j * inputs..][..inputs], dyj, dxj);
+            }
         }
     });
 }
@@ -85,9 +88,11 @@ macro_rules! pool_layer {
                 dx
             }
 
-            fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, _: &mut DynTape) {
+            /// The tape holds, for max pooling, the input each output took.
+            fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
                 ensure_cols(y, x.ncols());
-                pool_batch(&Self::GEOMETRY, $max, I, O, x.as_slice(), y.as_mut_slice());
+                let taken = tape.get_mut::<Vec<u32>>();
+                pool_batch(&Self::GEOMETRY, $max, I, O, x.as_slice(), y.as_mut_slice(), taken);
             }
 
             fn backward_batch(
@@ -96,13 +101,13 @@ macro_rules! pool_layer {
                 _: &Batch<T, O>,
                 dy: &Batch<T, O>,
                 dx: Option<&mut Batch<T, I>>,
-                _: &mut DynTape,
+                tape: &mut DynTape,
             ) {
                 assert_eq!(x.ncols(), dy.ncols(), "minibatch sizes differ");
                 if let Some(dx) = dx {
                     ensure_cols(dx, x.ncols());
-                    let g = &Self::GEOMETRY;
-                    pool_backward_batch(g, $max, I, O, x.as_slice(), dy.as_slice(), dx.as_mut_slice());
+                    let (g, taken) = (&Self::GEOMETRY, tape.get_mut::<Vec<u32>>());
+                    pool_backward_batch(g, $max, I, O, x.as_slice(), dy.as_slice(), dx.as_mut_slice(), taken);
                 }
             }
 

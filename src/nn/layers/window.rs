@@ -275,6 +275,22 @@ pub(crate) fn im2col<T: Scalar>(g: &Geometry, x: &[T], cols: &mut [T]) {
     }
 }
 
+/// `out.copy_from_slice(input)` for the short rows of an image: in blocks of 8 that the
+/// compiler turns into vector moves, where `copy_from_slice` calls `memmove` for each row.
+#[inline(always)]
+fn copy_short<T: Scalar>(out: &mut [T], input: &[T]) {
+    let mut blocks = out.chunks_exact_mut(8);
+    let mut inputs = input.chunks_exact(8);
+    for (o, i) in (&mut blocks).zip(&mut inputs) {
+        let i: &[T; 8] = i.try_into().expect("blocks of 8");
+        let o: &mut [T; 8] = o.try_into().expect("blocks of 8");
+        *o = *i;
+    }
+    for (o, &i) in blocks.into_remainder().iter_mut().zip(inputs.remainder()) {
+        *o = i;
+    }
+}
+
 /// Folds `cols` (a `patch × positions` matrix of input gradients per window place) back onto
 /// the sample: `dx` (zeroed by the caller) gets the sum over the window places of each input.
 pub(crate) fn col2im<T: Scalar>(g: &Geometry, cols: &[T], dx: &mut [T]) {
@@ -301,19 +317,65 @@ pub(crate) fn col2im<T: Scalar>(g: &Geometry, cols: &[T], dx: &mut [T]) {
 /// Pooling of one sample: each output is the maximum (`max`) or the mean of its window, plane
 /// by plane (`g.c == g.f`, no padding). A NaN in a window wins the maximum, as in PyTorch.
 pub(crate) fn pool_forward<T: Scalar>(g: &Geometry, max: bool, x: &[T], y: &mut [T]) {
+    if max {
+        max_pool(g, x, y, |_, _| {});
+        return;
+    }
     let (plane, positions) = (g.plane(), g.positions());
     let scale = T::one() / T::of((g.kh * g.kw) as f64);
     for (xc, yc) in x.chunks_exact(plane).zip(y.chunks_exact_mut(positions)) {
         for oy in 0..g.oh {
             for ox in 0..g.ow {
-                yc[oy * g.ow + ox] = if max {
-                    xc[argmax(g, xc, oy, ox)]
-                } else {
-                    window_sum(g, xc, oy, ox) * scale
-                };
+                yc[oy * g.ow + ox] = window_sum(g, xc, oy, ox) * scale;
             }
         }
     }
+}
+
+/// Max pooling of one sample, calling `record(output, input)` with the index in the sample of
+/// the input each output took (the first largest of its window, row by row; a NaN wins).
+#[inline(always)]
+pub(crate) fn max_pool<T: Scalar>(g: &Geometry, x: &[T], y: &mut [T], mut record: impl FnMut(usize, usize)) {
+    let (plane, positions) = (g.plane(), g.positions());
+    let planes = x.chunks_exact(plane).zip(y.chunks_exact_mut(positions));
+    for (c, (xc, yc)) in planes.enumerate() {
+        if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 {
+            // The common 2x2 window, stride 2: four values, compared in row order.
+            for oy in 0..g.oh {
+                let top = &xc[2 * oy * g.w..][..g.w];
+                let bottom = &xc[(2 * oy + 1) * g.w..][..g.w];
+                let out = &mut yc[oy * g.ow..][..g.ow];
+                for (ox, o) in out.iter_mut().enumerate() {
+                    let candidates = [top[2 * ox], top[2 * ox + 1], bottom[2 * ox], bottom[2 * ox + 1]];
+                    // Selections rather than branches: which value wins is unpredictable.
+                    let (mut value, mut best) = (candidates[0], 0);
+                    for (k, &v) in candidates.iter().enumerate().skip(1) {
+                        let take = wins(v, value);
+                        value = if take { v } else { value };
+                        best = if take { k } else { best };
+                    }
+                    *o = value;
+                    let at = (2 * oy + best / 2) * g.w + 2 * ox + best % 2;
+                    record(c * positions + oy * g.ow + ox, c * plane + at);
+                }
+            }
+        } else {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let at = argmax(g, xc, oy, ox);
+                    yc[oy * g.ow + ox] = xc[at];
+                    record(c * positions + oy * g.ow + ox, c * plane + at);
+                }
+            }
+        }
+    }
+}
+
+/// Whether `v` replaces `best` as a window's maximum: larger, or a NaN where `best` is not.
+#[inline(always)]
+#[allow(clippy::eq_op)] // `v != v` is the NaN test, which `Scalar` has no method for
+fn wins<T: Scalar>(v: T, best: T) -> bool {
+    v > best || (v != v && best == best)
 }
 
 /// The backward pass of one sample's pooling: adds `∂L/∂x` to `dx` (zeroed by the caller).
@@ -351,8 +413,7 @@ fn argmax<T: Scalar>(g: &Geometry, plane: &[T], oy: usize, ox: usize) -> usize {
     for ky in 0..g.kh {
         let row = first + ky * g.w;
         for at in row..row + g.kw {
-            let (v, b) = (plane[at], plane[best]);
-            if v > b || (v.as_f64().is_nan() && !b.as_f64().is_nan()) {
+            if wins(plane[at], plane[best]) {
                 best = at;
             }
         }
