@@ -108,12 +108,66 @@ fn inference(c: &mut Criterion) {
     group.finish();
 }
 
+/// The reference CNN of the `mnist_cnn` example: one-sample forward, a minibatch training step
+/// (Adam, batch 64) and inference (batch 1,000), on 1 and 2 threads.
+fn cnn(c: &mut Criterion) {
+    use constnet::nn::{Build, SoftmaxCrossEntropy};
+    use constnet::train::Workspace;
+    type Cnn = constnet::Net![
+        Input<1, 28, 28>,
+        Conv2d<1, 8, 5>, Relu, MaxPool2d<2>,
+        Conv2d<8, 16, 5>, Relu, MaxPool2d<2>,
+        Flatten,
+        Linear<256, 64>, Relu,
+        Linear<64, 10>,
+    ];
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut net = Cnn::init(&mut rng);
+    let one = constnet::nalgebra::SVector::<f32, 784>::from_fn(|_, _| rng.random_range(0.0..1.0));
+    c.bench_function("CNN forward, 1 sample", |b| {
+        b.iter(|| net.forward(black_box(&one)))
+    });
+    let x = Batch::<f32, 784>::from_fn(1000, |_, _| rng.random_range(0.0..1.0));
+    let mut y = Batch::zeros(1000);
+    let mut tape = Default::default();
+    let mut group = c.benchmark_group("CNN inference, batch 1000");
+    group.throughput(Throughput::Elements(1000));
+    for threads in [1, 2] {
+        with_threads(threads, || {
+            group.bench_function(format!("{threads} thread(s)"), |b| {
+                b.iter(|| net.forward_batch(black_box(&x), &mut y, &mut tape))
+            });
+        })
+        .unwrap();
+    }
+    group.finish();
+    let batch = Batch::<f32, 784>::from_fn(64, |r, c| x[(r, c)]);
+    let targets: Vec<usize> = (0..64).map(|j| j % 10).collect();
+    let mut adam = Adam::new(1e-3).unwrap();
+    let mut workspace = Workspace::new();
+    let mut group = c.benchmark_group("CNN training step, Adam, batch 64");
+    group.throughput(Throughput::Elements(64));
+    for threads in [1, 2] {
+        with_threads(threads, || {
+            group.bench_function(format!("{threads} thread(s)"), |b| {
+                b.iter(|| {
+                    workspace
+                        .step(&mut net, &SoftmaxCrossEntropy, &mut adam, &batch, &targets)
+                        .unwrap()
+                })
+            });
+        })
+        .unwrap();
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .sample_size(30);
-    targets = training, update, inference
+    targets = training, update, inference, cnn
 }
 criterion_main!(benches);

@@ -565,5 +565,78 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for t in &targets {
         println!("{t}");
     }
+    cnn_rows(&data, &peak)?;
+    Ok(())
+}
+
+/// The reference CNN of the `mnist_cnn` example.
+type Cnn = constnet::Net![
+    Input<1, 28, 28>,
+    Conv2d<1, 8, 5>, Relu, MaxPool2d<2>,
+    Conv2d<8, 16, 5>, Relu, MaxPool2d<2>,
+    Flatten,
+    Linear<256, 64>, Relu,
+    Linear<64, 10>,
+];
+
+/// Multiply-adds ×2 of one forward pass of [`Cnn`]: the two convolutions and two linear layers.
+const CNN_FORWARD_FLOP: f64 =
+    2.0 * (8.0 * 576.0 * 25.0 + 16.0 * 64.0 * 200.0 + 256.0 * 64.0 + 64.0 * 10.0);
+
+/// The reference CNN: one-sample forward, a training epoch (Adam, batch 64) and inference
+/// (batch 1,000) on 1 and 2 threads, with GFLOP/s and the fraction of this run's peak
+/// (training counted as three forward passes, less the first layer's input gradient).
+fn cnn_rows(
+    data: &constnet::data::mnist::Mnist,
+    peak: &[f64; 3],
+) -> Result<(), Box<dyn std::error::Error>> {
+    use constnet::nn::Build;
+    let net = Cnn::init(&mut StdRng::seed_from_u64(0));
+    let x = SVector::<f32, 784>::from_fn(|i, _| (i % 255) as f32 / 255.0);
+    let one = best(20, 200, || {
+        black_box(net.forward(black_box(&x)));
+    });
+    println!(
+        "\n| reference CNN (mnist_cnn) | 1 thread | 2 threads |\n|---|---|---|\n| forward, 1 sample | {:.1} µs | |",
+        one.as_secs_f64() * 1e6
+    );
+    let train_flop = 60_000.0 * (3.0 * CNN_FORWARD_FLOP - 2.0 * 8.0 * 576.0 * 25.0);
+    let mut cells = Vec::new();
+    for threads in [1, 2] {
+        let mut net = Cnn::init(&mut StdRng::seed_from_u64(0));
+        let history = with_threads(threads, || {
+            Trainer::new(SoftmaxCrossEntropy, Adam::new(3e-3).expect("valid rate"))
+                .epochs(1)
+                .batch_size(64)
+                .fit(&mut net, &data.train, None, &mut ())
+        })??;
+        let t = history[0].train_time.as_secs_f64();
+        cells.push(format!(
+            "{t:.2} s ({:.0}% of peak)",
+            100.0 * train_flop / t / 1e9 / peak[threads]
+        ));
+    }
+    println!(
+        "| training epoch, Adam, batch 64 | {} | {} |",
+        cells[0], cells[1]
+    );
+    let xb = Batch::<f32, 784>::from_fn(1000, |r, c| data.test.features()[(r, c)]);
+    let mut cells = Vec::new();
+    for threads in [1, 2] {
+        let (mut y, mut tape) = (Batch::zeros(1000), constnet::nn::DynTape::default());
+        let t = with_threads(threads, || {
+            best(5, 1, || net.forward_batch(&xb, &mut y, &mut tape))
+        })?;
+        let rate = 1000.0 / t.as_secs_f64();
+        cells.push(format!(
+            "{rate:.0} images/s ({:.0}% of peak)",
+            100.0 * rate * CNN_FORWARD_FLOP / 1e9 / peak[threads]
+        ));
+    }
+    println!("| inference, batch 1,000 | {} | {} |", cells[0], cells[1]);
+    println!(
+        "\n(this run's peak: {:.1} GFLOP/s on 1 thread, {:.1} on 2)",
+        peak[1], peak[2]
+    );
     Ok(())
 }

@@ -42,7 +42,7 @@ Usage: cargo run --release --example mnist_cnn -- [OPTIONS]
 
 Options:
   --data-dir DIR     where the four MNIST files are, gzip'd or raw [default: data/mnist]
-  --epochs N         passes over the training images [default: 4]
+  --epochs N         passes over the training images [default: 8]
   --batch-size N     minibatch size [default: 64]
   --lr RATE          Adam's first learning rate, decayed on a cosine schedule [default: 0.003]
   --seed N           seed for initialisation and shuffling [default: 0]
@@ -71,7 +71,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     use lexopt::prelude::*;
     let mut o = Options {
         data_dir: PathBuf::from("data/mnist"),
-        epochs: 4,
+        epochs: 8,
         batch_size: 64,
         lr: 3e-3,
         seed: 0,
@@ -144,13 +144,22 @@ struct Lines {
 }
 
 impl Callback<f32> for Lines {
-    fn on_epoch(&mut self, _: &mut dyn Params<f32>, report: &EpochReport) -> Result<ControlFlow<()>, constnet::Error> {
+    fn on_epoch(
+        &mut self,
+        _: &mut dyn Params<f32>,
+        report: &EpochReport,
+    ) -> Result<ControlFlow<()>, constnet::Error> {
         println!(
             "epoch {:>2}: training loss {:.4}, {} accuracy {:.2}%, learning rate {:.5}, {:.2} s",
             report.epoch,
             report.train_loss,
             self.validation,
-            100.0 * report.validation.as_ref().and_then(|v| v.accuracy).unwrap_or(0.0),
+            100.0
+                * report
+                    .validation
+                    .as_ref()
+                    .and_then(|v| v.accuracy)
+                    .unwrap_or(0.0),
             report.learning_rate,
             report.train_time.as_secs_f64()
         );
@@ -179,7 +188,10 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let split;
     let (train, validation, name) = if o.validate {
         let n = data.train.len();
-        let kept = n.checked_sub(HELD_OUT).filter(|&k| k > 0).ok_or("too few training images to hold 10,000 out")?;
+        let kept = n
+            .checked_sub(HELD_OUT)
+            .filter(|&k| k > 0)
+            .ok_or("too few training images to hold 10,000 out")?;
         split = (data.train.subset(0..kept), data.train.subset(kept..n));
         (&split.0, &split.1, "validation")
     } else {
@@ -199,9 +211,14 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         .epochs(o.epochs)
         .batch_size(o.batch_size)
         .order(Order::Shuffled { seed: o.seed })
-        .schedule(Schedule::Cosine { epochs: o.epochs, min_lr: 0.0 });
+        .schedule(Schedule::Cosine {
+            epochs: o.epochs,
+            min_lr: 0.0,
+        });
     let mut lines = Lines { validation: name };
-    let history = constnet::with_threads(o.threads, || trainer.fit(&mut net, train, Some(validation), &mut lines))??;
+    let history = constnet::with_threads(o.threads, || {
+        trainer.fit(&mut net, train, Some(validation), &mut lines)
+    })??;
 
     report_test(&net, &data.test)?;
     let training: Duration = history.iter().map(|r| r.train_time).sum();
@@ -216,7 +233,19 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         println!("saved weights to {}", path.display());
     }
     if let Some(path) = &o.filters {
-        draw_filters(net.first().first().first().first().first().first().first().first().first().weight(), path)?;
+        draw_filters(
+            net.first()
+                .first()
+                .first()
+                .first()
+                .first()
+                .first()
+                .first()
+                .first()
+                .first()
+                .weight(),
+            path,
+        )?;
         println!("drew the first layer's filters to {}", path.display());
     }
     Ok(())
@@ -232,20 +261,31 @@ fn draw_filters(weight: &[f32], path: &PathBuf) -> Result<(), Box<dyn std::error
     let height = 5 * SCALE + 2 * GAP;
     let mut image = image::RgbImage::from_pixel(width, height, image::Rgb([255, 255, 255]));
     for (k, filter) in filters.iter().enumerate() {
-        let (lo, hi) = filter.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let (lo, hi) = filter
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
         let x0 = GAP + k as u32 * (5 * SCALE + GAP);
         for (i, &v) in filter.iter().enumerate() {
             let level = (255.0 * (v - lo) / (hi - lo).max(f32::EPSILON)).round() as u8;
             let (r, c) = (i as u32 / 5, i as u32 % 5);
             for dy in 0..SCALE {
                 for dx in 0..SCALE {
-                    image.put_pixel(x0 + c * SCALE + dx, GAP + r * SCALE + dy, image::Rgb([level; 3]));
+                    image.put_pixel(
+                        x0 + c * SCALE + dx,
+                        GAP + r * SCALE + dy,
+                        image::Rgb([level; 3]),
+                    );
                 }
             }
         }
     }
     let mut bytes = Vec::new();
-    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageOutputFormat::Png)?;
+    image.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageOutputFormat::Png,
+    )?;
     io::write_atomic(path, &bytes)?;
     Ok(())
 }

@@ -141,3 +141,35 @@ fn small_networks_step_without_heap_allocation() {
         7,
     );
 }
+
+/// The one-sample forward pass and training step of a convolutional network (direct loops,
+/// every activation on the stack) allocate nothing after the first step. Minibatch steps do:
+/// `matrixmultiply` allocates its packing buffers in each product.
+#[test]
+fn cnn_one_sample_steps_allocate_nothing() {
+    use constnet::{Net, nn::Build};
+    type Cnn = Net![
+        Input<1, 12, 12>,
+        Conv2d<1, 4, 3>, Relu, MaxPool2d<2>,
+        Conv2d<4, 6, 3, 1, 1>, Relu, AvgPool2d<2>,
+        Flatten, Linear<24, 10>,
+    ];
+    let net = Cnn::init(&mut StdRng::seed_from_u64(3));
+    check(
+        "CNN 1x12x12",
+        net,
+        SoftmaxCrossEntropy,
+        Adam::new(1e-3).unwrap(),
+        4,
+    );
+    type Signal =
+        Net![Input<2, 32>, Conv1d<2, 4, 5, 1, 2>, Relu, MaxPool1d<2>, Flatten, Linear<64, 3>];
+    let net = Signal::init(&mut StdRng::seed_from_u64(4));
+    check(
+        "CNN 2x32",
+        net,
+        SoftmaxCrossEntropy,
+        Sgd::new(0.1).unwrap(),
+        1,
+    );
+}

@@ -447,7 +447,10 @@ pub const fn check_pool(
             .panic()
     }
     if i > u32::MAX as usize {
-        Message::new().str("a pooling layer takes at most 4294967295 values per sample, not ").num(i).panic()
+        Message::new()
+            .str("a pooling layer takes at most 4294967295 values per sample, not ")
+            .num(i)
+            .panic()
     }
     let stage = Stage::pool(start(rank, c, h, w), rank, max, k, s).check();
     check_type(stage, i, o);

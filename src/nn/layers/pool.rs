@@ -16,7 +16,15 @@ use crate::{base::linalg::Batch, base::scalar::Scalar, nn::layer::Layer, nn::tak
 
 /// Pooling of every sample of a minibatch, the samples shared between the threads. Max
 /// pooling records in `taken` which input each output took, for the backward pass.
-fn pool_batch<T: Scalar>(g: &Geometry, max: bool, inputs: usize, outputs: usize, x: &[T], y: &mut [T], taken: &mut Vec<u32>) {
+fn pool_batch<T: Scalar>(
+    g: &Geometry,
+    max: bool,
+    inputs: usize,
+    outputs: usize,
+    x: &[T],
+    y: &mut [T],
+    taken: &mut Vec<u32>,
+) {
     let n = x.len() / inputs;
     let parts = split_into(n * outputs * g.kh * g.kw, n);
     if max && taken.len() != n * outputs {
@@ -44,9 +52,21 @@ fn pool_batch<T: Scalar>(g: &Geometry, max: bool, inputs: usize, outputs: usize,
 /// The input gradient of pooling over a minibatch, the samples shared between the threads;
 /// max pooling sends each output's gradient to the input recorded in `taken`.
 #[allow(clippy::too_many_arguments)]
-fn pool_backward_batch<T: Scalar>(g: &Geometry, max: bool, inputs: usize, outputs: usize, x: &[T], dy: &[T], dx: &mut [T], taken: &[u32]) {
+fn pool_backward_batch<T: Scalar>(
+    g: &Geometry,
+    max: bool,
+    inputs: usize,
+    outputs: usize,
+    x: &[T],
+    dy: &[T],
+    dx: &mut [T],
+    taken: &[u32],
+) {
     let n = x.len() / inputs;
-    assert!(!max || taken.len() >= n * outputs, "a backward pass needs the forward pass's tape");
+    assert!(
+        !max || taken.len() >= n * outputs,
+        "a backward pass needs the forward pass's tape"
+    );
     let parts = split_into(n * outputs * g.kh * g.kw, n);
     let dxs = DisjointParts::new(dx, inputs, parts);
     run_parts(parts, &|k| {

@@ -262,8 +262,8 @@ pub(crate) fn im2col<T: Scalar>(g: &Geometry, x: &[T], cols: &mut [T]) {
                     let out = &mut row[oy * g.ow..][..g.ow];
                     if g.sw == 1 && !out_cols.is_empty() {
                         let start = g.in_col(out_cols.start, kx);
-                        out[out_cols.clone()]
-                            .copy_from_slice(&input[start..start + out_cols.len()]);
+                        let input = &input[start..start + out_cols.len()];
+                        copy_short(&mut out[out_cols.clone()], input);
                     } else {
                         for ox in out_cols.clone() {
                             out[ox] = input[g.in_col(ox, kx)];
@@ -335,7 +335,12 @@ pub(crate) fn pool_forward<T: Scalar>(g: &Geometry, max: bool, x: &[T], y: &mut 
 /// Max pooling of one sample, calling `record(output, input)` with the index in the sample of
 /// the input each output took (the first largest of its window, row by row; a NaN wins).
 #[inline(always)]
-pub(crate) fn max_pool<T: Scalar>(g: &Geometry, x: &[T], y: &mut [T], mut record: impl FnMut(usize, usize)) {
+pub(crate) fn max_pool<T: Scalar>(
+    g: &Geometry,
+    x: &[T],
+    y: &mut [T],
+    mut record: impl FnMut(usize, usize),
+) {
     let (plane, positions) = (g.plane(), g.positions());
     let planes = x.chunks_exact(plane).zip(y.chunks_exact_mut(positions));
     for (c, (xc, yc)) in planes.enumerate() {
@@ -346,7 +351,12 @@ pub(crate) fn max_pool<T: Scalar>(g: &Geometry, x: &[T], y: &mut [T], mut record
                 let bottom = &xc[(2 * oy + 1) * g.w..][..g.w];
                 let out = &mut yc[oy * g.ow..][..g.ow];
                 for (ox, o) in out.iter_mut().enumerate() {
-                    let candidates = [top[2 * ox], top[2 * ox + 1], bottom[2 * ox], bottom[2 * ox + 1]];
+                    let candidates = [
+                        top[2 * ox],
+                        top[2 * ox + 1],
+                        bottom[2 * ox],
+                        bottom[2 * ox + 1],
+                    ];
                     // Selections rather than branches: which value wins is unpredictable.
                     let (mut value, mut best) = (candidates[0], 0);
                     for (k, &v) in candidates.iter().enumerate().skip(1) {
