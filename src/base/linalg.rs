@@ -490,7 +490,6 @@ pub(crate) const fn gemm_backward(inputs: usize, outputs: usize) -> bool {
     inputs * outputs >= 256 && min >= 8
 }
 
-#[cfg(feature = "std")]
 /// A matrix inside a slice: the values and the row and column strides (in values).
 pub(crate) type Strided<'a, T> = (&'a [T], usize, usize);
 
@@ -551,6 +550,7 @@ pub(crate) fn gemm_strided<T: Scalar>(
     }
 }
 
+#[cfg(feature = "std")]
 #[cfg(test)]
 mod tests {
     use super::*;
