@@ -7,11 +7,14 @@ use nalgebra::SVector;
 use rand::Rng;
 
 use crate::alloc_prelude::*;
-use crate::base::disjoint::DisjointParts;
+use crate::base::disjoint::{DisjointParts, DisjointRows};
 use crate::base::linalg::{ensure_cols, gemm_strided, split_into};
 use crate::base::threads::run_parts;
 use crate::nn::layer::{DynTape, LayerInfo, short_type_name};
-use crate::nn::layers::window::{Geometry, col2im, conv_backward, conv_forward, im2col};
+use crate::nn::layers::implicit::{
+    LANES, Padded, by_tap, convolve, filter_grad, flip, pad, transposed, widen,
+};
+use crate::nn::layers::window::{Geometry, col2im, conv_backward, conv_forward};
 use crate::nn::param::{Param, ParamMut, Path, Shape};
 use crate::{base::linalg::Batch, base::scalar::Scalar, error::Error, nn::init::Init};
 
@@ -36,12 +39,13 @@ impl<T: Scalar> Clone for ConvCore<T> {
     }
 }
 
-/// What a minibatch pass of a convolution keeps: the unfolded inputs (one `patch ×
-/// positions` block per sample), and one block per thread for the input gradients.
+/// What the minibatch passes of a convolution reuse: a buffer per thread (a padded sample
+/// and output gradient, or a block of input gradients), and the filters tap by tap (flipped
+/// for the input gradient).
 #[derive(Default)]
 struct ConvTape<T> {
-    cols: Vec<T>,
     scratch: Vec<T>,
+    taps: Vec<T>,
 }
 
 /// `v` holds exactly `len` values, reallocating only when the size changes.
@@ -107,9 +111,9 @@ impl<T: Scalar> ConvCore<T> {
         conv_backward(g, &self.weight, x, dy, &mut self.weight_grad, bias_grad, dx);
     }
 
-    /// The minibatch forward pass: each sample unfolded ([`im2col`]), then one product
-    /// `W·cols` written straight into its output column. Samples are shared between the
-    /// threads; each is computed the same way on any thread count.
+    /// The minibatch forward pass: each sample copied with its zero padding, then convolved
+    /// in registers ([`convolve`]). Samples are shared between the threads; each is computed
+    /// the same way on any thread count, and gives the one-sample pass's values.
     fn forward_batch(
         &self,
         g: &Geometry,
@@ -121,42 +125,36 @@ impl<T: Scalar> ConvCore<T> {
     ) {
         let n = x.len() / inputs;
         let tape = tape.get_mut::<ConvTape<T>>();
-        let block = g.patch() * g.positions();
-        resize(&mut tape.cols, n * block);
-        let parts = split_into(n * g.f * block, n);
+        let layout = Padded::of(g);
+        let work = n * g.f * g.patch() * g.positions();
+        let parts = split_into(work, n);
+        resize(&mut tape.scratch, parts * layout.len(g));
+        resize(&mut tape.taps, self.weight.len());
+        by_tap(g, &self.weight, &mut tape.taps);
         let ys = DisjointParts::new(y, outputs, parts);
-        let cols = DisjointParts::new(&mut tape.cols, block, parts);
+        let scratch = DisjointParts::new(&mut tape.scratch, layout.len(g), parts);
+        let taps = &tape.taps[..];
         run_parts(parts, &|k| {
-            let (y, cols, samples) = (ys.take(k), cols.take(k), ys.items(k));
-            let blocks = y
-                .chunks_exact_mut(outputs)
-                .zip(cols.chunks_exact_mut(block));
-            for ((yj, colj), j) in blocks.zip(samples) {
-                im2col(g, &x[j * inputs..][..inputs], colj);
-                let beta = match self.bias() {
-                    Some(bias) => {
-                        for (yf, &b) in yj.chunks_exact_mut(g.positions()).zip(bias) {
-                            yf.fill(b);
-                        }
-                        T::one()
-                    }
-                    None => T::zero(),
-                };
-                let (m, k, cols) = (g.f, g.patch(), g.positions());
-                let w = (&self.weight[..], k, 1);
-                gemm_strided(m, k, cols, w, (&colj[..], cols, 1), beta, yj, (cols, 1));
+            let (y, xp, samples) = (ys.take(k), scratch.take(k), ys.items(k));
+            for (yj, j) in y.chunks_exact_mut(outputs).zip(samples) {
+                pad(g, layout, &x[j * inputs..][..inputs], xp);
+                convolve(g, layout, taps, self.bias(), xp, yj);
             }
         });
     }
 
-    /// The minibatch backward pass: `∂L/∂W += Σ dY·colsᵀ` (the filters shared between the
-    /// threads, each sum over the samples whole and in order), `∂L/∂b += Σ dY`, and
-    /// `∂L/∂x` by folding `Wᵀ·dY` back ([`col2im`]), samples shared between the threads.
+    /// The minibatch backward pass: `∂L/∂b += Σ dY`; `∂L/∂W += Σ dY·colsᵀ` on the unfolded
+    /// inputs ([`im2col`], samples shared between the threads; then the filters shared, each
+    /// sum over the samples whole and in order); and `∂L/∂x` as the convolution of the padded
+    /// `dY` with the flipped filters for stride 1 ([`transposed`]), else by folding `Wᵀ·dY`
+    /// back ([`col2im`]), samples shared between the threads.
+    #[allow(clippy::too_many_arguments)]
     fn backward_batch(
         &mut self,
         g: &Geometry,
         inputs: usize,
         outputs: usize,
+        x: &[T],
         dy: &[T],
         dx: Option<&mut [T]>,
         tape: &mut DynTape,
@@ -165,56 +163,67 @@ impl<T: Scalar> ConvCore<T> {
         let tape = tape.get_mut::<ConvTape<T>>();
         let (positions, patch) = (g.positions(), g.patch());
         let block = patch * positions;
-        assert!(
-            tape.cols.len() >= n * block,
-            "a backward pass needs the forward pass's tape"
-        );
         for dyj in dy.chunks_exact(outputs) {
             for (b, dyf) in self.bias_grad.iter_mut().zip(dyj.chunks_exact(positions)) {
                 *b += dyf.iter().fold(T::zero(), |s, &v| s + v);
             }
         }
-        let parts = split_into(n * g.f * block, g.f);
-        let grads = DisjointParts::new(&mut self.weight_grad, patch, parts);
-        let cols = &tape.cols;
+        // The filter gradient: the taps shared between the threads, each going through the
+        // samples in order.
+        let layout = Padded::of(g);
+        let wide = g.f * g.oh * g.ow.div_ceil(LANES) * LANES;
+        let parts = split_into(n * g.f * block, patch);
+        resize(&mut tape.scratch, parts * (layout.len(g) + wide));
+        let grads = DisjointRows::new(&mut self.weight_grad, patch, parts);
+        let scratch = DisjointParts::new(&mut tape.scratch, layout.len(g) + wide, parts);
         run_parts(parts, &|k| {
-            let (grad, filters) = (grads.take(k), grads.items(k));
-            for (dyj, colj) in dy.chunks_exact(outputs).zip(cols.chunks_exact(block)) {
-                let dyf = (&dyj[filters.start * positions..], positions, 1);
-                gemm_strided(
-                    filters.len(),
-                    positions,
-                    patch,
-                    dyf,
-                    (colj, 1, positions),
-                    T::one(),
-                    grad,
-                    (patch, 1),
-                );
+            let (mut grad, buffer, taps) = (grads.take(k), scratch.take(k), grads.rows(k));
+            let (xp, dyw) = buffer.split_at_mut(layout.len(g));
+            for (xj, dyj) in x.chunks_exact(inputs).zip(dy.chunks_exact(outputs)) {
+                pad(g, layout, xj, xp);
+                widen(g, dyj, dyw);
+                filter_grad(g, layout, xp, dyw, taps.clone(), &mut grad);
             }
         });
         let Some(dx) = dx else { return };
         let parts = split_into(n * g.f * block, n);
-        resize(&mut tape.scratch, parts * block);
+        let transposed = transposed(g);
+        let layout = transposed.as_ref().map(Padded::of);
+        let per_part = match (&transposed, layout) {
+            (Some(t), Some(layout)) => layout.len(t),
+            _ => block,
+        };
+        resize(&mut tape.scratch, parts * per_part);
+        resize(&mut tape.taps, self.weight.len());
+        flip(g, &self.weight, &mut tape.taps);
         let dxs = DisjointParts::new(dx, inputs, parts);
-        let scratch = DisjointParts::new(&mut tape.scratch, block, parts);
-        let weight = &self.weight[..];
+        let scratch = DisjointParts::new(&mut tape.scratch, per_part, parts);
+        let (weight, flipped) = (&self.weight[..], &tape.taps[..]);
         run_parts(parts, &|k| {
-            let (dx, dcols, samples) = (dxs.take(k), scratch.take(k), dxs.items(k));
+            let (dx, buffer, samples) = (dxs.take(k), scratch.take(k), dxs.items(k));
             for (dxj, j) in dx.chunks_exact_mut(inputs).zip(samples) {
-                let dyj = (&dy[j * outputs..][..outputs], positions, 1);
-                gemm_strided(
-                    patch,
-                    g.f,
-                    positions,
-                    (weight, 1, patch),
-                    dyj,
-                    T::zero(),
-                    dcols,
-                    (positions, 1),
-                );
-                dxj.fill(T::zero());
-                col2im(g, dcols, dxj);
+                let dyj = &dy[j * outputs..][..outputs];
+                match (&transposed, layout) {
+                    (Some(t), Some(layout)) => {
+                        pad(t, layout, dyj, buffer);
+                        convolve(t, layout, flipped, None, buffer, dxj);
+                    }
+                    _ => {
+                        let dyj = (dyj, positions, 1);
+                        gemm_strided(
+                            patch,
+                            g.f,
+                            positions,
+                            (weight, 1, patch),
+                            dyj,
+                            T::zero(),
+                            buffer,
+                            (positions, 1),
+                        );
+                        dxj.fill(T::zero());
+                        col2im(g, buffer, dxj);
+                    }
+                }
             }
         });
     }
@@ -314,7 +323,7 @@ macro_rules! conv_layer {
                     ensure_cols(dx, x.ncols());
                     dx.as_mut_slice()
                 });
-                self.core.backward_batch(&Self::GEOMETRY, I, O, dy.as_slice(), dx, tape);
+                self.core.backward_batch(&Self::GEOMETRY, I, O, x.as_slice(), dy.as_slice(), dx, tape);
             }
 
             fn visit_params<V: FnMut(Param<'_, T>)>(&self, at: &Path<'_>, f: &mut V) {

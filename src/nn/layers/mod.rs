@@ -5,6 +5,7 @@
 mod activation;
 mod conv;
 mod dropout;
+mod implicit;
 mod linear;
 mod pool;
 #[cfg(all(test, feature = "std"))]

@@ -10,7 +10,7 @@ use crate::base::disjoint::DisjointParts;
 use crate::base::linalg::{ensure_cols, split_into};
 use crate::base::threads::run_parts;
 use crate::nn::layer::{DynTape, LayerInfo};
-use crate::nn::layers::window::{Geometry, max_pool, pool_backward, pool_forward};
+use crate::nn::layers::window::{Geometry, max_pool_taken, pool_backward, pool_forward};
 use crate::nn::param::{Param, ParamMut, Path, StateOp};
 use crate::{base::linalg::Batch, base::scalar::Scalar, nn::layer::Layer, nn::takes::Takes};
 
@@ -40,8 +40,7 @@ fn pool_batch<T: Scalar>(
             let xj = &x[j * inputs..][..inputs];
             if max {
                 let row = &mut taken[(j - samples.start) * outputs..][..outputs];
-                // Indices below `inputs`, which fits in u32 (checked when the type was built).
-                max_pool(g, xj, yj, |o, i| row[o] = i as u32);
+                max_pool_taken(g, xj, yj, row);
             } else {
                 pool_forward(g, false, xj, yj);
             }

@@ -6,6 +6,7 @@
 //! `H = 1`.
 
 use crate::base::scalar::Scalar;
+use crate::base::simd;
 
 /// The geometry of a window over a sample: `c` input planes of `h x w`, `f` output planes of
 /// `oh x ow`, a `kh x kw` window moved by `sh`, `sw` over the input padded by `ph`, `pw`
@@ -240,57 +241,6 @@ pub(crate) fn conv_backward<T: Scalar>(
     }
 }
 
-/// Unfolds one sample into `cols`, a row-major `patch × positions` matrix: row
-/// `(c, ky, kx)` holds, for every output position, the input value under that window place
-/// (zero in the padding). The convolution is then one matrix product.
-pub(crate) fn im2col<T: Scalar>(g: &Geometry, x: &[T], cols: &mut [T]) {
-    let (plane, positions) = (g.plane(), g.positions());
-    let mut rows = cols.chunks_exact_mut(positions);
-    for c in 0..g.c {
-        let xc = &x[c * plane..][..plane];
-        for ky in 0..g.kh {
-            let out_rows = g.rows(ky);
-            for kx in 0..g.kw {
-                let row = rows.next().expect("patch rows");
-                let out_cols = g.cols(kx);
-                let full = out_rows.len() == g.oh && out_cols.len() == g.ow;
-                if !full {
-                    row.fill(T::zero());
-                }
-                for oy in out_rows.clone() {
-                    let input = &xc[g.in_row(oy, ky) * g.w..][..g.w];
-                    let out = &mut row[oy * g.ow..][..g.ow];
-                    if g.sw == 1 && !out_cols.is_empty() {
-                        let start = g.in_col(out_cols.start, kx);
-                        let input = &input[start..start + out_cols.len()];
-                        copy_short(&mut out[out_cols.clone()], input);
-                    } else {
-                        for ox in out_cols.clone() {
-                            out[ox] = input[g.in_col(ox, kx)];
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// `out.copy_from_slice(input)` for the short rows of an image: in blocks of 8 that the
-/// compiler turns into vector moves, where `copy_from_slice` calls `memmove` for each row.
-#[inline(always)]
-fn copy_short<T: Scalar>(out: &mut [T], input: &[T]) {
-    let mut blocks = out.chunks_exact_mut(8);
-    let mut inputs = input.chunks_exact(8);
-    for (o, i) in (&mut blocks).zip(&mut inputs) {
-        let i: &[T; 8] = i.try_into().expect("blocks of 8");
-        let o: &mut [T; 8] = o.try_into().expect("blocks of 8");
-        *o = *i;
-    }
-    for (o, &i) in blocks.into_remainder().iter_mut().zip(inputs.remainder()) {
-        *o = i;
-    }
-}
-
 /// Folds `cols` (a `patch × positions` matrix of input gradients per window place) back onto
 /// the sample: `dx` (zeroed by the caller) gets the sum over the window places of each input.
 pub(crate) fn col2im<T: Scalar>(g: &Geometry, cols: &[T], dx: &mut [T]) {
@@ -345,27 +295,26 @@ pub(crate) fn max_pool<T: Scalar>(
     let planes = x.chunks_exact(plane).zip(y.chunks_exact_mut(positions));
     for (c, (xc, yc)) in planes.enumerate() {
         if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 {
-            // The common 2x2 window, stride 2: four values, compared in row order.
+            // The common 2x2 window, stride 2, as a tree of selections that the compiler
+            // turns into vector code: the first largest of each row's pair, then of the two
+            // rows (a tie keeps the top row: row-by-row order).
             for oy in 0..g.oh {
                 let top = &xc[2 * oy * g.w..][..g.w];
                 let bottom = &xc[(2 * oy + 1) * g.w..][..g.w];
                 let out = &mut yc[oy * g.ow..][..g.ow];
                 for (ox, o) in out.iter_mut().enumerate() {
-                    let candidates = [
+                    let (t0, t1, b0, b1) = (
                         top[2 * ox],
                         top[2 * ox + 1],
                         bottom[2 * ox],
                         bottom[2 * ox + 1],
-                    ];
-                    // Selections rather than branches: which value wins is unpredictable.
-                    let (mut value, mut best) = (candidates[0], 0);
-                    for (k, &v) in candidates.iter().enumerate().skip(1) {
-                        let take = wins(v, value);
-                        value = if take { v } else { value };
-                        best = if take { k } else { best };
-                    }
-                    *o = value;
-                    let at = (2 * oy + best / 2) * g.w + 2 * ox + best % 2;
+                    );
+                    let (up, down) = (wins(t1, t0), wins(b1, b0));
+                    let (v01, v23) = (if up { t1 } else { t0 }, if down { b1 } else { b0 });
+                    let lower = wins(v23, v01);
+                    *o = if lower { v23 } else { v01 };
+                    let column = 2 * ox + usize::from(if lower { down } else { up });
+                    let at = (2 * oy + usize::from(lower)) * g.w + column;
                     record(c * positions + oy * g.ow + ox, c * plane + at);
                 }
             }
@@ -381,11 +330,49 @@ pub(crate) fn max_pool<T: Scalar>(
     }
 }
 
+/// Max pooling of one sample of a minibatch, writing to `taken` (one per output) the index in
+/// the sample of the input each output took, as [`max_pool`] chooses it.
+#[inline(always)]
+fn max_pool_taken_kernel<T: Scalar>(g: &Geometry, x: &[T], y: &mut [T], taken: &mut [u32]) {
+    if !(g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2) {
+        // Indices fit in u32: the layers' shape checks say so.
+        max_pool(g, x, y, |o, i| taken[o] = i as u32);
+        return;
+    }
+    let (plane, positions) = (g.plane(), g.positions());
+    let planes = x.chunks_exact(plane).zip(y.chunks_exact_mut(positions));
+    for (c, ((xc, yc), tc)) in planes.zip(taken.chunks_exact_mut(positions)).enumerate() {
+        for oy in 0..g.oh {
+            let top = &xc[2 * oy * g.w..][..2 * g.ow];
+            let bottom = &xc[(2 * oy + 1) * g.w..][..2 * g.ow];
+            let out = &mut yc[oy * g.ow..][..g.ow];
+            let took = &mut tc[oy * g.ow..][..g.ow];
+            let first = (c * plane + 2 * oy * g.w) as u32;
+            let (w, pairs) = (g.w as u32, top.chunks_exact(2).zip(bottom.chunks_exact(2)));
+            for (ox, ((o, t), (up, down))) in out.iter_mut().zip(took).zip(pairs).enumerate() {
+                let (right_up, right_down) = (wins(up[1], up[0]), wins(down[1], down[0]));
+                let upper = if right_up { up[1] } else { up[0] };
+                let lower = if right_down { down[1] } else { down[0] };
+                let below = wins(lower, upper);
+                *o = if below { lower } else { upper };
+                let right = if below { right_down } else { right_up };
+                *t = first + u32::from(below) * w + 2 * ox as u32 + u32::from(right);
+            }
+        }
+    }
+}
+
+simd::multiversion! {
+    /// [`max_pool_taken_kernel`], compiled for the CPU's vector width.
+    pub(crate) fn max_pool_taken[T: Scalar](g: &Geometry, x: &[T], y: &mut [T], taken: &mut [u32]) = max_pool_taken_kernel;
+}
+
 /// Whether `v` replaces `best` as a window's maximum: larger, or a NaN where `best` is not.
 #[inline(always)]
 #[allow(clippy::eq_op)] // `v != v` is the NaN test, which `Scalar` has no method for
 fn wins<T: Scalar>(v: T, best: T) -> bool {
-    v > best || (v != v && best == best)
+    // `|` and `&`, not `||` and `&&`: no branch.
+    (v > best) | ((v != v) & (best == best))
 }
 
 /// The backward pass of one sample's pooling: adds `∂L/∂x` to `dx` (zeroed by the caller).
@@ -447,7 +434,6 @@ fn window_sum<T: Scalar>(g: &Geometry, plane: &[T], oy: usize, ox: usize) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alloc_prelude::*;
 
     #[test]
     fn valid_ranges_keep_windows_inside_the_input() {
@@ -461,28 +447,5 @@ mod tests {
         let g = Geometry::line(1, 1, 2, 3, 0, 7);
         assert_eq!(g.ow, 2);
         assert_eq!(g.cols(1), 0..2);
-    }
-
-    #[test]
-    fn unfolding_then_a_product_is_the_direct_convolution() {
-        let g = Geometry::square(2, 3, 3, 2, 1, 5, 4);
-        let x: Vec<f64> = (0..2 * 5 * 4)
-            .map(|i| ((i * 7) % 11) as f64 - 5.0)
-            .collect();
-        let w: Vec<f64> = (0..3 * g.patch())
-            .map(|i| ((i * 5) % 7) as f64 / 3.0 - 1.0)
-            .collect();
-        let mut direct = vec![0.0; 3 * g.positions()];
-        conv_forward(&g, &w, None, &x, &mut direct);
-        let mut cols = vec![0.0; g.patch() * g.positions()];
-        im2col(&g, &x, &mut cols);
-        for f in 0..3 {
-            for p in 0..g.positions() {
-                let v: f64 = (0..g.patch())
-                    .map(|r| w[f * g.patch() + r] * cols[r * g.positions() + p])
-                    .sum();
-                assert!((v - direct[f * g.positions() + p]).abs() < 1e-12);
-            }
-        }
     }
 }
