@@ -112,8 +112,11 @@ fn block<T: Scalar, const NB: usize>(
                     acc[b] = [bias[b]; LANES];
                 }
             }
+            // Window rows over the padding above or below the input add only zeros.
+            let top = oy * g.sh;
+            let rows = g.ph.saturating_sub(top)..g.kh.min((g.ph + g.h).saturating_sub(top));
             for c in 0..g.c {
-                for ky in 0..g.kh {
+                for ky in rows.clone() {
                     let at = (c * layout.height + oy * g.sh + ky) * layout.width;
                     let row = &xp[at..at + layout.width];
                     for kx in 0..g.kw {
@@ -212,8 +215,9 @@ fn grad_block<T: Scalar, const NB: usize>(
     let runs = g.ow.div_ceil(LANES);
     let plane = g.oh * runs * LANES;
     let start = taps.start;
+    // The window place of the first tap, then counted up without divisions.
+    let (mut c, mut ky, mut kx) = (start / (g.kh * g.kw), start / g.kw % g.kh, start % g.kw);
     for tap in taps {
-        let (c, ky, kx) = (tap / (g.kh * g.kw), tap / g.kw % g.kh, tap % g.kw);
         let mut acc = [[T::zero(); LANES]; NB];
         for oy in 0..g.oh {
             let at = (c * layout.height + oy * g.sh + ky) * layout.width;
@@ -221,24 +225,31 @@ fn grad_block<T: Scalar, const NB: usize>(
             for run in 0..runs {
                 let ox0 = run * LANES;
                 let xin: [T; LANES] = if g.sw == 1 {
-                    row[ox0 + kx..ox0 + kx + LANES]
-                        .try_into()
-                        .expect("a run of lanes")
+                    row[ox0 + kx..ox0 + kx + LANES].try_into().expect("a run of lanes")
                 } else {
                     core::array::from_fn(|l| row[(ox0 + l) * g.sw + kx])
                 };
-                for b in 0..NB {
+                for (b, a) in acc.iter_mut().enumerate() {
                     let at = (f0 + b) * plane + (oy * runs + run) * LANES;
                     let d: &[T; LANES] = dy[at..at + LANES].try_into().expect("a run of lanes");
-                    for l in 0..LANES {
-                        acc[b][l] += d[l] * xin[l];
+                    for ((a, &d), &x) in a.iter_mut().zip(d).zip(&xin) {
+                        *a += d * x;
                     }
                 }
             }
         }
-        for b in 0..NB {
-            let sum = acc[b].iter().fold(T::zero(), |s, &v| s + v);
+        for (b, a) in acc.iter().enumerate() {
+            let sum = a.iter().fold(T::zero(), |s, &v| s + v);
             grad.column(f0 + b)[tap - start] += sum;
+        }
+        kx += 1;
+        if kx == g.kw {
+            kx = 0;
+            ky += 1;
+            if ky == g.kh {
+                ky = 0;
+                c += 1;
+            }
         }
     }
 }
