@@ -21,7 +21,8 @@ pub use init::Init;
 pub use layer::{DynTape, Layer, LayerInfo};
 pub use layers::{
     Activation, AvgPool1d, AvgPool2d, Conv1d, Conv2d, Dropout, DropoutTape, Elementwise, Flatten,
-    LeakyRelu, Linear, MaxPool1d, MaxPool2d, Relu, Sigmoid, Softmax, StaticLinear, Tanh,
+    LeakyRelu, Linear, MaxPool1d, MaxPool2d, Relu, Sigmoid, Softmax, StaticConv2d, StaticLinear,
+    Tanh,
 };
 pub use loss::{BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, SoftmaxCrossEntropy};
 pub use model::Model;

@@ -108,39 +108,19 @@ impl<T: Scalar> ConvCore<T> {
 
     fn backward(&mut self, g: &Geometry, x: &[T], dy: &[T], dx: Option<&mut [T]>) {
         let bias_grad = (!self.bias_grad.is_empty()).then_some(&mut self.bias_grad[..]);
-        conv_backward(g, &self.weight, x, dy, &mut self.weight_grad, bias_grad, dx);
+        conv_backward(
+            g,
+            &self.weight,
+            x,
+            dy,
+            Some(&mut self.weight_grad),
+            bias_grad,
+            dx,
+        );
     }
 
-    /// The minibatch forward pass: each sample copied with its zero padding, then convolved
-    /// in registers ([`convolve`]). Samples are shared between the threads; each is computed
-    /// the same way on any thread count, and gives the one-sample pass's values.
-    fn forward_batch(
-        &self,
-        g: &Geometry,
-        inputs: usize,
-        outputs: usize,
-        x: &[T],
-        y: &mut [T],
-        tape: &mut DynTape,
-    ) {
-        let n = x.len() / inputs;
-        let tape = tape.get_mut::<ConvTape<T>>();
-        let layout = Padded::of(g);
-        let work = n * g.f * g.patch() * g.positions();
-        let parts = split_into(work, n);
-        resize(&mut tape.scratch, parts * layout.len(g));
-        resize(&mut tape.taps, self.weight.len());
-        by_tap(g, &self.weight, &mut tape.taps);
-        let ys = DisjointParts::new(y, outputs, parts);
-        let scratch = DisjointParts::new(&mut tape.scratch, layout.len(g), parts);
-        let taps = &tape.taps[..];
-        run_parts(parts, &|k| {
-            let (y, xp, samples) = (ys.take(k), scratch.take(k), ys.items(k));
-            for (yj, j) in y.chunks_exact_mut(outputs).zip(samples) {
-                pad(g, layout, &x[j * inputs..][..inputs], xp);
-                convolve(g, layout, taps, self.bias(), xp, yj);
-            }
-        });
+    fn forward_batch(&self, g: &Geometry, x: &[T], y: &mut [T], tape: &mut DynTape) {
+        forward_batch(g, &self.weight, self.bias(), x, y, tape);
     }
 
     /// The minibatch backward pass: `∂L/∂b += Σ dY`; `∂L/∂W += Σ dY·colsᵀ` on the unfolded
@@ -185,47 +165,9 @@ impl<T: Scalar> ConvCore<T> {
                 filter_grad(g, layout, xp, dyw, taps.clone(), &mut grad);
             }
         });
-        let Some(dx) = dx else { return };
-        let parts = split_into(n * g.f * block, n);
-        let transposed = transposed(g);
-        let layout = transposed.as_ref().map(Padded::of);
-        let per_part = match (&transposed, layout) {
-            (Some(t), Some(layout)) => layout.len(t),
-            _ => block,
-        };
-        resize(&mut tape.scratch, parts * per_part);
-        resize(&mut tape.taps, self.weight.len());
-        flip(g, &self.weight, &mut tape.taps);
-        let dxs = DisjointParts::new(dx, inputs, parts);
-        let scratch = DisjointParts::new(&mut tape.scratch, per_part, parts);
-        let (weight, flipped) = (&self.weight[..], &tape.taps[..]);
-        run_parts(parts, &|k| {
-            let (dx, buffer, samples) = (dxs.take(k), scratch.take(k), dxs.items(k));
-            for (dxj, j) in dx.chunks_exact_mut(inputs).zip(samples) {
-                let dyj = &dy[j * outputs..][..outputs];
-                match (&transposed, layout) {
-                    (Some(t), Some(layout)) => {
-                        pad(t, layout, dyj, buffer);
-                        convolve(t, layout, flipped, None, buffer, dxj);
-                    }
-                    _ => {
-                        let dyj = (dyj, positions, 1);
-                        gemm_strided(
-                            patch,
-                            g.f,
-                            positions,
-                            (weight, 1, patch),
-                            dyj,
-                            T::zero(),
-                            buffer,
-                            (positions, 1),
-                        );
-                        dxj.fill(T::zero());
-                        col2im(g, buffer, dxj);
-                    }
-                }
-            }
-        });
+        if let Some(dx) = dx {
+            input_grad_batch(g, &self.weight, dy, dx, tape);
+        }
     }
 
     fn visit<F: FnMut(Param<'_, T>)>(&self, weight: Shape, at: &Path<'_>, f: &mut F) {
@@ -270,6 +212,94 @@ impl<T: Scalar> ConvCore<T> {
     }
 }
 
+/// The minibatch forward pass of a convolution: each sample copied with its zero padding,
+/// then convolved in registers ([`convolve`]). Samples are shared between the threads; each
+/// is computed the same way on any thread count, and gives the one-sample pass's values.
+pub(crate) fn forward_batch<T: Scalar>(
+    g: &Geometry,
+    weight: &[T],
+    bias: Option<&[T]>,
+    x: &[T],
+    y: &mut [T],
+    tape: &mut DynTape,
+) {
+    let (inputs, outputs) = (g.c * g.plane(), g.f * g.positions());
+    let n = x.len() / inputs;
+    let tape = tape.get_mut::<ConvTape<T>>();
+    let layout = Padded::of(g);
+    let work = n * g.f * g.patch() * g.positions();
+    let parts = split_into(work, n);
+    resize(&mut tape.scratch, parts * layout.len(g));
+    resize(&mut tape.taps, weight.len());
+    by_tap(g, weight, &mut tape.taps);
+    let ys = DisjointParts::new(y, outputs, parts);
+    let scratch = DisjointParts::new(&mut tape.scratch, layout.len(g), parts);
+    let taps = &tape.taps[..];
+    run_parts(parts, &|k| {
+        let (y, xp, samples) = (ys.take(k), scratch.take(k), ys.items(k));
+        for (yj, j) in y.chunks_exact_mut(outputs).zip(samples) {
+            pad(g, layout, &x[j * inputs..][..inputs], xp);
+            convolve(g, layout, taps, bias, xp, yj);
+        }
+    });
+}
+
+/// The input gradient of a convolution over a minibatch: the convolution of the padded `dY`
+/// with the flipped filters for stride 1 ([`transposed`]), else `Wᵀ·dY` folded back
+/// ([`col2im`]); samples shared between the threads.
+fn input_grad_batch<T: Scalar>(
+    g: &Geometry,
+    weight: &[T],
+    dy: &[T],
+    dx: &mut [T],
+    tape: &mut ConvTape<T>,
+) {
+    let (inputs, outputs) = (g.c * g.plane(), g.f * g.positions());
+    let (positions, patch) = (g.positions(), g.patch());
+    let block = patch * positions;
+    let n = dy.len() / outputs;
+    let parts = split_into(n * g.f * block, n);
+    let transposed = transposed(g);
+    let layout = transposed.as_ref().map(Padded::of);
+    let per_part = match (&transposed, layout) {
+        (Some(t), Some(layout)) => layout.len(t),
+        _ => block,
+    };
+    resize(&mut tape.scratch, parts * per_part);
+    resize(&mut tape.taps, weight.len());
+    flip(g, weight, &mut tape.taps);
+    let dxs = DisjointParts::new(dx, inputs, parts);
+    let scratch = DisjointParts::new(&mut tape.scratch, per_part, parts);
+    let flipped = &tape.taps[..];
+    run_parts(parts, &|k| {
+        let (dx, buffer, samples) = (dxs.take(k), scratch.take(k), dxs.items(k));
+        for (dxj, j) in dx.chunks_exact_mut(inputs).zip(samples) {
+            let dyj = &dy[j * outputs..][..outputs];
+            match (&transposed, layout) {
+                (Some(t), Some(layout)) => {
+                    pad(t, layout, dyj, buffer);
+                    convolve(t, layout, flipped, None, buffer, dxj);
+                }
+                _ => {
+                    let dyj = (dyj, positions, 1);
+                    gemm_strided(
+                        patch,
+                        g.f,
+                        positions,
+                        (weight, 1, patch),
+                        dyj,
+                        T::zero(),
+                        buffer,
+                        (positions, 1),
+                    );
+                    dxj.fill(T::zero());
+                    col2im(g, buffer, dxj);
+                }
+            }
+        }
+    });
+}
+
 fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), Error> {
     if expected == found {
         Ok(())
@@ -307,7 +337,7 @@ macro_rules! conv_layer {
 
             fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
                 ensure_cols(y, x.ncols());
-                self.core.forward_batch(&Self::GEOMETRY, I, O, x.as_slice(), y.as_mut_slice(), tape);
+                self.core.forward_batch(&Self::GEOMETRY, x.as_slice(), y.as_mut_slice(), tape);
             }
 
             fn backward_batch(
@@ -506,6 +536,19 @@ impl<
             vec![C, H, W]
         }
     }
+
+    /// The summary row of a layer of this type with `params` parameters.
+    fn describe_as(params: usize, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
+        f(LayerInfo {
+            position: at.top(),
+            name: format!("Conv2d({C} → {F}, {K}x{K}{})", option_text(S, P, B)),
+            inputs: I,
+            outputs: O,
+            params,
+            input_dims: Self::dims(false),
+            output_dims: Self::dims(true),
+        });
+    }
 }
 
 impl<
@@ -531,16 +574,22 @@ impl<
 }
 
 fn options(f: &mut fmt::Formatter<'_>, s: usize, p: usize, bias: bool) -> fmt::Result {
+    write!(f, "{})", option_text(s, p, bias))
+}
+
+/// `, stride 2, padding 1, no bias`: what is not the default.
+fn option_text(s: usize, p: usize, bias: bool) -> String {
+    let mut text = String::new();
     if s != 1 {
-        write!(f, ", stride {s}")?;
+        text.push_str(&format!(", stride {s}"));
     }
     if p != 0 {
-        write!(f, ", padding {p}")?;
+        text.push_str(&format!(", padding {p}"));
     }
     if !bias {
-        f.write_str(", no bias")?;
+        text.push_str(", no bias");
     }
-    f.write_str(")")
+    text
 }
 
 conv_layer!(Conv2d
@@ -637,6 +686,297 @@ impl<
 conv_layer!(Conv1d
     [const C: usize, const F: usize, const K: usize, const S: usize, const P: usize, const L: usize, const I: usize, const O: usize, const B: bool]
     [C, F, K, S, P, L, I, O]);
+
+/// A 2-D convolution whose filters and bias are borrowed, e.g. from `static`s in read-only
+/// memory (flash on a microcontroller): a [`Conv2d`] frozen in place, for inference with no
+/// heap. Its forward passes are `Conv2d`'s very computations (the same kernels), so a network
+/// of them made from a trained network's weights gives bit-identical outputs. It has no
+/// trainable parameters: backward passes give the input gradient only.
+///
+/// The type's parameters are [`Conv2d`]'s; the lengths of the borrowed arrays are checked
+/// against them when the program is built (`F·C·K·K` filter values, `F` biases or none when
+/// `B` is `false`). `cargo run --example export -- --input 1,28,28 --layers ...` writes a
+/// trained network's weights as `static`s and a function building the network from them.
+///
+/// # Example
+/// ```
+/// use constnet::nn::{Conv2d, Layer, StaticConv2d};
+/// use nalgebra::SVector;
+///
+/// // Two 2x2 filters over one 3x3 channel.
+/// static W: [f32; 8] = [1.0, 0.0, 0.0, 1.0, 0.5, -0.5, 0.25, 2.0];
+/// static B: [f32; 2] = [0.1, -0.1];
+/// let frozen = StaticConv2d::<1, 2, 2, 1, 0, 3, 3, 9, 8>::new(&W, &B);
+/// let heap = Conv2d::<1, 2, 2, 1, 0, 3, 3, 9, 8>::from_weights(&W, &B)?;
+/// let x = SVector::<f32, 9>::from_fn(|i, _| i as f32);
+/// assert_eq!(frozen.forward(&x), heap.forward(&x));
+/// # Ok::<(), constnet::Error>(())
+/// ```
+pub struct StaticConv2d<
+    'a,
+    const C: usize,
+    const F: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const I: usize,
+    const O: usize,
+    const B: bool = true,
+    T: Scalar = f32,
+> {
+    weight: &'a [T],
+    bias: &'a [T],
+}
+
+impl<
+    'a,
+    const C: usize,
+    const F: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const I: usize,
+    const O: usize,
+    const B: bool,
+    T: Scalar,
+> StaticConv2d<'a, C, F, K, S, P, H, W, I, O, B, T>
+{
+    /// The layer of filters `weight` (PyTorch's `[F, C, K, K]`, row-major) and `bias` (`F`
+    /// values, or none without a bias). Lengths that do not fit the type fail the build.
+    pub const fn new<const NW: usize, const NB: usize>(
+        weight: &'a [T; NW],
+        bias: &'a [T; NB],
+    ) -> Self {
+        const {
+            assert!(
+                NW == F * C * K * K,
+                "StaticConv2d: the filters must hold F·C·K·K values"
+            );
+            assert!(
+                NB == if B { F } else { 0 },
+                "StaticConv2d: the bias must hold F values (none without a bias)"
+            );
+        }
+        StaticConv2d { weight, bias }
+    }
+
+    /// The filters, in PyTorch's layout.
+    pub fn weight(&self) -> &'a [T] {
+        self.weight
+    }
+
+    /// The bias (empty without one).
+    pub fn bias(&self) -> &'a [T] {
+        self.bias
+    }
+
+    const GEOMETRY: Geometry = Conv2d::<C, F, K, S, P, H, W, I, O, B, T>::GEOMETRY;
+
+    fn bias_values(&self) -> Option<&'a [T]> {
+        (!self.bias.is_empty()).then_some(self.bias)
+    }
+}
+
+impl<
+    const C: usize,
+    const F: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const I: usize,
+    const O: usize,
+    const B: bool,
+    T: Scalar,
+> Clone for StaticConv2d<'_, C, F, K, S, P, H, W, I, O, B, T>
+{
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<
+    const C: usize,
+    const F: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const I: usize,
+    const O: usize,
+    const B: bool,
+    T: Scalar,
+> Copy for StaticConv2d<'_, C, F, K, S, P, H, W, I, O, B, T>
+{
+}
+
+impl<
+    const C: usize,
+    const F: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const I: usize,
+    const O: usize,
+    const B: bool,
+    T: Scalar,
+> fmt::Debug for StaticConv2d<'_, C, F, K, S, P, H, W, I, O, B, T>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StaticConv2d({C} → {F}, {K}x{K}")?;
+        options(f, S, P, B)
+    }
+}
+
+impl<
+    const C: usize,
+    const F: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const I: usize,
+    const O: usize,
+    const B: bool,
+    T: Scalar,
+> crate::nn::Takes<I> for StaticConv2d<'_, C, F, K, S, P, H, W, I, O, B, T>
+{
+}
+
+impl<
+    const C: usize,
+    const F: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const I: usize,
+    const O: usize,
+    const B: bool,
+    T: Scalar,
+> crate::nn::Layer<T, I, O> for StaticConv2d<'_, C, F, K, S, P, H, W, I, O, B, T>
+{
+    type Tape = ();
+
+    #[inline]
+    fn forward_tape(&self, x: &SVector<T, I>) -> (SVector<T, O>, ()) {
+        let mut y = SVector::<T, O>::zeros();
+        conv_forward(
+            &Self::GEOMETRY,
+            self.weight,
+            self.bias_values(),
+            x.as_slice(),
+            y.as_mut_slice(),
+        );
+        (y, ())
+    }
+
+    /// The input gradient; the weights are frozen, so nothing accumulates.
+    #[inline]
+    fn backward(
+        &mut self,
+        x: &SVector<T, I>,
+        _: &SVector<T, O>,
+        dy: &SVector<T, O>,
+        _: &(),
+    ) -> SVector<T, I> {
+        let mut dx = SVector::<T, I>::zeros();
+        conv_backward(
+            &Self::GEOMETRY,
+            self.weight,
+            x.as_slice(),
+            dy.as_slice(),
+            None,
+            None,
+            Some(dx.as_mut_slice()),
+        );
+        dx
+    }
+
+    fn forward_batch(&self, x: &Batch<T, I>, y: &mut Batch<T, O>, tape: &mut DynTape) {
+        ensure_cols(y, x.ncols());
+        forward_batch(
+            &Self::GEOMETRY,
+            self.weight,
+            self.bias_values(),
+            x.as_slice(),
+            y.as_mut_slice(),
+            tape,
+        );
+    }
+
+    fn backward_batch(
+        &mut self,
+        x: &Batch<T, I>,
+        _: &Batch<T, O>,
+        dy: &Batch<T, O>,
+        dx: Option<&mut Batch<T, I>>,
+        tape: &mut DynTape,
+    ) {
+        assert_eq!(x.ncols(), dy.ncols(), "minibatch sizes differ");
+        if let Some(dx) = dx {
+            ensure_cols(dx, x.ncols());
+            input_grad_batch(
+                &Self::GEOMETRY,
+                self.weight,
+                dy.as_slice(),
+                dx.as_mut_slice(),
+                tape.get_mut(),
+            );
+        }
+    }
+
+    /// The filters and bias, under `Conv2d`'s names, so that the summary counts them and the
+    /// network saves as the network it came from.
+    fn visit_params<V: FnMut(Param<'_, T>)>(&self, at: &Path<'_>, f: &mut V) {
+        let shape = Conv2d::<C, F, K, S, P, H, W, I, O, B, T>::WEIGHT_SHAPE;
+        f(Param {
+            path: at,
+            name: "weight",
+            decay: true,
+            shape,
+            value: self.weight,
+        });
+        if !self.bias.is_empty() {
+            let shape = Shape::Vector(self.bias.len());
+            f(Param {
+                path: at,
+                name: "bias",
+                decay: false,
+                shape,
+                value: self.bias,
+            });
+        }
+    }
+
+    /// Nothing: the weights are read-only.
+    fn visit_params_mut<V: FnMut(ParamMut<'_, T>)>(&mut self, _: &Path<'_>, _: &mut V) {}
+
+    fn visit_state(&mut self, _: &Path<'_>, _: &mut crate::nn::StateOp<'_>) {}
+
+    fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
+        let mut info = None;
+        Conv2d::<C, F, K, S, P, H, W, I, O, B, T>::describe_as(
+            self.weight.len() + self.bias.len(),
+            at,
+            &mut |i| info = Some(i),
+        );
+        if let Some(mut i) = info {
+            i.name = i.name.replacen("Conv2d", "StaticConv2d", 1);
+            f(i);
+        }
+    }
+}
 
 #[cfg(feature = "std")]
 #[cfg(test)]
@@ -842,5 +1182,27 @@ mod tests {
         w[5] = f64::NAN;
         let err = Conv2d::<1, 2, 3, 1, 0, 4, 4, 16, 8, true, f64>::from_weights(&w, &[0.0; 2]);
         assert!(matches!(err, Err(Error::NonFiniteParameter { row: 5, .. })));
+    }
+
+    #[test]
+    fn borrowed_filters_give_conv2ds_outputs_bit_for_bit() {
+        type Heap = Conv2d<2, 3, 3, 1, 1, 6, 5, 60, 90>;
+        let heap = Heap::new(Init::HeNormal, &mut rand::rngs::StdRng::seed_from_u64(8));
+        let weight: [f32; 54] = heap.weight().try_into().unwrap();
+        let bias: [f32; 3] = [0.25, -0.5, 0.125];
+        let heap = Heap::from_weights(&weight, &bias).unwrap();
+        let frozen = StaticConv2d::<2, 3, 3, 1, 1, 6, 5, 60, 90>::new(&weight, &bias);
+        let x = Batch::<f32, 60>::from_fn(7, |r, c| ((r * 7 + c * 13) % 17) as f32 / 8.0 - 1.0);
+        assert_eq!(frozen.predict_batch(&x), heap.predict_batch(&x));
+        for j in 0..7 {
+            let xj = x.column(j).into_owned();
+            assert_eq!(frozen.forward(&xj), heap.forward(&xj));
+        }
+        assert_eq!(crate::nn::summary(&frozen).total_params(), 54 + 3);
+        // The input gradient, one sample and minibatch (the filters are frozen).
+        let w64: Vec<f64> = weight.iter().map(|&w| f64::from(w)).collect();
+        let w64: &'static [f64; 54] = Box::leak(w64.try_into().unwrap());
+        let layer = StaticConv2d::<2, 3, 3, 1, 1, 6, 5, 60, 90, false, f64>::new(w64, &[]);
+        crate::train::gradcheck::check_layer(layer, 2, 5).unwrap();
     }
 }

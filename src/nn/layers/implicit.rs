@@ -225,7 +225,9 @@ fn grad_block<T: Scalar, const NB: usize>(
             for run in 0..runs {
                 let ox0 = run * LANES;
                 let xin: [T; LANES] = if g.sw == 1 {
-                    row[ox0 + kx..ox0 + kx + LANES].try_into().expect("a run of lanes")
+                    row[ox0 + kx..ox0 + kx + LANES]
+                        .try_into()
+                        .expect("a run of lanes")
                 } else {
                     core::array::from_fn(|l| row[(ox0 + l) * g.sw + kx])
                 };
@@ -348,7 +350,7 @@ mod tests {
                 sample(g.f * g.positions(), 4),
             );
             let (mut dw, mut dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
-            conv_backward(&g, &w, &x, &dy, &mut dw, None, Some(&mut dx));
+            conv_backward(&g, &w, &x, &dy, Some(&mut dw), None, Some(&mut dx));
             let t = transposed(&g).expect("stride 1");
             let mut flipped = vec![0.0; w.len()];
             flip(&g, &w, &mut flipped);

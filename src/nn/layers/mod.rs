@@ -15,7 +15,7 @@ pub(crate) mod window;
 
 pub(crate) use activation::sigmoid;
 pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
-pub use conv::{Conv1d, Conv2d};
+pub use conv::{Conv1d, Conv2d, StaticConv2d};
 pub use dropout::{Dropout, DropoutTape};
 pub use linear::Linear;
 pub use pool::{AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d};

@@ -195,13 +195,14 @@ pub(crate) fn conv_forward<T: Scalar>(
 }
 
 /// The backward pass of one sample's convolution: adds `∂L/∂W` to `weight_grad` and `∂L/∂b`
-/// to `bias_grad`, and when `dx` is given (zeroed by the caller) adds `∂L/∂x` to it.
+/// to `bias_grad` when they are given, and when `dx` is given (zeroed by the caller) adds
+/// `∂L/∂x` to it.
 pub(crate) fn conv_backward<T: Scalar>(
     g: &Geometry,
     weight: &[T],
     x: &[T],
     dy: &[T],
-    weight_grad: &mut [T],
+    mut weight_grad: Option<&mut [T]>,
     bias_grad: Option<&mut [T]>,
     mut dx: Option<&mut [T]>,
 ) {
@@ -217,14 +218,16 @@ pub(crate) fn conv_backward<T: Scalar>(
             for ky in 0..g.kh {
                 for kx in 0..g.kw {
                     let at = ((f * g.c + c) * g.kh + ky) * g.kw + kx;
-                    let mut sum = T::zero();
-                    for oy in g.rows(ky) {
-                        let iy = g.in_row(oy, ky);
-                        for ox in g.cols(kx) {
-                            sum += dyf[oy * g.ow + ox] * xc[iy * g.w + g.in_col(ox, kx)];
+                    if let Some(weight_grad) = weight_grad.as_deref_mut() {
+                        let mut sum = T::zero();
+                        for oy in g.rows(ky) {
+                            let iy = g.in_row(oy, ky);
+                            for ox in g.cols(kx) {
+                                sum += dyf[oy * g.ow + ox] * xc[iy * g.w + g.in_col(ox, kx)];
+                            }
                         }
+                        weight_grad[at] += sum;
                     }
-                    weight_grad[at] += sum;
                     if let Some(dx) = dx.as_deref_mut() {
                         let w = weight[at];
                         let dxc = &mut dx[c * plane..][..plane];
