@@ -1,6 +1,15 @@
 //! Writes a trained network's weights as Rust source: `static` matrices (in read-only memory
 //! on a microcontroller) and a function that builds the network from them out of
-//! [`StaticLinear`](constnet::nn::StaticLinear) layers, for `no_std` inference with no heap.
+//! [`StaticLinear`](constnet::nn::StaticLinear) and
+//! [`StaticConv2d`](constnet::nn::StaticConv2d) layers, for `no_std` inference with no heap.
+//!
+//! A convolutional network names its input shape and its layers, since activations, pooling
+//! and `Flatten` are not stored in the file:
+//! `cargo run --example export -- cnn.safetensors --input 1,28,28 --layers
+//! conv,relu,maxpool2,conv,relu,maxpool2,flatten,linear,relu,linear > cnn.rs` (the `mnist_cnn`
+//! example's network). Layer `k` of the list is at position `k` of the file; `conv` takes its
+//! channels and kernel from its tensors (`conv/s2/p1` for stride 2 and padding 1), `maxpoolK`
+//! and `avgpoolK` (`maxpool3/s2` with a stride) pool, `relu`, `tanh` and `sigmoid` activate.
 //!
 //! `cargo run --example export -- model.safetensors [--activation relu|tanh|sigmoid] > model.rs`
 //! reads a file written by `--save` of the MNIST example (or any `save_safetensors` of a chain
@@ -18,7 +27,10 @@ use safetensors::tensor::{Dtype, SafeTensors};
 const HELP: &str = "\
 Write a trained network's weights as Rust statics and a network built from them.
 
-Usage: cargo run --example export -- PATH [--activation relu|tanh|sigmoid] > model.rs";
+Usage: cargo run --example export -- PATH [--activation relu|tanh|sigmoid] > model.rs
+       cargo run --example export -- PATH --input C,H,W --layers LAYER,LAYER,... > model.rs
+
+Layers: conv[/sS][/pP], maxpoolK[/sS], avgpoolK[/sS], relu, tanh, sigmoid, flatten, linear";
 
 /// One `Linear` layer of the file: its position, sizes and values.
 struct Dense {
@@ -47,10 +59,13 @@ fn run() -> Result<String, Box<dyn std::error::Error>> {
     use lexopt::prelude::*;
     let mut path: Option<PathBuf> = None;
     let mut activation = String::from("relu");
+    let (mut input, mut layers) = (None, None);
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("activation") => activation = parser.value()?.string()?,
+            Long("input") => input = Some(parser.value()?.string()?),
+            Long("layers") => layers = Some(parser.value()?.string()?),
             Short('h') | Long("help") => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -60,6 +75,16 @@ fn run() -> Result<String, Box<dyn std::error::Error>> {
         }
     }
     let path = path.ok_or("give the safetensors file to export (see --help)")?;
+    if input.is_some() || layers.is_some() {
+        let (Some(input), Some(layers)) = (input, layers) else {
+            return Err("--input and --layers go together (see --help)".into());
+        };
+        let bytes = read_bounded(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file =
+            SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        return cnn::source(&path, &file, &input, &layers)
+            .map_err(|e| format!("{}: {e}", path.display()).into());
+    }
     let layer = match activation.as_str() {
         "relu" => "Relu",
         "tanh" => "Tanh",
@@ -279,4 +304,348 @@ fn source(path: &std::path::Path, scalar: &str, activation: &str, layers: &[Dens
          pub const fn network() -> Network {{\n    {value}\n}}"
     );
     out
+}
+
+/// Convolutional networks: `--input` and `--layers`.
+mod cnn {
+    use std::fmt::Write as _;
+
+    use safetensors::tensor::{Dtype, SafeTensors};
+
+    use super::{LAYER_LIMIT, values};
+
+    /// A sample's shape: channels, height, width (a flat vector is `1 x 1 x n`).
+    #[derive(Clone, Copy)]
+    struct Shape {
+        c: usize,
+        h: usize,
+        w: usize,
+        flat: bool,
+    }
+
+    impl Shape {
+        fn len(&self) -> usize {
+            self.c * self.h * self.w
+        }
+    }
+
+    /// `conv/s2/p1` → ("conv", stride 2, padding 1); `maxpool3/s2` → ("maxpool", 3, stride 2).
+    fn parse_layer(text: &str) -> Result<(String, usize, usize, usize), String> {
+        let mut parts = text.split('/');
+        let head = parts.next().unwrap_or_default();
+        let digits = head.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+        let name = &head[..head.len() - digits.len()];
+        let window = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().map_err(|_| format!("layer `{text}`"))?
+        };
+        let (mut stride, mut padding) = (None, 0);
+        for option in parts {
+            let (key, value) = option.split_at(option.len().min(1));
+            let value: usize = value
+                .parse()
+                .map_err(|_| format!("layer `{text}`: `/{option}` is not /sN or /pN"))?;
+            match key {
+                "s" => stride = Some(value),
+                "p" => padding = value,
+                _ => return Err(format!("layer `{text}`: `/{option}` is not /sN or /pN")),
+            }
+        }
+        let stride = stride.unwrap_or(if name == "conv" { 1 } else { window });
+        if stride == 0 && ["conv", "maxpool", "avgpool"].contains(&name) {
+            return Err(format!("layer `{text}`: a stride of 0"));
+        }
+        Ok((name.to_string(), window, stride, padding))
+    }
+
+    fn side(n: usize, k: usize, s: usize, p: usize, text: &str) -> Result<usize, String> {
+        if k == 0 || k > n + 2 * p {
+            return Err(format!(
+                "layer `{text}`: a window of {k} does not fit {n} (padding {p})"
+            ));
+        }
+        Ok((n + 2 * p - k) / s + 1)
+    }
+
+    /// The source of the network of `layers` on inputs of shape `input`, its weights from
+    /// `file`.
+    pub(super) fn source(
+        path: &std::path::Path,
+        file: &SafeTensors<'_>,
+        input: &str,
+        layers: &str,
+    ) -> Result<String, String> {
+        let dims: Vec<usize> = input
+            .split(',')
+            .map(|d| {
+                d.trim()
+                    .parse()
+                    .map_err(|_| format!("--input {input}: expected C,H,W"))
+            })
+            .collect::<Result<_, _>>()?;
+        let &[c, h, w] = &dims[..] else {
+            return Err(format!("--input {input}: expected C,H,W"));
+        };
+        if c == 0 || h == 0 || w == 0 || c.saturating_mul(h).saturating_mul(w) > LAYER_LIMIT {
+            return Err(format!(
+                "--input {input}: each side at least 1, at most {LAYER_LIMIT} values"
+            ));
+        }
+        let mut shape = Shape {
+            c,
+            h,
+            w,
+            flat: false,
+        };
+        let mut used = Vec::new();
+        let (mut statics, mut ty, mut value) = (String::new(), String::new(), String::new());
+        let mut scalar: Option<&'static str> = None;
+        for (k, text) in layers.split(',').map(str::trim).enumerate() {
+            let (name, window, stride, padding) = parse_layer(text)?;
+            let before = shape;
+            let (layer_ty, layer_value) = match name.as_str() {
+                "conv" => {
+                    if before.flat {
+                        return Err(format!("layer {k} (`{text}`) comes after a flat vector"));
+                    }
+                    let weight = file
+                        .tensor(&format!("{k}.weight"))
+                        .map_err(|_| format!("`{k}.weight` is missing"))?;
+                    let &[f, ci, kh, kw] = weight.shape() else {
+                        return Err(format!(
+                            "`{k}.weight` has shape {:?}, expected [out, in, k, k]",
+                            weight.shape()
+                        ));
+                    };
+                    if ci != before.c
+                        || kh != kw
+                        || f == 0
+                        || f.saturating_mul(ci).saturating_mul(kh).saturating_mul(kw) > LAYER_LIMIT
+                    {
+                        return Err(format!(
+                            "`{k}.weight` has shape {:?}: layer {k} takes {} channels with a square kernel",
+                            weight.shape(),
+                            before.c
+                        ));
+                    }
+                    let this = dtype(weight.dtype(), k)?;
+                    check_scalar(&mut scalar, this)?;
+                    let bias = file.tensor(&format!("{k}.bias")).ok();
+                    if let Some(b) = &bias
+                        && (b.shape() != [f] || b.dtype() != weight.dtype())
+                    {
+                        return Err(format!(
+                            "`{k}.bias` has shape {:?}, expected [{f}] of the weight's type",
+                            b.shape()
+                        ));
+                    }
+                    let (oh, ow) = (
+                        side(before.h, kh, stride, padding, text)?,
+                        side(before.w, kw, stride, padding, text)?,
+                    );
+                    shape = Shape {
+                        c: f,
+                        h: oh,
+                        w: ow,
+                        flat: false,
+                    };
+                    let weights = values(weight.data(), this)?;
+                    let _ = writeln!(
+                        statics,
+                        "/// Layer {k}'s filters, [{f}, {ci}, {kh}, {kw}] row-major (PyTorch's layout)."
+                    );
+                    let _ = writeln!(
+                        statics,
+                        "pub static W{k}: [{this}; {}] = [{}];",
+                        weights.len(),
+                        weights.join(", ")
+                    );
+                    let biases = match &bias {
+                        Some(b) => values(b.data(), this)?,
+                        None => Vec::new(),
+                    };
+                    let _ = writeln!(statics, "/// Layer {k}'s biases.");
+                    let _ = writeln!(
+                        statics,
+                        "pub static B{k}: [{this}; {}] = [{}];\n",
+                        biases.len(),
+                        biases.join(", ")
+                    );
+                    used.extend([format!("{k}.weight"), format!("{k}.bias")]);
+                    (
+                        format!(
+                            "StaticConv2d<'static, {ci}, {f}, {kh}, {stride}, {padding}, {}, {}, {}, {}, {}, {this}>",
+                            before.h,
+                            before.w,
+                            before.len(),
+                            shape.len(),
+                            bias.is_some()
+                        ),
+                        format!("StaticConv2d::new(&W{k}, &B{k})"),
+                    )
+                }
+                "maxpool" | "avgpool" => {
+                    if before.flat {
+                        return Err(format!("layer {k} (`{text}`) comes after a flat vector"));
+                    }
+                    let (oh, ow) = (
+                        side(before.h, window, stride, 0, text)?,
+                        side(before.w, window, stride, 0, text)?,
+                    );
+                    shape = Shape {
+                        c: before.c,
+                        h: oh,
+                        w: ow,
+                        flat: false,
+                    };
+                    let kind = if name == "maxpool" {
+                        "MaxPool2d"
+                    } else {
+                        "AvgPool2d"
+                    };
+                    (
+                        format!(
+                            "{kind}<{window}, {stride}, {}, {}, {}, {}>",
+                            before.h,
+                            before.w,
+                            before.len(),
+                            shape.len()
+                        ),
+                        kind.to_string(),
+                    )
+                }
+                "flatten" => {
+                    shape = Shape {
+                        c: 1,
+                        h: 1,
+                        w: before.len(),
+                        flat: true,
+                    };
+                    ("Flatten".to_string(), "Flatten".to_string())
+                }
+                "relu" | "tanh" | "sigmoid" => {
+                    let kind = match name.as_str() {
+                        "relu" => "Relu",
+                        "tanh" => "Tanh",
+                        _ => "Sigmoid",
+                    };
+                    (kind.to_string(), kind.to_string())
+                }
+                "linear" => {
+                    let weight = file
+                        .tensor(&format!("{k}.weight"))
+                        .map_err(|_| format!("`{k}.weight` is missing"))?;
+                    let bias = file
+                        .tensor(&format!("{k}.bias"))
+                        .map_err(|_| format!("`{k}.bias` is missing"))?;
+                    let &[o, i] = weight.shape() else {
+                        return Err(format!(
+                            "`{k}.weight` has shape {:?}, expected [out, in]",
+                            weight.shape()
+                        ));
+                    };
+                    if i != before.len()
+                        || o == 0
+                        || o.saturating_mul(i) > LAYER_LIMIT
+                        || bias.shape() != [o]
+                    {
+                        return Err(format!(
+                            "`{k}.weight` has shape {:?}: layer {k} takes {} values",
+                            weight.shape(),
+                            before.len()
+                        ));
+                    }
+                    let this = dtype(weight.dtype(), k)?;
+                    check_scalar(&mut scalar, this)?;
+                    if bias.dtype() != weight.dtype() {
+                        return Err(format!("`{k}.weight` and `.bias` differ in type"));
+                    }
+                    shape = Shape {
+                        c: 1,
+                        h: 1,
+                        w: o,
+                        flat: true,
+                    };
+                    let weights = values(weight.data(), this)?;
+                    let _ = writeln!(statics, "/// Layer {k}'s weights, {o}×{i}, column-major.");
+                    let _ = write!(
+                        statics,
+                        "pub static W{k}: SMatrix<{this}, {o}, {i}> = SMatrix::from_array_storage(ArrayStorage(["
+                    );
+                    for col in 0..i {
+                        let column: Vec<&str> =
+                            (0..o).map(|r| weights[r * i + col].as_str()).collect();
+                        let _ = write!(statics, "\n    [{}],", column.join(", "));
+                    }
+                    let _ = writeln!(statics, "\n]));");
+                    let _ = writeln!(statics, "/// Layer {k}'s biases.");
+                    let _ = writeln!(
+                        statics,
+                        "pub static B{k}: SVector<{this}, {o}> = SVector::from_array_storage(ArrayStorage([[{}]]));\n",
+                        values(bias.data(), this)?.join(", ")
+                    );
+                    used.extend([format!("{k}.weight"), format!("{k}.bias")]);
+                    (
+                        format!("StaticLinear<'static, {i}, {o}, {this}>"),
+                        format!("StaticLinear::new(&W{k}, &B{k})"),
+                    )
+                }
+                _ => return Err(format!("layer {k}: unknown `{text}` (see --help)")),
+            };
+            if k == 0 {
+                ty = layer_ty;
+                value = layer_value;
+            } else {
+                ty = format!("Chain<{ty}, {layer_ty}, {}>", before.len());
+                value = format!("Chain::new({value}, {layer_value})");
+            }
+        }
+        if let Some(extra) = file
+            .names()
+            .into_iter()
+            .find(|n| !used.iter().any(|u| u == *n))
+        {
+            return Err(format!(
+                "tensor `{extra}` belongs to no `conv` or `linear` of --layers"
+            ));
+        }
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "//! A convolutional network ({input} -> {layers}), exported from `{name}` by `cargo run --example export`.\n\
+             //! Generated: edit the training, not this file.\n\n\
+             #[allow(unused_imports)]\n\
+             use constnet::nalgebra::{{ArrayStorage, SMatrix, SVector}};\n\
+             #[allow(unused_imports)]\n\
+             use constnet::nn::{{AvgPool2d, Chain, Flatten, MaxPool2d, Relu, Sigmoid, StaticConv2d, StaticLinear, Tanh}};\n"
+        );
+        out.push_str(&statics);
+        let _ = writeln!(out, "/// The network's type.\npub type Network = {ty};\n");
+        let _ = writeln!(
+            out,
+            "/// The network, its weights borrowed from the statics above: no heap.\n\
+             pub const fn network() -> Network {{\n    {value}\n}}"
+        );
+        Ok(out)
+    }
+
+    fn dtype(dtype: Dtype, k: usize) -> Result<&'static str, String> {
+        match dtype {
+            Dtype::F32 => Ok("f32"),
+            Dtype::F64 => Ok("f64"),
+            other => Err(format!("`{k}.weight` holds {other}, expected F32 or F64")),
+        }
+    }
+
+    fn check_scalar(scalar: &mut Option<&'static str>, this: &'static str) -> Result<(), String> {
+        if *scalar.get_or_insert(this) == this {
+            Ok(())
+        } else {
+            Err("the layers differ in scalar type".into())
+        }
+    }
 }

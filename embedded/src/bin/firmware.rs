@@ -31,10 +31,17 @@ fn panic(_: &PanicInfo) -> ! {
     loop {}
 }
 
+#[cfg(feature = "cnn")]
+use constnet_embedded::cnn_correct_bundled as correct_bundled;
+/// The network the firmware runs: the 784-32-10 MLP, or with the `cnn` feature the
+/// convolutional network.
+#[cfg(not(feature = "cnn"))]
+use constnet_embedded::correct_bundled;
+
 /// The reset handler: the entry point the vector table names.
 #[unsafe(no_mangle)]
 pub extern "C" fn reset() -> ! {
-    CORRECT.store(constnet_embedded::correct_bundled(), Ordering::Relaxed);
+    CORRECT.store(correct_bundled(), Ordering::Relaxed);
     loop {}
 }
 
