@@ -42,7 +42,7 @@ Usage: cargo run --release --example mnist_cnn -- [OPTIONS]
 
 Options:
   --data-dir DIR     where the four MNIST files are, gzip'd or raw [default: data/mnist]
-  --epochs N         passes over the training images [default: 8]
+  --epochs N         passes over the training images [default: 12]
   --batch-size N     minibatch size [default: 64]
   --lr RATE          Adam's first learning rate, decayed on a cosine schedule [default: 0.003]
   --seed N           seed for initialisation and shuffling [default: 0]
@@ -71,7 +71,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     use lexopt::prelude::*;
     let mut o = Options {
         data_dir: PathBuf::from("data/mnist"),
-        epochs: 8,
+        epochs: 12,
         batch_size: 64,
         lr: 3e-3,
         seed: 0,
