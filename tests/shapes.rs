@@ -41,3 +41,24 @@ fn depth_counts_every_layer_like_pytorch_sequential() {
     });
     assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
 }
+
+// Convolutional layers: the sizes in the type are the network's, and `Net!` names them.
+type Cnn = Net![Input<1, 28, 28>, Conv2d<1, 8, 5>, Relu, MaxPool2d<2>, Flatten, Linear<1152, 10>];
+assert_impl_all!(Cnn: Layer<f32, 784, 10>, Build);
+assert_not_impl_any!(Cnn: Layer<f32, 784, 1152>, Layer<f64, 784, 10>);
+static_assertions::assert_type_eq_all!(
+    Cnn,
+    Chain<
+        Chain<
+            Chain<
+                Chain<constnet::nn::Conv2d<1, 8, 5, 1, 0, 28, 28, 784, 4608>, Relu, 4608>,
+                constnet::nn::MaxPool2d<2, 2, 24, 24, 4608, 1152>,
+                4608,
+            >,
+            constnet::nn::Flatten,
+            1152,
+        >,
+        Linear<1152, 10>,
+        1152,
+    >
+);
