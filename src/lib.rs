@@ -15,6 +15,12 @@
 //!   once (`Net![Linear<784, 128>, Relu, Linear<128, 10>]`), and [`Build`](crate::nn::Build) builds it from the
 //!   type (`Mlp::init(&mut rng)`, He before rectifiers, Glorot otherwise). [`summary`](crate::nn::summary) prints
 //!   its layers, sizes and parameter counts.
+//! - Convolutional networks: [`Conv2d`](crate::nn::Conv2d), [`Conv1d`](crate::nn::Conv1d),
+//!   [`MaxPool2d`](crate::nn::MaxPool2d), [`AvgPool2d`](crate::nn::AvgPool2d),
+//!   [`MaxPool1d`](crate::nn::MaxPool1d), [`AvgPool1d`](crate::nn::AvgPool1d),
+//!   [`Flatten`](crate::nn::Flatten) and [`StaticConv2d`](crate::nn::StaticConv2d) (for `no_std`);
+//!   `Net![Input<1, 28, 28>, Conv2d<1, 8, 5>, ...]` works out and checks every shape at compile
+//!   time ([`nn::shape`]).
 //! - Layers: [`Linear`](crate::nn::Linear), and the activations [`Relu`](crate::nn::Relu), [`LeakyRelu`](crate::nn::LeakyRelu), [`Tanh`](crate::nn::Tanh), [`Sigmoid`](crate::nn::Sigmoid),
 //!   [`Softmax`](crate::nn::Softmax); chained with [`Layer::then`](crate::nn::Layer::then) or [`seq!`] into a [`Chain`](crate::nn::Chain). Your own layer:
 //!   [`Takes`](crate::nn::Takes) and [`Layer`](crate::nn::Layer) in three parts (one-sample
