@@ -173,3 +173,29 @@ fn cnn_one_sample_steps_allocate_nothing() {
         1,
     );
 }
+
+/// Minibatch training steps of a fully convolutional network (convolutions, pooling, the
+/// loss and Adam; no `Linear`, whose `matrixmultiply` products allocate their packing
+/// buffers) allocate nothing once the first step of a batch size has run, on one thread.
+#[test]
+fn cnn_minibatch_steps_allocate_nothing_after_warm_up() {
+    use constnet::{Batch, Net, nn::Build, train::Workspace};
+    type AllConv = Net![
+        Input<1, 12, 12>,
+        Conv2d<1, 4, 3>, Relu, MaxPool2d<2>,
+        Conv2d<4, 6, 3, 1, 1>, Tanh, AvgPool2d<5>,
+        Conv2d<6, 10, 1>, Flatten,
+    ];
+    let mut net = AllConv::init(&mut StdRng::seed_from_u64(3));
+    let mut adam = Adam::new(1e-3).unwrap();
+    let x = Batch::<f32, 144>::from_fn(16, |r, c| ((r * 7 + c * 3) % 11) as f32 / 10.0);
+    let targets: Vec<usize> = (0..16).map(|j| j % 10).collect();
+    let mut workspace = Workspace::new();
+    workspace.step(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &targets).unwrap();
+    let count = allocations_in(|| {
+        for _ in 0..20 {
+            workspace.step(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &targets).unwrap();
+        }
+    });
+    assert_eq!(count, 0, "{count} heap allocations in 20 minibatch steps");
+}

@@ -123,11 +123,9 @@ impl<T: Scalar> ConvCore<T> {
         forward_batch(g, &self.weight, self.bias(), x, y, tape);
     }
 
-    /// The minibatch backward pass: `∂L/∂b += Σ dY`; `∂L/∂W += Σ dY·colsᵀ` on the unfolded
-    /// inputs ([`im2col`], samples shared between the threads; then the filters shared, each
-    /// sum over the samples whole and in order); and `∂L/∂x` as the convolution of the padded
-    /// `dY` with the flipped filters for stride 1 ([`transposed`]), else by folding `Wᵀ·dY`
-    /// back ([`col2im`]), samples shared between the threads.
+    /// The minibatch backward pass: `∂L/∂b += Σ dY`; `∂L/∂W` summed in registers over each
+    /// sample's positions ([`filter_grad`]: the taps shared between the threads, each going
+    /// through the samples in order); and `∂L/∂x` by [`input_grad_batch`].
     #[allow(clippy::too_many_arguments)]
     fn backward_batch(
         &mut self,
