@@ -191,10 +191,14 @@ fn cnn_minibatch_steps_allocate_nothing_after_warm_up() {
     let x = Batch::<f32, 144>::from_fn(16, |r, c| ((r * 7 + c * 3) % 11) as f32 / 10.0);
     let targets: Vec<usize> = (0..16).map(|j| j % 10).collect();
     let mut workspace = Workspace::new();
-    workspace.step(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &targets).unwrap();
+    workspace
+        .step(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &targets)
+        .unwrap();
     let count = allocations_in(|| {
         for _ in 0..20 {
-            workspace.step(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &targets).unwrap();
+            workspace
+                .step(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &targets)
+                .unwrap();
         }
     });
     assert_eq!(count, 0, "{count} heap allocations in 20 minibatch steps");
