@@ -1,7 +1,7 @@
 //! Which chains are networks, checked by the compiler through `static_assertions`.
 
 use constnet::{
-    Net,
+    Net, nn,
     nn::{Build, Chain, Layer, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Takes, Tanh},
 };
 use static_assertions::{assert_impl_all, assert_not_impl_any};
@@ -61,4 +61,10 @@ static_assertions::assert_type_eq_all!(
         Linear<1152, 10>,
         1152,
     >
+);
+
+// Layers named by path in `Net!` are the same layers.
+static_assertions::assert_type_eq_all!(
+    Cnn,
+    Net![Input<1, 28, 28>, constnet::nn::Conv2d<1, 8, 5>, Relu, nn::MaxPool2d<2>, constnet::nn::Flatten, constnet::nn::Linear<1152, 10>]
 );

@@ -227,7 +227,7 @@ macro_rules! __net {
     (@first $layer:ty => $o:tt $(, $($rest:tt)*)?) => {
         $crate::__net!(@next [$layer] [$o] $($($rest)*)?)
     };
-    (@first $conv:ident < $($rest:tt)*) => {
+    (@first $(constnet ::)? $(nn ::)? $conv:ident < $($rest:tt)*) => {
         $crate::__net!(@needs_input $conv)
     };
     (@first $layer:ty $(, $($rest:tt)*)?) => {
@@ -273,35 +273,35 @@ macro_rules! __net {
 
     // Shapes followed by stages: `@s [network so far, if any] [stage] [scalar, if any]`.
     (@s [$($net:ty)?] [$st:expr] [$($t:ty)?]) => { $($net)? };
-    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] Conv2d < $c:tt , $f:tt , $k:tt $(, $s:tt $(, $p:tt $(, $b:tt)?)?)? > $(, $($rest:tt)*)?) => {
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? Conv2d < $c:tt , $f:tt , $k:tt $(, $s:tt $(, $p:tt $(, $b:tt)?)?)? > $(, $($rest:tt)*)?) => {
         $crate::__net!(@conv Conv2d 2 [$($net)?]
             [$crate::nn::shape::Stage::conv($st, 2, $c, $f, $k, $crate::__net!(@or [$($s)?] 1), $crate::__net!(@or [$($($p)?)?] 0))]
             [$c, $f, $k, { $crate::__net!(@or [$($s)?] 1) }, { $crate::__net!(@or [$($($p)?)?] 0) }]
             [$crate::__net!(@or [$($($($b)?)?)?] true)] [$($t)?] $($($rest)*)?)
     };
-    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] Conv1d < $c:tt , $f:tt , $k:tt $(, $s:tt $(, $p:tt $(, $b:tt)?)?)? > $(, $($rest:tt)*)?) => {
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? Conv1d < $c:tt , $f:tt , $k:tt $(, $s:tt $(, $p:tt $(, $b:tt)?)?)? > $(, $($rest:tt)*)?) => {
         $crate::__net!(@conv Conv1d 1 [$($net)?]
             [$crate::nn::shape::Stage::conv($st, 1, $c, $f, $k, $crate::__net!(@or [$($s)?] 1), $crate::__net!(@or [$($($p)?)?] 0))]
             [$c, $f, $k, { $crate::__net!(@or [$($s)?] 1) }, { $crate::__net!(@or [$($($p)?)?] 0) }]
             [$crate::__net!(@or [$($($($b)?)?)?] true)] [$($t)?] $($($rest)*)?)
     };
-    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] MaxPool2d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? MaxPool2d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
         $crate::__net!(@pool MaxPool2d 2 true [$($net)?] [$st] [$k, { $crate::__net!(@or [$($s)?] $k) }] [$($t)?] $($($rest)*)?)
     };
-    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] AvgPool2d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? AvgPool2d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
         $crate::__net!(@pool AvgPool2d 2 false [$($net)?] [$st] [$k, { $crate::__net!(@or [$($s)?] $k) }] [$($t)?] $($($rest)*)?)
     };
-    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] MaxPool1d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? MaxPool1d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
         $crate::__net!(@pool MaxPool1d 1 true [$($net)?] [$st] [$k, { $crate::__net!(@or [$($s)?] $k) }] [$($t)?] $($($rest)*)?)
     };
-    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] AvgPool1d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? AvgPool1d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
         $crate::__net!(@pool AvgPool1d 1 false [$($net)?] [$st] [$k, { $crate::__net!(@or [$($s)?] $k) }] [$($t)?] $($($rest)*)?)
     };
-    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] Flatten $(, $($rest:tt)*)?) => {
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? Flatten $(, $($rest:tt)*)?) => {
         $crate::__net!(@s [$crate::__net!(@link [$($net)?] $crate::nn::Flatten, { $st.len() })]
             [$crate::nn::shape::Stage::flatten($st)] [$($t)?] $($($rest)*)?)
     };
-    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? Linear < $i:tt , $o:tt $(, $lt:ty)? > $(, $($rest:tt)*)?) => {
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? Linear < $i:tt , $o:tt $(, $lt:ty)? > $(, $($rest:tt)*)?) => {
         $crate::__net!(@s
             [$crate::__net!(@link [$($net)?]
                 $crate::nn::Linear<{ $crate::nn::shape::Stage::linear($st, $i, $o).check().in_len() }, $o $(, $lt)?>,
