@@ -497,3 +497,26 @@ fn a_schedule_may_end_at_zero_and_stays_there() {
         .unwrap_err();
     assert!(err.to_string().contains("warm-up"), "{err}");
 }
+
+/// Regression (issue 20, item 4): `epochs(2^40)` on a tiny set ran until the epoch history,
+/// grown by an infallible push, could not be allocated, and aborted the process (after 12 s
+/// here). A fit asks for at most `Trainer::MAX_EPOCHS` epochs, so that its history is
+/// bounded; more is an error at once, with the network untouched.
+#[test]
+fn more_epochs_than_a_history_can_hold_is_an_error_at_once() {
+    let data = Dataset::<f32, 2, usize>::from_rows(&[0.0, 1.0, 1.0, 0.0], vec![0, 1]).unwrap();
+    let mut net = moons(3);
+    let before = params(&net);
+    let started = std::time::Instant::now();
+    let err = Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.1).unwrap())
+        .epochs(1 << 40)
+        .fit(&mut net, &data, None, &mut ())
+        .unwrap_err();
+    assert!(started.elapsed().as_secs() < 5, "it trained before failing");
+    assert!(
+        matches!(err, Error::InvalidHyperparameter { name: "epochs", .. }),
+        "{err}"
+    );
+    assert_eq!(params(&net), before);
+    assert!(err.to_string().contains("epochs"), "{err}");
+}

@@ -206,6 +206,11 @@ fn weight_penalty<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
 }
 
 impl<L, Opt> Trainer<L, Opt> {
+    /// The most epochs one call of [`Trainer::fit`] runs (2²⁰), so that the history it
+    /// returns stays bounded; more is [`Error::InvalidHyperparameter`] before any training.
+    /// Call `fit` again to go on: it continues where the last call stopped.
+    pub const MAX_EPOCHS: usize = 1 << 20;
+
     /// A trainer with the default settings.
     pub fn new(loss: L, optimizer: Opt) -> Self {
         Trainer {
@@ -318,7 +323,8 @@ impl<L, Opt> Trainer<L, Opt> {
         self.optimizer.reset();
     }
 
-    /// Sets the number of epochs.
+    /// Sets the number of epochs of each call of [`Trainer::fit`] (at most
+    /// [`Trainer::MAX_EPOCHS`]).
     pub fn epochs(mut self, epochs: usize) -> Self {
         self.epochs = epochs;
         self
@@ -393,7 +399,8 @@ impl<L, Opt> Trainer<L, Opt> {
     ///   after an epoch (a last update that diverged), naming the tensor. The network then
     ///   holds the weights of that moment;
     /// - [`Error::MissingMetric`] if a callback watches a validation metric and no validation
-    ///   set was given; any error a callback returns.
+    ///   set was given; any error a callback returns;
+    /// - [`Error::InvalidHyperparameter`] for more than [`Trainer::MAX_EPOCHS`] epochs.
     ///
     /// A batch size larger than the training set trains on the whole set at once; memory
     /// for the history grows with the epochs done, not with the epochs asked for.
@@ -415,6 +422,13 @@ impl<L, Opt> Trainer<L, Opt> {
         let validation = validation.map(Y::dataset);
         if self.batch_size == 0 {
             return Err(Error::InvalidBatchSize { batch_size: 0 });
+        }
+        if self.epochs > Self::MAX_EPOCHS {
+            return Err(Error::InvalidHyperparameter {
+                name: "epochs",
+                value: self.epochs as f64,
+                expected: "at most 1048576 in one call of fit (call fit again to go on)",
+            });
         }
         self.schedule.check()?;
         if let Some(expected) = self.progress.fingerprint
@@ -537,6 +551,10 @@ impl<L, Opt> Trainer<L, Opt> {
             };
             plateau.observe(&self.schedule, &report);
             let flow = callbacks.on_epoch(&mut Trained::<N, I, O>(net), &report)?;
+            history.try_reserve(1).map_err(|_| Error::OutOfMemory {
+                what: "epoch history",
+                bytes: (history.len() + 1) * core::mem::size_of::<EpochReport>(),
+            })?;
             history.push(report);
             progress.epochs_done = epoch;
             #[cfg(feature = "safetensors")]
