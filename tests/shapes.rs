@@ -1,7 +1,7 @@
 //! Which chains are networks, checked by the compiler through `static_assertions`.
 
 use constnet::{
-    Net, nn,
+    Net,
     nn::{Build, Chain, Layer, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Takes, Tanh},
 };
 use static_assertions::{assert_impl_all, assert_not_impl_any};
