@@ -458,13 +458,19 @@ fn going_on_one_epoch_at_a_time_costs_the_same_at_every_epoch() {
         }
         start.elapsed().as_secs_f64()
     };
-    let first = bucket(100);
-    bucket(500);
-    let last = bucket(100);
-    // Quadratic: each of the last 100 replays about 650 epochs' shuffles, the first 100 about 50.
+    // The fastest of three runs of 50 fits, so that a moment of load on a shared machine does
+    // not count (a CI run once saw the last 100 fits take 3.1 times the first while a build
+    // ran beside it).
+    let mut fastest = |runs: usize| (0..runs).map(|_| bucket(50)).fold(f64::INFINITY, f64::min);
+    let first = fastest(3);
+    for _ in 0..10 {
+        fastest(1);
+    }
+    let last = fastest(3);
+    // Quadratic: each of the last fits replays about 700 epochs' shuffles, the first about 100.
     assert!(
         last < 3.0 * first,
-        "first 100 fits {first:.3} s, last 100 {last:.3} s"
+        "first 50 fits {first:.3} s, last 50 {last:.3} s"
     );
 }
 
