@@ -68,3 +68,37 @@ static_assertions::assert_type_eq_all!(
     Cnn,
     Net![Input<1, 28, 28>, constnet::nn::Conv2d<1, 8, 5>, Relu, nn::MaxPool2d<2>, constnet::nn::Flatten, constnet::nn::Linear<1152, 10>]
 );
+
+// Stride, padding and no bias in `Net!`, PyTorch's positional order; 1-D layers from `Input<C, L>`.
+static_assertions::assert_type_eq_all!(
+    Net![Input<3, 32, 32>, Conv2d<3, 16, 3, 2, 1, false>, Relu, AvgPool2d<3, 2>, Flatten, Linear<784, 10>],
+    Chain<
+        Chain<
+            Chain<
+                Chain<constnet::nn::Conv2d<3, 16, 3, 2, 1, 32, 32, 3072, 4096, false>, Relu, 4096>,
+                constnet::nn::AvgPool2d<3, 2, 16, 16, 4096, 784>,
+                4096,
+            >,
+            constnet::nn::Flatten,
+            784,
+        >,
+        Linear<784, 10>,
+        784,
+    >
+);
+static_assertions::assert_type_eq_all!(
+    Net![Input<2, 100>, Conv1d<2, 4, 5, 2>, MaxPool1d<3, 2>, Flatten, Linear<92, 3>],
+    Chain<
+        Chain<
+            Chain<
+                constnet::nn::Conv1d<2, 4, 5, 2, 0, 100, 200, 192>,
+                constnet::nn::MaxPool1d<3, 2, 48, 192, 92>,
+                192,
+            >,
+            constnet::nn::Flatten,
+            92,
+        >,
+        Linear<92, 3>,
+        92,
+    >
+);
