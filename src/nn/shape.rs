@@ -9,7 +9,7 @@
 //! panic, and the panic message is the first line of the compile error:
 //!
 //! ```text
-//! error[E0080]: evaluation panicked: `Conv2d` 1 -> 8, 5x5 on 1x28x28 gives 8x24x24 = 4608 values, but `Linear<4600, 64>` takes 4600
+//! error[E0080]: evaluation panicked: `Conv2d` 1 -> 8, 5x5 on 1x28x28 gives 8x24x24 = 4608 values, but `Linear<4600, 64>` takes 4600: write `Linear<4608, _>`
 //! ```
 //!
 //! The same arithmetic checks a layer type written by hand (`Conv2d<1, 8, 5, 1, 0, 28, 28,
@@ -556,5 +556,45 @@ impl Message {
             Ok(text) => panic!("{}", text),
             Err(_) => panic!("a layer does not fit the shape before it"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_follow_the_reference_network() {
+        let conv = Stage::conv(Stage::input2d(1, 28, 28), 2, 1, 8, 5, 1, 0);
+        assert_eq!((conv.c, conv.h, conv.w, conv.len(), conv.in_len()), (8, 24, 24, 4608, 784));
+        let pool = Stage::pool(conv, 2, true, 2, 2);
+        let conv2 = Stage::conv(pool, 2, 8, 16, 5, 1, 0);
+        let flat = Stage::flatten(Stage::pool(conv2, 2, true, 2, 2));
+        assert_eq!((flat.rank, flat.len()), (0, 256));
+        let linear = Stage::linear(flat, 256, 64).check();
+        assert_eq!((linear.in_len(), linear.len()), (256, 64));
+        // Padding, stride and a stride that leaves the last column out (floor).
+        let padded = Stage::conv(Stage::input2d(3, 32, 31), 2, 3, 4, 3, 2, 1);
+        assert_eq!((padded.h, padded.w), (16, 16));
+        let signal = Stage::conv(Stage::input1d(2, 100), 1, 2, 4, 5, 2, 0);
+        assert_eq!((signal.c, signal.w, signal.len()), (4, 48, 192));
+    }
+
+    #[test]
+    fn a_layer_that_does_not_fit_is_a_fault_once() {
+        let wrong = Stage::linear(Stage::input2d(1, 4, 4), 15, 2);
+        assert_eq!(wrong.fault, Fault::Values);
+        // Later stages are broken but quiet: one mistake, one error.
+        let later = Stage::linear(wrong, 2, 3);
+        assert!(later.broken);
+        assert_eq!(later.fault, Fault::None);
+        let channels = Stage::conv(Stage::input2d(3, 8, 8), 2, 1, 4, 3, 1, 0);
+        assert_eq!(channels.fault, Fault::Channels);
+        let large = Stage::pool(Stage::input2d(1, 4, 4), 2, true, 5, 5);
+        assert_eq!(large.fault, Fault::TooLarge);
+        let rank = Stage::conv(Stage::input(16), 2, 1, 4, 3, 1, 0);
+        assert_eq!(rank.fault, Fault::Rank);
+        let stride = Stage::conv(Stage::input2d(1, 8, 8), 2, 1, 4, 3, 0, 0);
+        assert_eq!(stride.fault, Fault::ZeroStride);
     }
 }
