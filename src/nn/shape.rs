@@ -566,7 +566,10 @@ mod tests {
     #[test]
     fn stages_follow_the_reference_network() {
         let conv = Stage::conv(Stage::input2d(1, 28, 28), 2, 1, 8, 5, 1, 0);
-        assert_eq!((conv.c, conv.h, conv.w, conv.len(), conv.in_len()), (8, 24, 24, 4608, 784));
+        assert_eq!(
+            (conv.c, conv.h, conv.w, conv.len(), conv.in_len()),
+            (8, 24, 24, 4608, 784)
+        );
         let pool = Stage::pool(conv, 2, true, 2, 2);
         let conv2 = Stage::conv(pool, 2, 8, 16, 5, 1, 0);
         let flat = Stage::flatten(Stage::pool(conv2, 2, true, 2, 2));
