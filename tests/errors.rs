@@ -174,16 +174,26 @@ fn exploding_regression() -> (Dataset<f32, 1, SVector<f32, 1>>, Trainer<Mse, Sgd
 }
 
 /// Regression: `epochs(usize::MAX)` panicked with "capacity overflow" before the first
-/// epoch; the history now grows as epochs complete (here training stops after epoch 1).
+/// epoch; the history now grows as epochs complete (here training stops after epoch 1), and
+/// more than `Trainer::MAX_EPOCHS` is an error before any training.
 #[test]
 fn a_huge_epoch_count_allocates_nothing_up_front() {
+    let (data, trainer) = exploding_regression();
+    let err = trainer
+        .epochs(Trainer::<Mse, Sgd>::MAX_EPOCHS)
+        .fit(&mut Linear::<1, 1>::zeros(), &data, None, &mut ())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::NonFiniteParameter { epoch: Some(1), .. }),
+        "{err}"
+    );
     let (data, trainer) = exploding_regression();
     let err = trainer
         .epochs(usize::MAX)
         .fit(&mut Linear::<1, 1>::zeros(), &data, None, &mut ())
         .unwrap_err();
     assert!(
-        matches!(err, Error::NonFiniteParameter { epoch: Some(1), .. }),
+        matches!(err, Error::InvalidHyperparameter { name: "epochs", .. }),
         "{err}"
     );
 }
