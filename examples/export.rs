@@ -242,6 +242,36 @@ fn values(data: &[u8], scalar: &str) -> Result<Vec<String>, String> {
     }
 }
 
+/// The statics of a dense layer at position `k`: its `o×i` weights (row-major in `weight`,
+/// PyTorch's layout) as a column-major `SMatrix`, and its biases as an `SVector`.
+fn linear_statics(
+    out: &mut String,
+    k: usize,
+    scalar: &str,
+    o: usize,
+    i: usize,
+    weight: &[String],
+    bias: &[String],
+) {
+    // Column-major: column c holds the weights from input c to every output.
+    let _ = writeln!(out, "/// Layer {k}'s weights, {o}×{i}, column-major.");
+    let _ = write!(
+        out,
+        "pub static W{k}: SMatrix<{scalar}, {o}, {i}> = SMatrix::from_array_storage(ArrayStorage(["
+    );
+    for c in 0..i {
+        let column: Vec<&str> = (0..o).map(|r| weight[r * i + c].as_str()).collect();
+        let _ = write!(out, "\n    [{}],", column.join(", "));
+    }
+    let _ = writeln!(out, "\n]));");
+    let _ = writeln!(out, "/// Layer {k}'s biases.");
+    let _ = writeln!(
+        out,
+        "pub static B{k}: SVector<{scalar}, {o}> = SVector::from_array_storage(ArrayStorage([[{}]]));\n",
+        bias.join(", ")
+    );
+}
+
 fn source(path: &std::path::Path, scalar: &str, activation: &str, layers: &[Dense]) -> String {
     let shape: Vec<String> = std::iter::once(layers[0].inputs)
         .chain(layers.iter().map(|l| l.outputs))
@@ -261,23 +291,8 @@ fn source(path: &std::path::Path, scalar: &str, activation: &str, layers: &[Dens
         activation.to_lowercase()
     );
     for l in layers {
-        let (i, o, k) = (l.inputs, l.outputs, l.position);
-        // Column-major: column c holds the weights from input c to every output.
-        let _ = writeln!(out, "/// Layer {k}'s weights, {o}×{i}, column-major.");
-        let _ = write!(
-            out,
-            "pub static W{k}: SMatrix<{scalar}, {o}, {i}> = SMatrix::from_array_storage(ArrayStorage(["
-        );
-        for c in 0..i {
-            let column: Vec<&str> = (0..o).map(|r| l.weight[r * i + c].as_str()).collect();
-            let _ = write!(out, "\n    [{}],", column.join(", "));
-        }
-        let _ = writeln!(out, "\n]));");
-        let _ = writeln!(out, "/// Layer {k}'s biases.");
-        let _ = writeln!(
-            out,
-            "pub static B{k}: SVector<{scalar}, {o}> = SVector::from_array_storage(ArrayStorage([[{}]]));\n",
-            l.bias.join(", ")
+        linear_statics(
+            &mut out, l.position, scalar, l.outputs, l.inputs, &l.weight, &l.bias,
         );
     }
     // The type, built up as `seq!` builds the value: ((L0, A), L2), A), L4) ...
@@ -567,24 +582,9 @@ mod cnn {
                         w: o,
                         flat: true,
                     };
-                    let weights = values(weight.data(), this)?;
-                    let _ = writeln!(statics, "/// Layer {k}'s weights, {o}×{i}, column-major.");
-                    let _ = write!(
-                        statics,
-                        "pub static W{k}: SMatrix<{this}, {o}, {i}> = SMatrix::from_array_storage(ArrayStorage(["
-                    );
-                    for col in 0..i {
-                        let column: Vec<&str> =
-                            (0..o).map(|r| weights[r * i + col].as_str()).collect();
-                        let _ = write!(statics, "\n    [{}],", column.join(", "));
-                    }
-                    let _ = writeln!(statics, "\n]));");
-                    let _ = writeln!(statics, "/// Layer {k}'s biases.");
-                    let _ = writeln!(
-                        statics,
-                        "pub static B{k}: SVector<{this}, {o}> = SVector::from_array_storage(ArrayStorage([[{}]]));\n",
-                        values(bias.data(), this)?.join(", ")
-                    );
+                    let (weights, biases) =
+                        (values(weight.data(), this)?, values(bias.data(), this)?);
+                    super::linear_statics(&mut statics, k, this, o, i, &weights, &biases);
                     used.extend([format!("{k}.weight"), format!("{k}.bias")]);
                     (
                         format!("StaticLinear<'static, {i}, {o}, {this}>"),
