@@ -710,6 +710,7 @@ conv_layer!(Conv1d
 /// assert_eq!(frozen.forward(&x), heap.forward(&x));
 /// # Ok::<(), constnet::Error>(())
 /// ```
+#[derive(Clone, Copy)]
 pub struct StaticConv2d<
     'a,
     const C: usize,
@@ -777,41 +778,6 @@ impl<
     fn bias_values(&self) -> Option<&'a [T]> {
         (!self.bias.is_empty()).then_some(self.bias)
     }
-}
-
-impl<
-    const C: usize,
-    const F: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const H: usize,
-    const W: usize,
-    const I: usize,
-    const O: usize,
-    const B: bool,
-    T: Scalar,
-> Clone for StaticConv2d<'_, C, F, K, S, P, H, W, I, O, B, T>
-{
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<
-    const C: usize,
-    const F: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const H: usize,
-    const W: usize,
-    const I: usize,
-    const O: usize,
-    const B: bool,
-    T: Scalar,
-> Copy for StaticConv2d<'_, C, F, K, S, P, H, W, I, O, B, T>
-{
 }
 
 impl<
