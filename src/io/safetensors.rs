@@ -15,7 +15,7 @@ use crate::error::WeightsProblem;
 use crate::io::fs::read_regular_file;
 use crate::io::record::{Record, from_row_major, to_row_major};
 use crate::nn::layer::check_finite_params;
-use crate::nn::param::Path;
+use crate::nn::param::{Path, Role, Shape};
 use crate::{base::scalar::Scalar, error::Error, io::fs::write_atomic, nn::layer::Layer};
 
 fn dtype<T: Scalar>() -> Dtype {
@@ -75,7 +75,7 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
                 encode(v, &mut bytes);
             }
             let name = format!("{prefix}.{name}");
-            if tensors.iter().any(|(n, _, _)| *n == name) {
+            if tensors.iter().any(|(n, ..)| *n == name) {
                 return Err(Error::Weights {
                     problem: WeightsProblem::Format {
                         message: format!("two tensors are named `{name}`"),
@@ -83,14 +83,14 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
                 }
                 .at("<memory>"));
             }
-            tensors.push((name, vec![values.len()], bytes));
+            tensors.push((name, vec![values.len()], bytes, dtype::<T>()));
         }
     }
-    serialize::<T>(tensors, HashMap::new())
+    serialize(tensors, HashMap::new())
 }
 
-/// A tensor ready for the file: its name, PyTorch's shape, its little-endian bytes.
-type Encoded = (String, Vec<usize>, Vec<u8>);
+/// A tensor ready for the file: its name, PyTorch's shape, its little-endian bytes, their type.
+type Encoded = (String, Vec<usize>, Vec<u8>, Dtype);
 
 /// The network's parameters as safetensors tensors: their full names, PyTorch's shapes and
 /// row-major bytes.
@@ -101,11 +101,18 @@ fn param_tensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     unique_names(net)?;
     let mut tensors = Vec::new();
     net.visit_params(&Path::ROOT, &mut |p| {
+        let name = p.full_name().to_string();
+        if p.role == Role::Count {
+            // A whole number (checked finite above), as PyTorch's int64 `num_batches_tracked`.
+            let count = p.value.first().map_or(0.0, |v| v.as_f64()) as i64;
+            tensors.push((name, Vec::new(), count.to_le_bytes().to_vec(), Dtype::I64));
+            return;
+        }
         let mut bytes = Vec::with_capacity(size_of_val(p.value));
         for v in to_row_major(p.shape, p.value) {
             encode(v, &mut bytes);
         }
-        tensors.push((p.full_name().to_string(), p.shape.dims(), bytes));
+        tensors.push((name, p.shape.dims(), bytes, dtype::<T>()));
     });
     Ok(tensors)
 }
@@ -126,7 +133,7 @@ pub(crate) fn to_safetensors_with_record<
 ) -> Result<Vec<u8>, Error> {
     let mut tensors = param_tensors(net)?;
     for (name, (dims, values)) in &record.tensors {
-        if tensors.iter().any(|(n, _, _)| n == name) {
+        if tensors.iter().any(|(n, ..)| n == name) {
             return Err(Error::Weights {
                 problem: WeightsProblem::Format {
                     message: format!("two tensors are named `{name}`"),
@@ -138,19 +145,19 @@ pub(crate) fn to_safetensors_with_record<
         for &v in values {
             encode(v, &mut bytes);
         }
-        tensors.push((name.clone(), dims.clone(), bytes));
+        tensors.push((name.clone(), dims.clone(), bytes, dtype::<T>()));
     }
     let metadata = record
         .values
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    serialize::<T>(tensors, metadata)
+    serialize(tensors, metadata)
 }
 
-/// Safetensors bytes of `tensors` (name, shape, little-endian values of `T`) and `metadata`
-/// (with `format: pt`, which `safetensors.torch` expects).
-fn serialize<T: Scalar>(
+/// Safetensors bytes of `tensors` (name, shape, little-endian values, their type) and
+/// `metadata` (with `format: pt`, which `safetensors.torch` expects).
+fn serialize(
     tensors: Vec<Encoded>,
     mut metadata: HashMap<String, String>,
 ) -> Result<Vec<u8>, Error> {
@@ -164,8 +171,8 @@ fn serialize<T: Scalar>(
     };
     let views = tensors
         .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(dtype::<T>(), shape.clone(), bytes).map(|v| (name.clone(), v))
+        .map(|(name, shape, bytes, dtype)| {
+            TensorView::new(*dtype, shape.clone(), bytes).map(|v| (name.clone(), v))
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(format_error)?;
@@ -357,6 +364,58 @@ pub(crate) fn write_params<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
     });
 }
 
+/// Reads a [`Role::Count`] tensor: one non-negative 64-bit integer of shape `[]`.
+fn read_count<T: Scalar>(file: &SafeTensors<'_>, name: &str) -> Result<Vec<T>, WeightsProblem> {
+    let tensor = file
+        .tensor(name)
+        .map_err(|_| WeightsProblem::MissingTensor {
+            name: name.to_string(),
+        })?;
+    if tensor.dtype() != Dtype::I64 {
+        return Err(WeightsProblem::WrongDtype {
+            name: name.to_string(),
+            expected: Dtype::I64.to_string(),
+            found: tensor.dtype().to_string(),
+        });
+    }
+    if !tensor.shape().is_empty() {
+        return Err(WeightsProblem::WrongShape {
+            name: name.to_string(),
+            expected: Vec::new(),
+            found: tensor.shape().to_vec(),
+        });
+    }
+    let bytes: [u8; 8] = tensor
+        .data()
+        .try_into()
+        .map_err(|_| WeightsProblem::Format {
+            message: format!("`{name}` holds {} bytes, not 8", tensor.data().len()),
+        })?;
+    let count = i64::from_le_bytes(bytes);
+    if count < 0 {
+        return Err(WeightsProblem::NonFinite {
+            name: name.to_string(),
+            index: 0,
+        });
+    }
+    Ok(vec![T::of(count as f64)])
+}
+
+/// Reads a tensor of the network: a count as [`read_count`], any other as [`read_tensor`],
+/// turned column-major.
+fn read_param<T: Scalar>(
+    file: &SafeTensors<'_>,
+    name: &str,
+    role: Role,
+    shape: Shape,
+) -> Result<Vec<T>, WeightsProblem> {
+    if role == Role::Count {
+        return read_count(file, name);
+    }
+    let row_major = read_tensor::<T>(file, name, &shape.dims())?;
+    Ok(from_row_major(shape, &row_major))
+}
+
 /// Reads a tensor's values (row-major, checked finite) after checking dtype and shape.
 fn read_tensor<T: Scalar>(
     file: &SafeTensors<'_>,
@@ -420,14 +479,13 @@ fn decode_file<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
     }
     let mut expected = Vec::new();
     net.visit_params(&Path::ROOT, &mut |p| {
-        expected.push((p.full_name().to_string(), p.shape));
+        expected.push((p.full_name().to_string(), p.role, p.shape));
     });
 
     // Decode and check every tensor before touching the network.
     let mut decoded: Vec<Vec<T>> = Vec::with_capacity(expected.len());
-    for (name, shape) in expected {
-        let row_major = read_tensor::<T>(&file, &name, &shape.dims())?;
-        decoded.push(from_row_major(shape, &row_major));
+    for (name, role, shape) in expected {
+        decoded.push(read_param(&file, &name, role, shape)?);
         known.insert(name);
     }
     let mut names = file.names();
@@ -457,11 +515,10 @@ pub(crate) fn decode_with_record<T: Scalar, N: Layer<T, I, O>, const I: usize, c
     let mut decoded = Vec::new();
     let mut expected = Vec::new();
     net.visit_params(&Path::ROOT, &mut |p| {
-        expected.push((p.full_name().to_string(), p.shape));
+        expected.push((p.full_name().to_string(), p.role, p.shape));
     });
-    for (name, shape) in expected {
-        let row_major = read_tensor::<T>(&file, &name, &shape.dims())?;
-        decoded.push(from_row_major(shape, &row_major));
+    for (name, role, shape) in expected {
+        decoded.push(read_param(&file, &name, role, shape)?);
         known.insert(name);
     }
     let mut record = Record::default();
@@ -561,6 +618,7 @@ mod tests {
                 path: at,
                 name: "weight",
                 decay: true,
+                role: crate::nn::param::Role::Learned,
                 shape: Shape::Vector(2),
                 value: self.w.as_slice(),
             });
@@ -575,6 +633,7 @@ mod tests {
                 path: at,
                 name: "weight",
                 decay: true,
+                role: crate::nn::param::Role::Learned,
                 shape: Shape::Vector(2),
                 value: self.w.as_mut_slice(),
                 grad: self.w_grad.as_mut_slice(),

@@ -4,7 +4,10 @@ use rand::Rng;
 use rand::SeedableRng;
 
 use crate::nn::chain::Chain;
-use crate::nn::layers::{AvgPool1d, AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool1d, MaxPool2d};
+use crate::nn::layers::{
+    AvgPool1d, AvgPool2d, BatchNorm, Conv1d, Conv2d, Flatten, LayerNorm, MaxPool1d, MaxPool2d,
+    Residual,
+};
 use crate::nn::takes::Takes;
 use crate::{
     base::scalar::Scalar, nn::init::Init, nn::layers::Dropout, nn::layers::Elementwise,
@@ -114,6 +117,26 @@ impl<
 {
     fn build<R: Rng + ?Sized>(rng: &mut R, init: Option<Init>, before_rectifier: bool) -> Self {
         Conv1d::new(init.unwrap_or(default_init(before_rectifier)), rng)
+    }
+}
+
+impl<const C: usize, const N: usize, T: Scalar> Build for BatchNorm<C, N, T> {
+    fn build<R: Rng + ?Sized>(_: &mut R, _: Option<Init>, _: bool) -> Self {
+        BatchNorm::new()
+    }
+}
+
+impl<const N: usize, T: Scalar> Build for LayerNorm<N, T> {
+    fn build<R: Rng + ?Sized>(_: &mut R, _: Option<Init>, _: bool) -> Self {
+        LayerNorm::new()
+    }
+}
+
+/// The inner layers are built as a network of their own (a chain's layers before a
+/// rectifier start from He).
+impl<L: Build> Build for Residual<L> {
+    fn build<R: Rng + ?Sized>(rng: &mut R, init: Option<Init>, before_rectifier: bool) -> Self {
+        Residual::new(L::build(rng, init, before_rectifier))
     }
 }
 

@@ -169,7 +169,11 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     /// layers); `at` is this layer's place. For [`summary`](crate::nn::summary::summary).
     fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
         let mut params = 0;
-        self.visit_params(at, &mut |p| params += p.value.len());
+        self.visit_params(at, &mut |p| {
+            if p.role.is_learned() {
+                params += p.value.len();
+            }
+        });
         f(LayerInfo {
             position: at.top(),
             name: short_type_name(core::any::type_name::<Self>()),
@@ -247,13 +251,17 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         self.visit_params_mut(&Path::ROOT, &mut |p| p.grad.fill(T::zero()));
     }
 
-    /// The number of trainable scalars.
+    /// The number of trainable scalars (buffers such as running statistics are not counted).
     fn num_params(&self) -> usize
     where
         Self: Sized,
     {
         let mut n = 0;
-        self.visit_params(&Path::ROOT, &mut |p| n += p.value.len());
+        self.visit_params(&Path::ROOT, &mut |p| {
+            if p.role.is_learned() {
+                n += p.value.len();
+            }
+        });
         n
     }
 }

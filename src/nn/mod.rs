@@ -20,12 +20,13 @@ pub use chain::{Chain, ChainTape};
 pub use init::Init;
 pub use layer::{DynTape, Layer, LayerInfo};
 pub use layers::{
-    Activation, AvgPool1d, AvgPool2d, Conv1d, Conv2d, Dropout, DropoutTape, Elementwise, Flatten,
-    LeakyRelu, Linear, MaxPool1d, MaxPool2d, Relu, Sigmoid, Softmax, StaticConv2d, StaticLinear,
-    Tanh,
+    Activation, AvgPool1d, AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormSampleTape,
+    Conv1d, Conv2d, Dropout, DropoutTape, Elementwise, Flatten, LayerNorm, LayerNormTape,
+    LeakyRelu, Linear, MaxPool1d, MaxPool2d, Relu, Residual, Sigmoid, Softmax, StaticConv2d,
+    StaticLinear, Tanh,
 };
 pub use loss::{BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, SoftmaxCrossEntropy};
 pub use model::Model;
-pub use param::{FullName, Param, ParamMut, Path, Segment, Shape, StateOp};
+pub use param::{FullName, Param, ParamMut, Path, Role, Segment, Shape, StateOp};
 pub use summary::{Summary, summary};
 pub use takes::Takes;

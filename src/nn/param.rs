@@ -116,6 +116,12 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// A single value of shape `[]` (rank 0), such as a count.
+    pub const SCALAR: Shape = Shape::Tensor {
+        dims: [1; 4],
+        rank: 0,
+    };
+
     /// The number of values.
     pub fn len(&self) -> usize {
         match *self {
@@ -140,6 +146,31 @@ impl Shape {
     }
 }
 
+/// What a tensor of a layer is for: a learned parameter, which optimizers update from its
+/// gradient, or a buffer that training passes keep up to date themselves (PyTorch's
+/// *buffers*, such as [`BatchNorm1d`](crate::nn::layers::BatchNorm1d)'s running statistics).
+/// Both are saved with the weights (PyTorch's `state_dict` holds both); only learned ones
+/// are counted as parameters, handed to optimizers, clipped or gradient-checked. A buffer
+/// has no gradient (an empty slice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A parameter learned by gradient descent.
+    Learned,
+    /// A running statistic (real values), updated by training passes.
+    Running,
+    /// A count, such as the number of batches seen, updated by training passes; a whole
+    /// number held in the layer's scalar type and saved as a 64-bit integer of shape `[]`
+    /// (PyTorch's `num_batches_tracked`).
+    Count,
+}
+
+impl Role {
+    /// Whether it is [`Role::Learned`].
+    pub const fn is_learned(self) -> bool {
+        matches!(self, Role::Learned)
+    }
+}
+
 /// Read access to one parameter tensor, as handed out by
 /// [`Layer::visit_params`](crate::nn::layer::Layer::visit_params).
 #[derive(Debug)]
@@ -150,6 +181,8 @@ pub struct Param<'a, T> {
     pub name: &'static str,
     /// Whether weight decay applies to it (weights: yes; biases and scales: no).
     pub decay: bool,
+    /// Learned, or a buffer that training passes update.
+    pub role: Role,
     /// Its shape.
     pub shape: Shape,
     /// The values, in the layout of [`Shape`].
@@ -166,11 +199,14 @@ pub struct ParamMut<'a, T> {
     pub name: &'static str,
     /// Whether weight decay applies to it.
     pub decay: bool,
+    /// Learned, or a buffer that training passes update.
+    pub role: Role,
     /// Its shape.
     pub shape: Shape,
     /// The values, in the layout of [`Shape`].
     pub value: &'a mut [T],
-    /// The gradient accumulated by the backward passes since the last update, same layout.
+    /// The gradient accumulated by the backward passes since the last update, same layout
+    /// (empty for a buffer).
     pub grad: &'a mut [T],
 }
 
@@ -239,6 +275,13 @@ impl<T> ParamMut<'_, T> {
 /// - `name: vector(value_field, grad_field)` — a vector (`SVector`, boxed or not);
 /// - `, decay` after either — weight decay applies to it (weights do; biases and scales
 ///   usually do not, so the default is off);
+/// - `name: running(value_field)` — a buffer of running statistics ([`Role::Running`]): saved
+///   with the weights, not learned (no gradient field);
+/// - `name: count(value_field)` — a count kept in a one-element array of the scalar type
+///   ([`Role::Count`]), saved as a 64-bit integer of shape `[]`;
+/// - `mode: training(field)` — a `bool` field that follows the training switch
+///   ([`Layer::set_training`](crate::nn::layer::Layer::set_training)), for a layer that
+///   behaves differently in training (no tensor);
 /// - `name: layer(field)` — a layer inside this one (a wrapper's child): its tensors are
 ///   named under `name` (`3.inner.0.weight`, or `3.inner.weight` for a single layer), so no
 ///   two tensors can share a name, and it follows the training switch and keeps its counters
@@ -302,13 +345,59 @@ macro_rules! params {
         let inner = if $self.$child.depth() > 1 { &first } else { &named };
         $self.$child.visit_state(inner, $op);
     }};
+    (@state $self:ident, $at:ident, $op:ident, $name:ident, training ($field:ident)) => {
+        if let $crate::nn::StateOp::Train(on) = $op {
+            $self.$field = *on;
+        }
+    };
     (@state $self:ident, $at:ident, $op:ident, $name:ident, $kind:ident ($($field:ident),*)) => {};
+    (@visit $self:ident, $at:ident, $f:ident, $name:ident, training ($field:ident), []) => {};
+    (@visit_mut $self:ident, $at:ident, $f:ident, $name:ident, training ($field:ident), []) => {};
     (@decay []) => { false };
     (@decay [decay]) => { true };
     (@shape matrix, $v:expr) => {
         $crate::nn::Shape::Matrix { rows: $v.nrows(), cols: $v.ncols() }
     };
     (@shape vector, $v:expr) => { $crate::nn::Shape::Vector($v.len()) };
+    (@shape running, $v:expr) => { $crate::nn::Shape::Vector($v.len()) };
+    (@shape count, $v:expr) => { $crate::nn::Shape::SCALAR };
+    (@role matrix) => { $crate::nn::Role::Learned };
+    (@role vector) => { $crate::nn::Role::Learned };
+    (@role running) => { $crate::nn::Role::Running };
+    (@role count) => { $crate::nn::Role::Count };
+    (@visit $self:ident, $at:ident, $f:ident, $name:ident, running ($value:ident), []) => {
+        $crate::params!(@buffer $self, $at, $f, $name, running ($value))
+    };
+    (@visit $self:ident, $at:ident, $f:ident, $name:ident, count ($value:ident), []) => {
+        $crate::params!(@buffer $self, $at, $f, $name, count ($value))
+    };
+    (@visit_mut $self:ident, $at:ident, $f:ident, $name:ident, running ($value:ident), []) => {
+        $crate::params!(@buffer_mut $self, $at, $f, $name, running ($value))
+    };
+    (@visit_mut $self:ident, $at:ident, $f:ident, $name:ident, count ($value:ident), []) => {
+        $crate::params!(@buffer_mut $self, $at, $f, $name, count ($value))
+    };
+    (@buffer $self:ident, $at:ident, $f:ident, $name:ident, $kind:ident ($value:ident)) => {
+        $f($crate::nn::Param {
+            path: $at,
+            name: stringify!($name),
+            decay: false,
+            role: $crate::params!(@role $kind),
+            shape: $crate::params!(@shape $kind, $self.$value),
+            value: $self.$value.as_slice(),
+        })
+    };
+    (@buffer_mut $self:ident, $at:ident, $f:ident, $name:ident, $kind:ident ($value:ident)) => {
+        $f($crate::nn::ParamMut {
+            path: $at,
+            name: stringify!($name),
+            decay: false,
+            role: $crate::params!(@role $kind),
+            shape: $crate::params!(@shape $kind, $self.$value),
+            value: $self.$value.as_mut_slice(),
+            grad: &mut [],
+        })
+    };
     (@visit $self:ident, $at:ident, $f:ident, $name:ident, layer ($child:ident), []) => {{
         let named = $at.child($crate::nn::Segment::Name(stringify!($name)));
         let first = named.child($crate::nn::Segment::Index(0));
@@ -325,6 +414,7 @@ macro_rules! params {
             path: $at,
             name: stringify!($name),
             decay: $crate::params!(@decay [$($flag)?]),
+            role: $crate::nn::Role::Learned,
             shape: $crate::params!(@shape $kind, $self.$value),
             value: $self.$value.as_slice(),
         })
@@ -334,6 +424,7 @@ macro_rules! params {
             path: $at,
             name: stringify!($name),
             decay: $crate::params!(@decay [$($flag)?]),
+            role: $crate::nn::Role::Learned,
             shape: $crate::params!(@shape $kind, $self.$value),
             value: $self.$value.as_mut_slice(),
             grad: $self.$grad.as_mut_slice(),

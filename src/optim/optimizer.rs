@@ -34,7 +34,7 @@ pub trait Optimizer<T: Scalar> {
     fn begin_step(&mut self) {}
 
     /// Updates one parameter tensor from its gradient with learning rate `lr`, and sets the
-    /// gradient to zero. `slot` numbers the tensors of a network in visiting order, the same
+    /// gradient to zero. Only [learned](crate::nn::Role::Learned) tensors are passed in. `slot` numbers the tensors of a network in visiting order, the same
     /// at every step.
     ///
     /// # Errors
@@ -104,6 +104,9 @@ pub(crate) fn step_into<T, Opt, N, const I: usize, const O: usize>(
     optimizer.begin_step();
     let mut slot = 0;
     net.visit_params_mut(&Path::ROOT, &mut |p| {
+        if !p.role.is_learned() {
+            return; // a buffer: the training passes keep it
+        }
         if failed.is_none()
             && let Err(e) = optimizer.update(slot, p, lr)
         {

@@ -136,7 +136,7 @@ where
     let mut tensors = Vec::new();
     let mut problem = None;
     net.visit_params(&Path::ROOT, &mut |p| {
-        if tensors.len() == held || problem.is_some() {
+        if !p.role.is_learned() || tensors.len() == held || problem.is_some() {
             return;
         }
         let name = p.full_name().to_string();

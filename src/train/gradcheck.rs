@@ -60,7 +60,9 @@ fn param_grads<L: Layer<f64, I, O>, const I: usize, const O: usize>(
 ) -> Vec<Vec<f64>> {
     let mut grads = Vec::new();
     layer.visit_params_mut(&crate::nn::param::Path::ROOT, &mut |p| {
-        grads.push(p.grad.to_vec())
+        if p.role.is_learned() {
+            grads.push(p.grad.to_vec());
+        }
     });
     grads
 }
@@ -73,6 +75,9 @@ fn nudge<L: Layer<f64, I, O>, const I: usize, const O: usize>(
 ) {
     let mut s = 0;
     layer.visit_params_mut(&crate::nn::param::Path::ROOT, &mut |p| {
+        if !p.role.is_learned() {
+            return;
+        }
         if s == slot {
             p.value[k] += delta;
         }
@@ -105,9 +110,43 @@ fn numeric_param<L: Layer<f64, I, O>, const I: usize, const O: usize>(
 /// # Errors
 /// [`Error::Gradient`] with the first [`GradientMismatch`] found.
 pub fn check_layer<L: Layer<f64, I, O>, const I: usize, const O: usize>(
+    layer: L,
+    batch: usize,
+    seed: u64,
+) -> Result<(), Error> {
+    check(layer, batch, seed, true)
+}
+
+/// [`check_layer`] in training mode ([`Layer::set_training`]), for layers whose training
+/// passes differ from evaluation, such as [`BatchNorm1d`](crate::nn::BatchNorm1d): the
+/// minibatch gradients are those of the batch statistics. A minibatch's outputs then depend
+/// on each other, so they are not compared with one-sample passes.
+///
+/// # Errors
+/// [`Error::Gradient`] with the first [`GradientMismatch`] found.
+///
+/// # Example
+/// ```
+/// use constnet::{nn::BatchNorm2d, train::gradcheck::check_layer_training};
+/// check_layer_training(BatchNorm2d::<2, 6, f64>::new(), 4, 1)?;
+/// # Ok::<(), constnet::Error>(())
+/// ```
+pub fn check_layer_training<L: Layer<f64, I, O>, const I: usize, const O: usize>(
     mut layer: L,
     batch: usize,
     seed: u64,
+) -> Result<(), Error> {
+    layer.set_training(true);
+    check(layer, batch, seed, false)
+}
+
+/// [`check_layer`]; `independent` says whether a minibatch's samples are independent of each
+/// other (then each column of a batch pass must equal a one-sample pass).
+fn check<L: Layer<f64, I, O>, const I: usize, const O: usize>(
+    mut layer: L,
+    batch: usize,
+    seed: u64,
+    independent: bool,
 ) -> Result<(), Error> {
     let mut rng = StdRng::seed_from_u64(seed);
 
@@ -157,7 +196,7 @@ pub fn check_layer<L: Layer<f64, I, O>, const I: usize, const O: usize>(
         compare(|| "backward without input gradient".into(), 2.0 * g, *d)?;
     }
     // Each column of the batch forward equals the one-sample forward.
-    for j in 0..batch {
+    for j in (0..batch).filter(|_| independent) {
         let single = layer.forward(&xb.column(j).into_owned());
         for o in 0..O {
             compare(

@@ -173,6 +173,7 @@ impl<T: Scalar> ConvCore<T> {
             path: at,
             name: "weight",
             decay: true,
+            role: crate::nn::param::Role::Learned,
             shape: weight,
             value: &self.weight,
         });
@@ -182,6 +183,7 @@ impl<T: Scalar> ConvCore<T> {
                 path: at,
                 name: "bias",
                 decay: false,
+                role: crate::nn::param::Role::Learned,
                 shape,
                 value: &self.bias,
             });
@@ -193,6 +195,7 @@ impl<T: Scalar> ConvCore<T> {
             path: at,
             name: "weight",
             decay: true,
+            role: crate::nn::param::Role::Learned,
             shape: weight,
             value: &mut self.weight,
             grad: &mut self.weight_grad,
@@ -202,6 +205,7 @@ impl<T: Scalar> ConvCore<T> {
                 path: at,
                 name: "bias",
                 decay: false,
+                role: crate::nn::param::Role::Learned,
                 shape: Shape::Vector(self.bias.len()),
                 value: &mut self.bias,
                 grad: &mut self.bias_grad,
@@ -908,6 +912,7 @@ impl<
             path: at,
             name: "weight",
             decay: true,
+            role: crate::nn::param::Role::Learned,
             shape,
             value: self.weight,
         });
@@ -917,6 +922,7 @@ impl<
                 path: at,
                 name: "bias",
                 decay: false,
+                role: crate::nn::param::Role::Learned,
                 shape,
                 value: self.bias,
             });

@@ -289,6 +289,7 @@ pub(crate) fn visit_weight_and_bias<
         path: at,
         name: "weight",
         decay: true,
+        role: crate::nn::param::Role::Learned,
         shape: Shape::Matrix { rows: O, cols: I },
         value: weight.as_slice(),
     });
@@ -296,6 +297,7 @@ pub(crate) fn visit_weight_and_bias<
         path: at,
         name: "bias",
         decay: false,
+        role: crate::nn::param::Role::Learned,
         shape: Shape::Vector(O),
         value: bias.as_slice(),
     });

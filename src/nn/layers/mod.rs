@@ -7,9 +7,11 @@ mod conv;
 mod dropout;
 mod implicit;
 mod linear;
+mod norm;
 mod pool;
 #[cfg(all(test, feature = "std"))]
 mod reference;
+mod residual;
 mod static_linear;
 pub(crate) mod window;
 
@@ -18,5 +20,9 @@ pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax,
 pub use conv::{Conv1d, Conv2d, StaticConv2d};
 pub use dropout::{Dropout, DropoutTape};
 pub use linear::Linear;
+pub use norm::{
+    BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormSampleTape, LayerNorm, LayerNormTape,
+};
 pub use pool::{AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d};
+pub use residual::Residual;
 pub use static_linear::StaticLinear;
