@@ -203,3 +203,55 @@ fn cnn_minibatch_steps_allocate_nothing_after_warm_up() {
     });
     assert_eq!(count, 0, "{count} heap allocations in 20 minibatch steps");
 }
+
+/// Normalisation and residual blocks: one-sample passes in evaluation mode (running
+/// statistics) and one-sample training steps allocate nothing.
+#[test]
+fn normalised_and_residual_one_sample_passes_allocate_nothing() {
+    use constnet::nn::{BatchNorm1d, Build, LayerNorm};
+    use constnet::{Net, nn::Linear};
+    type Mlp = Net![
+        Linear<8, 32>, BatchNorm1d<32>, Relu,
+        Residual<Net![Linear<32, 32>, LayerNorm<32>, Relu, Linear<32, 32>]>,
+        Linear<32, 4>,
+    ];
+    let net = Mlp::init(&mut StdRng::seed_from_u64(5));
+    check(
+        "MLP with norms and a residual block",
+        net,
+        SoftmaxCrossEntropy,
+        Adam::new(1e-3).unwrap(),
+        2,
+    );
+}
+
+/// Minibatch training steps with batch statistics (`BatchNorm2d` in training mode) and a
+/// residual block allocate nothing once the first step of a batch size has run.
+#[test]
+fn batch_norm_minibatch_training_steps_allocate_nothing_after_warm_up() {
+    use constnet::nn::{Conv2d, Residual};
+    use constnet::{Batch, Net, nn::Build, train::Workspace};
+    type AllConv = Net![
+        Input<1, 12, 12>,
+        Conv2d<1, 4, 3>, BatchNorm2d<4>, Relu, MaxPool2d<2>,
+        Residual<Conv2d<4, 4, 3, 1, 1, 5, 5, 100, 100>>, AvgPool2d<5>,
+        Conv2d<4, 10, 1>, Flatten,
+    ];
+    let mut net = AllConv::init(&mut StdRng::seed_from_u64(3));
+    net.set_training(true);
+    let mut adam = Adam::new(1e-3).unwrap();
+    let x = Batch::<f32, 144>::from_fn(16, |r, c| ((r * 7 + c * 3) % 11) as f32 / 10.0);
+    let targets: Vec<usize> = (0..16).map(|j| j % 10).collect();
+    let mut workspace = Workspace::new();
+    workspace
+        .step(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &targets)
+        .unwrap();
+    let count = allocations_in(|| {
+        for _ in 0..20 {
+            workspace
+                .step(&mut net, &SoftmaxCrossEntropy, &mut adam, &x, &targets)
+                .unwrap();
+        }
+    });
+    assert_eq!(count, 0, "{count} heap allocations in 20 minibatch steps");
+}

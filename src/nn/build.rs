@@ -262,6 +262,13 @@ macro_rules! __net {
     // Done.
     (@next [$net:ty] [$m:tt]) => { $net };
 
+    // A residual block: it keeps the size, which its inner layers must end with.
+    (@next [$net:ty] [$m:tt] $(constnet ::)? $(nn ::)? Residual < Net ! [ $($inner:tt)* ] > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@next
+            [$crate::nn::Chain<$net, $crate::nn::Residual<$crate::Net![$($inner)*]>,
+                { $crate::nn::shape::residual($m, $crate::__net!(@out [$m] $($inner)*)) }>]
+            [$m] $($($rest)*)?)
+    };
     // A linear layer: the chain's middle size is the output before it.
     (@next [$net:ty] [$m:tt] $(constnet ::)? Linear < $i:tt , $o:tt $(, $t:ty)? > $(, $($rest:tt)*)?) => {
         $crate::__net!(@next [$crate::nn::Chain<$net, Linear<$i, $o $(, $t)?>, $m>] [$o] $($($rest)*)?)
@@ -320,6 +327,13 @@ macro_rules! __net {
     (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? AvgPool1d < $k:tt $(, $s:tt)? > $(, $($rest:tt)*)?) => {
         $crate::__net!(@pool AvgPool1d 1 false [$($net)?] [$st] [$k, { $crate::__net!(@or [$($s)?] $k) }] [$($t)?] $($($rest)*)?)
     };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? BatchNorm2d < $c:tt > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@s
+            [$crate::__net!(@link [$($net)?]
+                $crate::nn::BatchNorm2d<$c, { $crate::nn::shape::Stage::batch_norm($st, $c).check().in_len() } $(, $t)?>,
+                { $st.len() })]
+            [$crate::nn::shape::Stage::batch_norm($st, $c)] [$($t)?] $($($rest)*)?)
+    };
     (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? Flatten $(, $($rest:tt)*)?) => {
         $crate::__net!(@s [$crate::__net!(@link [$($net)?] $crate::nn::Flatten, { $st.len() })]
             [$crate::nn::shape::Stage::flatten($st)] [$($t)?] $($($rest)*)?)
@@ -330,6 +344,11 @@ macro_rules! __net {
                 $crate::nn::Linear<{ $crate::nn::shape::Stage::linear($st, $i, $o).check().in_len() }, $o $(, $lt)?>,
                 { $st.len() })]
             [$crate::nn::shape::Stage::linear($st, $i, $o)] [$($t)?] $($($rest)*)?)
+    };
+    (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $(constnet ::)? $(nn ::)? Residual < Net ! [ $($inner:tt)* ] > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@s [$crate::__net!(@link [$($net)?] $crate::nn::Residual<$crate::Net![$($inner)*]>,
+            { $crate::nn::shape::residual($st.len(), $crate::__net!(@out [{ $st.len() }] $($inner)*)) })]
+            [$st] [$($t)?] $($($rest)*)?)
     };
     (@s [$($net:ty)?] [$st:expr] [$($t:ty)?] $layer:ty => $o:tt $(, $($rest:tt)*)?) => {
         $crate::__net!(@s [$crate::__net!(@link [$($net)?] $layer, { $st.len() })]
@@ -362,6 +381,13 @@ macro_rules! __net {
                 { $st.in_len() })]
             [$st] [$($t)?] $($rest)*)
     };
+    // The output size of a list of layers that starts from `$m` values.
+    (@out [$m:tt]) => { $m };
+    (@out [$m:tt] $(constnet ::)? $(nn ::)? Linear < $i:tt , $o:tt $(, $t:ty)? > $(, $($rest:tt)*)?) => {
+        $crate::__net!(@out [$o] $($($rest)*)?)
+    };
+    (@out [$m:tt] $layer:ty => $o:tt $(, $($rest:tt)*)?) => { $crate::__net!(@out [$o] $($($rest)*)?) };
+    (@out [$m:tt] $layer:ty $(, $($rest:tt)*)?) => { $crate::__net!(@out [$m] $($($rest)*)?) };
     (@link [] $layer:ty, $m:tt) => { $layer };
     (@link [$net:ty] $layer:ty, $m:tt) => { $crate::nn::Chain<$net, $layer, $m> };
     (@or [] $default:tt) => { $default };

@@ -46,6 +46,11 @@ pub enum Kind {
         /// Stride.
         s: usize,
     },
+    /// `BatchNorm2d<c>`.
+    BatchNorm {
+        /// Channels.
+        c: usize,
+    },
     /// `Flatten`.
     Flatten,
     /// `Linear<i, o>`.
@@ -206,6 +211,23 @@ impl Stage {
         Stage::next(&prev, kind, (prev.c, oh, ow, rank), fault)
     }
 
+    /// `BatchNorm2d<c>`: the same shape, `c` channels of images or signals.
+    pub const fn batch_norm(prev: Stage, c: usize) -> Stage {
+        let fault = if prev.rank == 0 {
+            Fault::Rank
+        } else if prev.c != c {
+            Fault::Channels
+        } else {
+            Fault::None
+        };
+        Stage::next(
+            &prev,
+            Kind::BatchNorm { c },
+            (prev.c, prev.h, prev.w, prev.rank),
+            fault,
+        )
+    }
+
     /// `Flatten`: the same values, as a flat vector.
     pub const fn flatten(prev: Stage) -> Stage {
         Stage::next(&prev, Kind::Flatten, (1, 1, prev.len(), 0), Fault::None)
@@ -245,7 +267,9 @@ impl Stage {
                 m = gives(m, &self, &before).str(", but ");
                 m = this_layer(m, self.kind, self.rank);
                 m = match (self.fault, self.kind) {
-                    (Fault::Channels, Kind::Conv { c, .. }) => m.str(" takes ").num(c).str(" channels"),
+                    (Fault::Channels, Kind::Conv { c, .. } | Kind::BatchNorm { c }) => {
+                        m.str(" takes ").num(c).str(" channels")
+                    }
                     (Fault::Values, Kind::Linear { i, .. }) => {
                         let m = m.str(" takes ").num(i);
                         if matches!(self.maker.0, Kind::Linear { .. } | Kind::Other | Kind::Input) {
@@ -386,6 +410,7 @@ const fn this_layer(m: Message, kind: Kind, rank: u8) -> Message {
             if s != k { m.str(", stride ").num(s) } else { m }
         }
         Kind::Linear { i, o } => m.str("`Linear<").num(i).str(", ").num(o).str(">`"),
+        Kind::BatchNorm { c } => m.str("`BatchNorm2d<").num(c).str(">`"),
         Kind::Flatten => m.str("`Flatten`"),
         Kind::Input => m.str("`Input`"),
         Kind::Other => m.str("the layer"),
@@ -398,6 +423,23 @@ const fn side(m: Message, h: usize, w: usize, rank: u8) -> Message {
     } else {
         m.str("length ").num(w)
     }
+}
+
+/// The size `n` around a [`Residual`](crate::nn::Residual) block whose inner layers give
+/// `inner` values, if they are the same; otherwise a compile-time panic that says so.
+pub const fn residual(n: usize, inner: usize) -> usize {
+    if n != inner {
+        Message::new()
+            .str("`Residual` adds its input of ")
+            .num(n)
+            .str(" values to the output of its inner layers, but they give ")
+            .num(inner)
+            .str(": the inner layers must end with ")
+            .num(n)
+            .str(" values")
+            .panic()
+    }
+    n
 }
 
 /// Checks, when a convolution of a hand-written type is built, that its sizes agree:

@@ -304,9 +304,7 @@ impl<const C: usize, const N: usize, T: Scalar> Layer<T, N, N> for BatchNorm<C, 
     ) -> SVector<T, N> {
         let mut dx = SVector::<T, N>::zeros();
         let (mut mean, mut var) = ([T::zero(); C], [T::zero(); C]);
-        for c in 0..C {
-            mean[c] = tape.mean[c];
-        }
+        mean.copy_from_slice(tape.mean.as_slice());
         self.backward_core(
             x.as_slice(),
             dy.as_slice(),
