@@ -153,3 +153,111 @@ simd::multiversion! {
     /// are most of an Adam step's time.
     pub(super) fn adam_update[T: Scalar](w: &mut [T], g: &mut [T], m: &mut [T], v: &mut [T], k: &AdamStep<T>) = adam_kernel;
 }
+
+/// The constants of one AdamW update.
+#[derive(Clone, Copy)]
+pub(super) struct AdamWStep<T> {
+    /// `1 − η·λ` for decayed weights, 1 otherwise.
+    pub(super) shrink: T,
+    pub(super) b2: T,
+    pub(super) c1: T,
+    pub(super) c2: T,
+    /// `η/(1 − β₁ᵗ)`.
+    pub(super) step: T,
+    /// `√(1 − β₂ᵗ)`.
+    pub(super) root_c2: T,
+    pub(super) eps: T,
+}
+
+/// PyTorch's AdamW, in its order of operations: `w ← w·shrink`, `m ← m + (1−β₁)(g − m)`,
+/// `v ← β₂v + (1−β₂)g²`, `w ← w − step·(m / (√v/√(1−β₂ᵗ) + ε))`, `g ← 0`, elementwise.
+#[inline(always)]
+pub(super) fn adamw_kernel<T: Scalar>(
+    w: &mut [T],
+    g: &mut [T],
+    m: &mut [T],
+    v: &mut [T],
+    k: &AdamWStep<T>,
+) {
+    let AdamWStep {
+        shrink,
+        b2,
+        c1,
+        c2,
+        step,
+        root_c2,
+        eps,
+        ..
+    } = *k;
+    for (((w, g), m), v) in w.iter_mut().zip(g.iter_mut()).zip(m).zip(v) {
+        let grad = *g;
+        *w *= shrink;
+        *m += c1 * (grad - *m);
+        *v = b2 * *v + c2 * grad * grad;
+        *w -= step * (*m / (v.sqrt() / root_c2 + eps));
+        *g = T::zero();
+    }
+}
+
+simd::multiversion! {
+    /// [`adamw_kernel`], compiled for the CPU's vector width.
+    pub(super) fn adamw_update[T: Scalar](w: &mut [T], g: &mut [T], m: &mut [T], v: &mut [T], k: &AdamWStep<T>) = adamw_kernel;
+}
+
+/// The constants of one RMSprop update.
+#[derive(Clone, Copy)]
+pub(super) struct RmsPropStep<T> {
+    pub(super) lr: T,
+    pub(super) alpha: T,
+    /// `1 − α`.
+    pub(super) c: T,
+    pub(super) eps: T,
+    pub(super) mu: T,
+    pub(super) decay: T,
+}
+
+/// PyTorch's RMSprop, elementwise: `g ← g + λ·w`, `s ← α·s + (1−α)·g²`; centred (when
+/// `a` is not empty) `a ← a + (1−α)(g − a)`, `d = √(s − a²) + ε`, else `d = √s + ε`; with
+/// momentum (when `b` is not empty) `b ← μ·b + g/d`, `w ← w − η·b`, else `w ← w − η·(g/d)`;
+/// `grad ← 0`.
+#[inline(always)]
+pub(super) fn rmsprop_kernel<T: Scalar>(
+    w: &mut [T],
+    grad: &mut [T],
+    s: &mut [T],
+    b: &mut [T],
+    a: &mut [T],
+    k: &RmsPropStep<T>,
+) {
+    let RmsPropStep {
+        lr,
+        alpha,
+        c,
+        eps,
+        mu,
+        decay,
+    } = *k;
+    let (momentum, centered) = (!b.is_empty(), !a.is_empty());
+    for i in 0..w.len() {
+        let g = grad[i] + decay * w[i];
+        s[i] = alpha * s[i] + c * g * g;
+        let d = if centered {
+            a[i] += c * (g - a[i]);
+            (s[i] - a[i] * a[i]).sqrt() + eps
+        } else {
+            s[i].sqrt() + eps
+        };
+        if momentum {
+            b[i] = mu * b[i] + g / d;
+            w[i] -= lr * b[i];
+        } else {
+            w[i] -= lr * (g / d);
+        }
+        grad[i] = T::zero();
+    }
+}
+
+simd::multiversion! {
+    /// [`rmsprop_kernel`], compiled for the CPU's vector width.
+    pub(super) fn rmsprop_update[T: Scalar](w: &mut [T], grad: &mut [T], s: &mut [T], b: &mut [T], a: &mut [T], k: &RmsPropStep<T>) = rmsprop_kernel;
+}

@@ -1,5 +1,6 @@
-//! Optimizers: [`Sgd`] (plain, with momentum or Nesterov momentum) and [`Adam`], each with
-//! optional L2 weight decay; the [`Optimizer`] trait, whose steps take the learning rate;
+//! Optimizers: [`Sgd`] (plain, with momentum or Nesterov momentum), [`Adam`] and
+//! [`RmsProp`] (plain, with momentum, centred), each with optional L2 weight decay, and
+//! [`AdamW`] with decoupled weight decay; the [`Optimizer`] trait, whose steps take the learning rate;
 //! their state as data ([`OptimizerState`]).
 //!
 //! An optimizer updates one parameter tensor at a time ([`Optimizer::update`]), keeping its
@@ -7,13 +8,19 @@
 //! through [`Optimizer::step`].
 
 mod adam;
+mod adamw;
 mod kernels;
 pub(crate) mod optimizer;
+#[cfg(test)]
+mod reference;
+mod rmsprop;
 mod sgd;
 mod state;
 
 pub use adam::Adam;
+pub use adamw::AdamW;
 pub use optimizer::{Optimizer, Reset};
+pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 pub use state::{OptimizerState, TensorState};
 
@@ -88,6 +95,44 @@ mod tests {
             momentum_update(&mut w2, &mut g2, &mut v2, &k);
             assert_eq!((bits(&w1), bits(&v1)), (bits(&w2), bits(&v2)));
         }
+        let k = AdamWStep {
+            shrink: 0.999f32,
+            b2: 0.999,
+            c1: 0.1,
+            c2: 0.001,
+            step: 1e-3,
+            root_c2: 0.03,
+            eps: 1e-8,
+        };
+        let (mut w1, mut g1, mut m1, mut v1) = (w.clone(), g.clone(), m.clone(), v.clone());
+        let (mut w2, mut g2, mut m2, mut v2) = (w.clone(), g.clone(), m.clone(), v.clone());
+        adamw_kernel(&mut w1, &mut g1, &mut m1, &mut v1, &k);
+        adamw_update(&mut w2, &mut g2, &mut m2, &mut v2, &k);
+        assert_eq!(
+            (bits(&w1), bits(&m1), bits(&v1)),
+            (bits(&w2), bits(&m2), bits(&v2))
+        );
+        let k = RmsPropStep {
+            lr: 0.01f32,
+            alpha: 0.99,
+            c: 0.01,
+            eps: 1e-8,
+            mu: 0.9,
+            decay: 1e-4,
+        };
+        // Centred with momentum: s = v (non-negative), b = m, a = a small running mean.
+        let a: Vec<f32> = g.iter().map(|x| x * 0.01).collect();
+        let (mut w1, mut g1, mut s1, mut b1, mut a1) =
+            (w.clone(), g.clone(), v.clone(), m.clone(), a.clone());
+        let (mut w2, mut g2, mut s2, mut b2, mut a2) =
+            (w.clone(), g.clone(), v.clone(), m.clone(), a.clone());
+        rmsprop_kernel(&mut w1, &mut g1, &mut s1, &mut b1, &mut a1, &k);
+        rmsprop_update(&mut w2, &mut g2, &mut s2, &mut b2, &mut a2, &k);
+        assert_eq!(
+            (bits(&w1), bits(&s1), bits(&b1)),
+            (bits(&w2), bits(&s2), bits(&b2))
+        );
+        assert_eq!(bits(&a1), bits(&a2));
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         eprintln!("AVX2 on this CPU: {}", crate::base::simd::has_avx2());
     }
@@ -240,6 +285,111 @@ mod tests {
         assert_eq!(b, [2.0]);
     }
 
+    /// The problem of `tests/pytorch/optim_reference.py`: 100 steps on a decayed weight and
+    /// an undecayed bias; the values after steps 1, 2, 10, 50 and 100.
+    fn pytorch_problem(opt: &mut dyn Optimizer<f64>) -> Vec<f64> {
+        let start = |i: usize| ((i * 7) % 13) as f64 / 4.0 - 1.5;
+        let target = |i: usize| ((i * 5) % 11) as f64 / 5.0 - 1.0;
+        let curvature = |i: usize| 0.5 + ((i * 3) % 7) as f64 / 2.0;
+        let grad = |p: &[f64], offset: usize| -> Vec<f64> {
+            let at = p.iter().enumerate();
+            at.map(|(i, &v)| {
+                curvature(i + offset) * (v - target(i + offset)) + 0.1 * (3.0 * v).sin()
+            })
+            .collect()
+        };
+        let mut w: Vec<f64> = (0..5).map(start).collect();
+        let mut b: Vec<f64> = (5..7).map(start).collect();
+        let mut kept = Vec::new();
+        for step in 1..=100 {
+            let (mut gw, mut gb) = (grad(&w, 0), grad(&b, 5));
+            opt.begin_step();
+            let lr = opt.learning_rate();
+            opt.update(0, param(&mut w, &mut gw), lr).unwrap();
+            let bias = ParamMut {
+                path: &Path::ROOT,
+                name: "bias",
+                decay: false,
+                role: crate::nn::param::Role::Learned,
+                shape: Shape::Vector(2),
+                value: &mut b,
+                grad: &mut gb,
+            };
+            opt.update(1, bias, lr).unwrap();
+            if [1, 2, 10, 50, 100].contains(&step) {
+                kept.extend(&w);
+                kept.extend(&b);
+            }
+        }
+        kept
+    }
+
+    /// AdamW and RMSprop (plain, momentum, centred, all options) follow PyTorch's
+    /// trajectories for 100 steps.
+    #[test]
+    fn adamw_and_rmsprop_follow_pytorch_for_100_steps() {
+        use super::reference::*;
+        let cases: [(&str, Box<dyn Optimizer<f64>>, &[f64]); 6] = [
+            (
+                "AdamW defaults",
+                Box::new(AdamW::new(0.01).unwrap()),
+                &ADAMW_DEFAULT,
+            ),
+            (
+                "AdamW λ 0.5",
+                Box::new(
+                    AdamW::new(0.05)
+                        .and_then(|o| o.weight_decay(0.5))
+                        .and_then(|o| o.betas(0.8, 0.99))
+                        .and_then(|o| o.eps(1e-6))
+                        .unwrap(),
+                ),
+                &ADAMW_STRONG,
+            ),
+            (
+                "RMSprop",
+                Box::new(RmsProp::new(0.01).unwrap()),
+                &RMSPROP_PLAIN,
+            ),
+            (
+                "RMSprop momentum",
+                Box::new(RmsProp::new(0.01).and_then(|o| o.momentum(0.9)).unwrap()),
+                &RMSPROP_MOMENTUM,
+            ),
+            (
+                "RMSprop centred",
+                Box::new(RmsProp::new(0.01).unwrap().centered(true)),
+                &RMSPROP_CENTERED,
+            ),
+            (
+                "RMSprop all options",
+                Box::new(
+                    RmsProp::new(0.005)
+                        .and_then(|o| o.alpha(0.9))
+                        .and_then(|o| o.eps(1e-6))
+                        .and_then(|o| o.momentum(0.5))
+                        .and_then(|o| o.weight_decay(0.05))
+                        .unwrap()
+                        .centered(true),
+                ),
+                &RMSPROP_ALL,
+            ),
+        ];
+        for (name, mut opt, torch) in cases {
+            let ours = pytorch_problem(&mut *opt);
+            let worst = ours
+                .iter()
+                .zip(torch)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                worst < 1e-13,
+                "{name}: largest difference from PyTorch {worst:e}"
+            );
+            eprintln!("{name}: largest difference from PyTorch {worst:e}");
+        }
+    }
+
     type Small = crate::nn::chain::Chain<
         crate::nn::layers::Linear<2, 3, f64>,
         crate::nn::layers::Linear<3, 1, f64>,
@@ -298,12 +448,20 @@ mod tests {
     /// as the one it came from; another optimizer's state is refused.
     #[test]
     fn state_round_trips_and_another_optimizers_is_refused() {
-        for momentum in [true, false] {
+        for kind in 0..4 {
+            let momentum = kind == 0;
             let make = || -> Box<dyn Optimizer<f64>> {
-                if momentum {
-                    Box::new(Sgd::new(0.1).unwrap().momentum(0.9).unwrap())
-                } else {
-                    Box::new(Adam::new(0.01).unwrap())
+                match kind {
+                    0 => Box::new(Sgd::new(0.1).unwrap().momentum(0.9).unwrap()),
+                    1 => Box::new(Adam::new(0.01).unwrap()),
+                    2 => Box::new(AdamW::new(0.01).unwrap()),
+                    _ => Box::new(
+                        RmsProp::new(0.01)
+                            .unwrap()
+                            .momentum(0.9)
+                            .unwrap()
+                            .centered(true),
+                    ),
                 }
             };
             let (mut a, mut b) = (small(2), small(2));
@@ -313,7 +471,7 @@ mod tests {
                 first.step(&mut a, 0.05).unwrap();
             }
             let state = first.state();
-            assert_eq!(state.steps, if momentum { 0 } else { 3 });
+            assert_eq!(state.steps, if momentum || kind == 3 { 0 } else { 3 });
             // b catches up with a's weights, then both go on: a with its optimizer, b with a
             // fresh one that took the state.
             b.visit_params_mut(&Path::ROOT, &mut |p| p.value.fill(0.0));
