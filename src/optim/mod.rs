@@ -329,7 +329,8 @@ mod tests {
     #[test]
     fn adamw_and_rmsprop_follow_pytorch_for_100_steps() {
         use super::reference::*;
-        let cases: [(&str, Box<dyn Optimizer<f64>>, &[f64]); 6] = [
+        type Case = (&'static str, Box<dyn Optimizer<f64>>, &'static [f64]);
+        let cases: [Case; 6] = [
             (
                 "AdamW defaults",
                 Box::new(AdamW::new(0.01).unwrap()),
