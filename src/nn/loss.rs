@@ -3,6 +3,7 @@
 //! | loss | network output | target |
 //! |---|---|---|
 //! | [`SoftmaxCrossEntropy`] | `O` logits | class label `usize < O` |
+//! | [`SmoothedCrossEntropy`] (label smoothing) | `O` logits | class label `usize < O` |
 //! | [`CrossEntropy`] | `O` probabilities (after [`Softmax`](crate::nn::layers::Softmax)) | class label `usize < O` |
 //! | [`LogisticLoss`] | 1 logit | `T` in [0, 1] (usually 0 or 1) |
 //! | [`Mse`] | `O` values | `SVector<T, O>` |
@@ -236,6 +237,88 @@ impl<T: Scalar, const O: usize> Loss<T, O> for SoftmaxCrossEntropy {
     }
 }
 
+impl SoftmaxCrossEntropy {
+    /// The same loss against smoothed targets (Szegedy et al., 2016): PyTorch's
+    /// `CrossEntropyLoss(label_smoothing=ε)`. See [`SmoothedCrossEntropy`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] unless `0 ≤ ε ≤ 1`.
+    pub fn label_smoothing(self, epsilon: f64) -> Result<SmoothedCrossEntropy, Error> {
+        if !(0.0..=1.0).contains(&epsilon) {
+            return Err(Error::InvalidHyperparameter {
+                name: "label smoothing",
+                value: epsilon,
+                expected: "in [0, 1]",
+            });
+        }
+        Ok(SmoothedCrossEntropy { epsilon })
+    }
+}
+
+/// Softmax cross-entropy against a smoothed target: the label gets `1 − ε + ε/O` and every
+/// other class `ε/O`, so `L = log Σⱼ e^(zⱼ) − Σₖ qₖ·zₖ` and `∂L/∂z = softmax(z) − q`.
+/// PyTorch's `CrossEntropyLoss(label_smoothing=ε)`; ε = 0 is [`SoftmaxCrossEntropy`].
+/// Accuracy counts the label as the class, as without smoothing.
+///
+/// # Example
+/// ```
+/// use constnet::nn::{Loss, SoftmaxCrossEntropy};
+/// use constnet::nalgebra::SVector;
+///
+/// let smoothed = SoftmaxCrossEntropy.label_smoothing(0.1)?;
+/// let logits = SVector::<f64, 3>::from([2.0, 0.5, -1.0]);
+/// let mut grad = SVector::zeros();
+/// let loss = smoothed.sample(&logits, &0, &mut grad);
+/// assert!(grad.sum().abs() < 1e-15); // softmax(z) − q sums to 0
+/// assert!(loss > SoftmaxCrossEntropy.sample(&logits, &0, &mut grad)); // a confident right answer costs more
+/// # Ok::<(), constnet::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SmoothedCrossEntropy {
+    epsilon: f64,
+}
+
+impl SmoothedCrossEntropy {
+    /// The smoothing ε.
+    pub fn epsilon(&self) -> f64 {
+        self.epsilon
+    }
+}
+
+impl<T: Scalar, const O: usize> Loss<T, O> for SmoothedCrossEntropy {
+    type Target = usize;
+
+    #[inline(always)]
+    fn sample(&self, z: &SVector<T, O>, &label: &usize, grad: &mut SVector<T, O>) -> T {
+        let max = z.max();
+        let mut sum = T::zero();
+        for (g, &v) in grad.iter_mut().zip(z.iter()) {
+            *g = (v - max).exp();
+            sum += *g;
+        }
+        *grad /= sum;
+        let other = T::of(self.epsilon / O.max(1) as f64);
+        let own = T::of(1.0 - self.epsilon) + other;
+        let mut weighted = T::zero();
+        for (k, (g, &v)) in grad.iter_mut().zip(z.iter()).enumerate() {
+            let q = if k == label { own } else { other };
+            *g -= q;
+            weighted += q * v;
+        }
+        sum.ln() + max - weighted
+    }
+
+    #[inline]
+    fn check_target(&self, index: usize, &label: &usize) -> Result<(), Error> {
+        check_label(index, label, O)
+    }
+
+    #[inline]
+    fn classes(&self, z: &SVector<T, O>, &label: &usize) -> Option<Classified> {
+        Some(label_class(z, label))
+    }
+}
+
 /// Cross-entropy of `O` probabilities (e.g. the output of a [`Softmax`](crate::nn::layers::Softmax)
 /// layer) against a class label: `L = −log p_label`, `∂L/∂p_label = −1/p_label`.
 ///
@@ -423,6 +506,73 @@ mod tests {
     use super::*;
     use crate::testing::check_loss_gradient;
     use nalgebra::{Vector1, Vector3};
+
+    // torch 2.15.0+cu132, `python3 tests/pytorch/loss_reference.py`.
+    const SMOOTHED_1_LOSS: f64 = 1.961163570316931;
+    const SMOOTHED_1_GRAD: [f64; 12] = [
+        0.013272847425429155,
+        0.11600165227930484,
+        -0.28059044808153266,
+        0.15131594837679874,
+        -0.2867271525745709,
+        0.11600165227930485,
+        0.019409551918467337,
+        0.15131594837679876,
+        0.013272847425429155,
+        0.11600165227930484,
+        0.019409551918467334,
+        -0.14868405162320128,
+    ];
+    const SMOOTHED_3_LOSS: f64 = 1.9111635703169307;
+    const SMOOTHED_3_GRAD: [f64; 12] = [
+        -0.003393819241237513,
+        0.09933498561263815,
+        -0.23059044808153265,
+        0.13464928171013205,
+        -0.2367271525745708,
+        0.09933498561263816,
+        0.0027428852518006685,
+        0.13464928171013207,
+        -0.003393819241237513,
+        0.09933498561263815,
+        0.0027428852518006637,
+        -0.09868405162320128,
+    ];
+
+    /// Loss and gradient equal PyTorch's `CrossEntropyLoss(label_smoothing=ε)` on a batch.
+    #[test]
+    fn label_smoothing_equals_pytorch() {
+        let z = Batch::<f64, 4>::from_fn(3, |r, c| ((c * 4 + r) * 7 % 13) as f64 / 4.0 - 1.5);
+        let labels = [2, 0, 3];
+        for (eps, loss, grad) in [
+            (0.1, SMOOTHED_1_LOSS, SMOOTHED_1_GRAD),
+            (0.3, SMOOTHED_3_LOSS, SMOOTHED_3_GRAD),
+        ] {
+            let smoothed = SoftmaxCrossEntropy.label_smoothing(eps).unwrap();
+            let mut g = Batch::zeros(0);
+            let out = smoothed.batch(&z, &labels, &mut g);
+            assert!((out.mean - loss).abs() < 1e-14, "{} vs {loss}", out.mean);
+            for (a, b) in g.as_slice().iter().zip(&grad) {
+                assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+            }
+        }
+        // ε = 0 is the plain loss; ε outside [0, 1] is refused.
+        let plain = SoftmaxCrossEntropy.label_smoothing(0.0).unwrap();
+        let (mut g1, mut g2) = (Batch::zeros(0), Batch::zeros(0));
+        let a = plain.batch(&z, &labels, &mut g1);
+        let b = SoftmaxCrossEntropy.batch(&z, &labels, &mut g2);
+        assert!((a.mean - b.mean).abs() < 1e-15 && a.correct == b.correct);
+        assert!(SoftmaxCrossEntropy.label_smoothing(1.5).is_err());
+        assert!(SoftmaxCrossEntropy.label_smoothing(f64::NAN).is_err());
+        for label in 0..4 {
+            check_loss_gradient::<_, 4>(
+                &SoftmaxCrossEntropy.label_smoothing(0.2).unwrap(),
+                &label,
+                false,
+                5,
+            );
+        }
+    }
 
     #[test]
     fn gradients_match_central_differences() {

@@ -25,7 +25,10 @@ pub use layers::{
     LeakyRelu, Linear, MaxPool1d, MaxPool2d, Relu, Residual, Sigmoid, Softmax, StaticConv2d,
     StaticLinear, Tanh,
 };
-pub use loss::{BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, SoftmaxCrossEntropy};
+pub use loss::{
+    BatchLoss, CrossEntropy, LogisticLoss, Loss, Mae, Mse, SmoothedCrossEntropy,
+    SoftmaxCrossEntropy,
+};
 pub use model::Model;
 pub use param::{FullName, Param, ParamMut, Path, Role, Segment, Shape, StateOp};
 pub use summary::{Summary, summary};

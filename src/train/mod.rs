@@ -6,6 +6,7 @@
 pub(crate) mod callback;
 #[cfg(feature = "safetensors")]
 pub(crate) mod checkpoint;
+pub(crate) mod clip;
 #[cfg(feature = "std")]
 pub mod gradcheck;
 pub(crate) mod metrics;
@@ -21,11 +22,12 @@ pub(crate) mod trainer;
 pub use callback::{Callback, EarlyStopping, Params, PrintEpochs};
 #[cfg(feature = "safetensors")]
 pub use callback::{Checkpoint, Keep};
+pub use clip::Clip;
 pub use metrics::{
     ClassScores, ConfusionMatrix, RegressionScores, accuracy, argmax, regression_scores,
 };
 #[cfg(feature = "std")]
-pub use report::{BatchProgress, EpochReport, Metric};
+pub use report::{BatchProgress, EpochReport, GradNorms, Metric};
 #[cfg(feature = "std")]
 pub use schedule::Schedule;
 pub use step::{Evaluation, Workspace, evaluate, max_abs_weights, train_sample};

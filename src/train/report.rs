@@ -73,6 +73,20 @@ pub struct BatchProgress {
     pub running_loss: f64,
 }
 
+/// The global gradient norms of an epoch's minibatch steps, measured before clipping
+/// ([`Trainer::clip`](crate::train::Trainer::clip)).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GradNorms {
+    /// Their mean over the epoch's steps.
+    pub mean: f64,
+    /// The largest.
+    pub max: f64,
+    /// The steps whose gradients clipping changed.
+    pub clipped: usize,
+    /// The steps.
+    pub steps: usize,
+}
+
 /// What an epoch achieved.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EpochReport {
@@ -99,6 +113,9 @@ pub struct EpochReport {
     /// The largest absolute weight of each layer that has weights, first to last, after the
     /// epoch: a quick view of weights growing or dying.
     pub max_abs_weights: Vec<f64>,
+    /// The gradient norms of the epoch's steps before clipping, when the trainer clips
+    /// ([`Trainer::clip`](crate::train::Trainer::clip)).
+    pub grad_norm: Option<GradNorms>,
 }
 
 /// One line: the training numbers (`train loss` of the whole set after the epoch when
@@ -123,6 +140,13 @@ impl std::fmt::Display for EpochReport {
         }
         if self.weight_penalty > 0.0 {
             write!(f, " (+ L2 penalty {:.4})", self.weight_penalty)?;
+        }
+        if let Some(g) = self.grad_norm {
+            write!(
+                f,
+                ", gradient norm mean {:.3} max {:.3} (clipped {} of {} steps)",
+                g.mean, g.max, g.clipped, g.steps
+            )?;
         }
         if let Some(v) = self.validation {
             write!(f, ", validation loss {:.4}", v.loss)?;

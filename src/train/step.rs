@@ -10,6 +10,7 @@ use crate::base::simd;
 use crate::nn::layer::DynTape;
 use crate::nn::loss::BatchLoss;
 use crate::optim::optimizer::step_into;
+use crate::train::clip::Clip;
 use crate::train::metrics::{ClassScores, RegressionScores, class_scores, regression_scores_iter};
 use crate::{
     base::linalg::Batch, base::scalar::Scalar, data::Dataset, error::Error, nn::layer::Layer,
@@ -120,6 +121,9 @@ where
     net.forward_batch(x, &mut w.output, &mut w.tape);
     let value = loss.batch(&w.output, targets, &mut w.output_grad);
     net.backward_batch(x, &w.output, &w.output_grad, None, &mut w.tape);
+    if let Some(clip) = w.clip {
+        w.grad_norm = Some(clip.apply(net));
+    }
     step_into(optimizer, net, lr, &mut w.failed);
     value
 }
@@ -146,6 +150,10 @@ pub struct Workspace<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usiz
     tape: DynTape,
     /// The error of the last step's update, if it failed (set on the cold path only).
     failed: Option<Error>,
+    /// Gradient clipping before each update, if any.
+    clip: Option<Clip>,
+    /// The last step's gradient norm before clipping, and whether it was clipped.
+    grad_norm: Option<(f64, bool)>,
     network: PhantomData<fn(&N)>,
 }
 
@@ -158,6 +166,8 @@ impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Default
             output_grad: Batch::zeros(0),
             tape: DynTape::default(),
             failed: None,
+            clip: None,
+            grad_norm: None,
             network: PhantomData,
         }
     }
@@ -228,6 +238,22 @@ impl<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize> Workspace<T, 
     ) -> Result<BatchLoss, Error> {
         let value = batch_step(self, net, loss, optimizer, lr, x, targets);
         self.failed.take().map_or(Ok(value), Err)
+    }
+
+    /// Clips the gradients of every following step before the update (`None`: no clipping).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] for a clipping number that is not finite and `> 0`;
+    /// the setting is then unchanged.
+    pub fn set_clip(&mut self, clip: Option<Clip>) -> Result<(), Error> {
+        self.clip = clip.map(Clip::check).transpose()?;
+        Ok(())
+    }
+
+    /// The last step's global gradient norm before clipping and whether clipping changed
+    /// the gradients; `None` unless clipping is on ([`Workspace::set_clip`]).
+    pub fn last_grad_norm(&self) -> Option<(f64, bool)> {
+        self.grad_norm
     }
 
     /// The network's output for the last step's minibatch (before the update).

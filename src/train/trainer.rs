@@ -8,7 +8,8 @@ use rand::seq::SliceRandom;
 use crate::nn::layer::check_finite_params;
 use crate::optim::Reset;
 use crate::train::callback::{Callback, Trained};
-use crate::train::report::{BatchProgress, EpochReport};
+use crate::train::clip::Clip;
+use crate::train::report::{BatchProgress, EpochReport, GradNorms};
 use crate::train::schedule::{Plateau, Schedule};
 use crate::train::step::{Workspace, check_targets, evaluate_checked, max_abs_weights};
 use crate::{
@@ -71,6 +72,7 @@ pub struct Trainer<L, Opt> {
     order: Order,
     schedule: Schedule,
     evaluate_train: bool,
+    clip: Option<Clip>,
     progress: Progress,
     shuffle: Kept,
     #[cfg(feature = "safetensors")]
@@ -162,6 +164,7 @@ impl<L: std::fmt::Debug, Opt: std::fmt::Debug> std::fmt::Debug for Trainer<L, Op
             .field("order", &self.order)
             .field("schedule", &self.schedule)
             .field("evaluate_train", &self.evaluate_train)
+            .field("clip", &self.clip)
             .field("epochs_done", &self.progress.epochs_done)
             .finish()
     }
@@ -221,6 +224,7 @@ impl<L, Opt> Trainer<L, Opt> {
             order: Order::Shuffled { seed: 0 },
             schedule: Schedule::Constant,
             evaluate_train: false,
+            clip: None,
             progress: Progress::default(),
             shuffle: Kept::default(),
             #[cfg(feature = "safetensors")]
@@ -365,6 +369,30 @@ impl<L, Opt> Trainer<L, Opt> {
         self
     }
 
+    /// Clips the gradients of every minibatch step before the optimizer step: by their
+    /// global norm or by value (PyTorch's `clip_grad_norm_` / `clip_grad_value_`). Each
+    /// epoch's report then gives the norms before clipping ([`EpochReport::grad_norm`]).
+    /// `fit` rejects a number that is not finite and `> 0`.
+    ///
+    /// # Example
+    /// ```
+    /// use constnet::{data::datasets, nn::{Build, Linear, Relu, SoftmaxCrossEntropy}, optim::Sgd, train::{Clip, Trainer}, Net};
+    /// use constnet::rand::{SeedableRng, rngs::StdRng};
+    ///
+    /// let mut net = <Net![Linear<2, 16>, Relu, Linear<16, 2>]>::init(&mut StdRng::seed_from_u64(0));
+    /// let history = Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.5)?)
+    ///     .clip(Clip::Norm(1.0))
+    ///     .epochs(3)
+    ///     .fit(&mut net, &datasets::xor(), None, &mut ())?;
+    /// let norms = history[0].grad_norm.unwrap();
+    /// assert!(norms.max >= norms.mean && norms.steps == 1);
+    /// # Ok::<(), constnet::Error>(())
+    /// ```
+    pub fn clip(mut self, clip: Clip) -> Self {
+        self.clip = Some(clip);
+        self
+    }
+
     /// The loss.
     pub fn loss(&self) -> &L {
         &self.loss
@@ -431,6 +459,9 @@ impl<L, Opt> Trainer<L, Opt> {
             });
         }
         self.schedule.check()?;
+        if let Some(clip) = self.clip {
+            clip.check()?;
+        }
         if let Some(expected) = self.progress.fingerprint
             && fingerprint(net) != expected
         {
@@ -482,6 +513,7 @@ impl<L, Opt> Trainer<L, Opt> {
         };
         let batches = train.len().div_ceil(batch_size);
         let mut workspace = Workspace::<T, N, I, O>::new();
+        workspace.set_clip(self.clip)?;
         let mut x = Batch::<T, I>::zeros(0);
         let mut targets = Vec::with_capacity(batch_size);
         let mut history = Vec::new();
@@ -506,6 +538,7 @@ impl<L, Opt> Trainer<L, Opt> {
             }
             let mut loss_sum = 0.0;
             let mut correct = Some(0);
+            let mut norms = GradNorms::default();
             for (b, indices) in order.chunks(batch_size).enumerate() {
                 train.gather(indices, &mut x, &mut targets);
                 let out = workspace.step_checked(
@@ -523,6 +556,12 @@ impl<L, Opt> Trainer<L, Opt> {
                         batch: b + 1,
                         loss: out.mean,
                     });
+                }
+                if let Some((norm, clipped)) = workspace.last_grad_norm() {
+                    norms.mean += norm;
+                    norms.max = norms.max.max(norm);
+                    norms.clipped += usize::from(clipped);
+                    norms.steps += 1;
                 }
                 loss_sum += out.mean * indices.len() as f64;
                 correct = correct.zip(out.correct).map(|(a, b)| a + b);
@@ -548,6 +587,10 @@ impl<L, Opt> Trainer<L, Opt> {
                 validation: validation.map(|v| evaluate_checked(net, &self.loss, v)),
                 train_time,
                 max_abs_weights: max_abs_weights(net),
+                grad_norm: self.clip.map(|_| GradNorms {
+                    mean: norms.mean / norms.steps.max(1) as f64,
+                    ..norms
+                }),
             };
             plateau.observe(&self.schedule, &report);
             let flow = callbacks.on_epoch(&mut Trained::<N, I, O>(net), &report)?;
