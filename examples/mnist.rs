@@ -13,6 +13,11 @@
 //! used to choose anything); `--dropout P`, `--early-stop PATIENCE` (on the validation loss,
 //! restoring the best epoch's weights) and `--schedule` are the remedies; `--plot` draws the
 //! training and validation curves with the early-stopping point, and max |w| per layer.
+//!
+//! A modern small network: `--norm batch|layer` puts a `BatchNorm1d` or `LayerNorm` after
+//! each hidden `Linear` (before its activation), `--residual` trains a two-hidden-layer
+//! residual MLP (784-256, then a block `x + ReLU(Linear 256-256)`), `--optimizer adamw|rmsprop`
+//! and `--clip NORM` (gradient clipping by the global norm) choose the update.
 
 mod common;
 
@@ -27,11 +32,14 @@ use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
     Net, io,
-    nn::{Build, Dropout, Layer, Linear, Model, Relu, Sigmoid, SoftmaxCrossEntropy, Tanh, summary},
-    optim::{Adam, Optimizer, Sgd},
+    nn::{
+        BatchNorm1d, Build, Dropout, Layer, LayerNorm, Linear, Model, Relu, Sigmoid,
+        SoftmaxCrossEntropy, Tanh, summary,
+    },
+    optim::{Adam, AdamW, Optimizer, RmsProp, Sgd},
     train::{
-        Callback, ConfusionMatrix, EarlyStopping, EpochReport, Metric, Order, Params, Schedule,
-        Trainer, evaluate,
+        Callback, Clip, ConfusionMatrix, EarlyStopping, EpochReport, Metric, Order, Params,
+        Schedule, Trainer, evaluate,
     },
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -46,8 +54,49 @@ type OneHiddenDropout<A> = Net![Linear<784, 256>, A, Dropout, Linear<256, 10>];
 type TwoHiddenDropout<A> =
     Net![Linear<784, 256>, A, Dropout, Linear<256, 128>, A, Dropout, Linear<128, 10>];
 
+/// `--norm batch|layer`: a normalisation layer `N` (of 256 values, `M` of 128) after each
+/// hidden `Linear`, before its activation: PyTorch's `nn.Sequential(Linear, BatchNorm1d, ReLU,
+/// Linear)` for `--layers 2`.
+type OneHiddenNorm<A, N> = Net![Linear<784, 256>, N, A, Linear<256, 10>];
+type TwoHiddenNorm<A, N, M> = Net![Linear<784, 256>, N, A, Linear<256, 128>, M, A, Linear<128, 10>];
+/// `--residual`: two hidden layers, the second inside a residual block (with `--norm`, a
+/// normalisation layer after each hidden `Linear`, the block's included).
+type ResidualMlp<A> =
+    Net![Linear<784, 256>, A, Residual<Net![Linear<256, 256>, A]>, Linear<256, 10>];
+type ResidualNormMlp<A, N> =
+    Net![Linear<784, 256>, N, A, Residual<Net![Linear<256, 256>, N, A]>, Linear<256, 10>];
+
 /// Any of the networks, chosen at run time.
 type Classifier = Box<dyn Model<f32, 784, 10>>;
+
+/// `--norm`: none, batch or layer normalisation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Norm {
+    None,
+    Batch,
+    Layer,
+}
+
+/// The networks of `--norm` and `--residual` with hidden activation `A` (checked when
+/// parsing: two or three layers, 256 wide, no dropout).
+fn modern<A>(layers: u8, norm: Norm, residual: bool, rng: &mut StdRng) -> Classifier
+where
+    A: Build + Layer<f32, 256, 256> + Layer<f32, 128, 128> + 'static,
+{
+    type B<const N: usize> = BatchNorm1d<N>;
+    type L<const N: usize> = LayerNorm<N>;
+    match (residual, norm, layers) {
+        (true, Norm::None, _) => Box::new(ResidualMlp::<A>::init(rng)),
+        (true, Norm::Batch, _) => Box::new(ResidualNormMlp::<A, B<256>>::init(rng)),
+        (true, Norm::Layer, _) => Box::new(ResidualNormMlp::<A, L<256>>::init(rng)),
+        (false, Norm::Batch, 2) => Box::new(OneHiddenNorm::<A, B<256>>::init(rng)),
+        (false, Norm::Layer, 2) => Box::new(OneHiddenNorm::<A, L<256>>::init(rng)),
+        (false, Norm::Batch, _) => Box::new(TwoHiddenNorm::<A, B<256>, B<128>>::init(rng)),
+        (false, Norm::Layer, _) => Box::new(TwoHiddenNorm::<A, L<256>, L<128>>::init(rng)),
+        (false, Norm::None, 2) => Box::new(OneHidden::<A>::init(rng)),
+        (false, Norm::None, _) => Box::new(TwoHidden::<A>::init(rng)),
+    }
+}
 
 /// The network of `layers` layers (`hidden` units wide for two layers) with hidden activation
 /// `A`, built from its type (He initialisation before ReLU, Glorot otherwise), with `dropout`
@@ -83,6 +132,7 @@ where
 }
 
 type MakeNetwork = fn(u8, u16, Option<Dropout>, &mut StdRng) -> Classifier;
+type MakeModern = fn(u8, Norm, bool, &mut StdRng) -> Classifier;
 type MakeSchedule = fn(&Options, f64) -> Schedule;
 
 /// `--schedule`: name, and the schedule for the options and the base learning rate.
@@ -121,19 +171,28 @@ const SCHEDULES: [(&str, MakeSchedule); 7] = [
 type MakeOptimizer = fn(f64) -> Result<Box<dyn Optimizer<f32>>, constnet::Error>;
 
 /// `--activation`: name, and the networks with it.
-const ACTIVATIONS: [(&str, MakeNetwork); 3] = [
-    ("relu", network::<Relu>),
-    ("tanh", network::<Tanh>),
-    ("sigmoid", network::<Sigmoid>),
+const ACTIVATIONS: [(&str, (MakeNetwork, MakeModern)); 3] = [
+    ("relu", (network::<Relu>, modern::<Relu>)),
+    ("tanh", (network::<Tanh>, modern::<Tanh>)),
+    ("sigmoid", (network::<Sigmoid>, modern::<Sigmoid>)),
+];
+
+/// `--norm`: name and kind.
+const NORMS: [(&str, Norm); 3] = [
+    ("none", Norm::None),
+    ("batch", Norm::Batch),
+    ("layer", Norm::Layer),
 ];
 
 /// `--optimizer`: name, default learning rate, and the optimizer at a given rate.
-const OPTIMIZERS: [(&str, f64, MakeOptimizer); 3] = [
+const OPTIMIZERS: [(&str, f64, MakeOptimizer); 5] = [
     ("sgd", 0.1, |lr| Ok(Box::new(Sgd::new(lr)?))),
     ("momentum", 0.05, |lr| {
         Ok(Box::new(Sgd::new(lr)?.momentum(0.9)?))
     }),
     ("adam", 6e-3, |lr| Ok(Box::new(Adam::new(lr)?))),
+    ("adamw", 6e-3, |lr| Ok(Box::new(AdamW::new(lr)?))),
+    ("rmsprop", 2e-3, |lr| Ok(Box::new(RmsProp::new(lr)?))),
 ];
 
 /// The entry of `table` named `name`, or an error listing the names.
@@ -161,15 +220,21 @@ Options:
   --data-dir DIR        where the four MNIST files are, gzip'd or raw [default: data/mnist]
   --epochs N            passes over the 60,000 training images [default: 5]
   --batch-size N        minibatch size [default: 128]
-  --lr RATE             (first) learning rate [default: 0.006 for adam, 0.1 for sgd, 0.05 for momentum]
+  --lr RATE             (first) learning rate [default: 0.006 for adam and adamw, 0.1 for sgd,
+                        0.05 for momentum, 0.002 for rmsprop]
   --lr-decay GAMMA      with --schedule exp: multiply the learning rate by GAMMA after each
                         epoch [default: 0.7]
-  --optimizer NAME      sgd | momentum | adam [default: adam]
+  --optimizer NAME      sgd | momentum | adam | adamw (decoupled decay 0.01) | rmsprop
+                        [default: adam]
+  --clip NORM           clip each step's gradients to this global L2 norm
   --seed N              seed for initialisation and shuffling [default: 0]
   --threads N           threads for the matrix products; results are identical for any N [default: 1]
   --layers N            1: 784-10;  2: 784-256-10;  3: 784-256-128-10 [default: 2]
   --hidden N            the hidden width of --layers 2: 256 or 32 (for embedded/) [default: 256]
   --activation NAME     relu | tanh | sigmoid, for the hidden layers [default: relu]
+  --norm NAME           none | batch | layer: BatchNorm1d or LayerNorm after each hidden
+                        Linear, before its activation [default: none]
+  --residual            784-256, then a residual block x + act(Linear 256-256), then 256-10
   --save PATH           save the trained weights (safetensors, PyTorch names and layout)
   --checkpoint PATH     write a training checkpoint after every epoch (weights, optimizer
                         state, progress, early-stopping state)
@@ -204,6 +269,9 @@ struct Options {
     layers: u8,
     hidden: u16,
     activation: String,
+    norm: String,
+    residual: bool,
+    clip: Option<f64>,
     save: Option<PathBuf>,
     checkpoint: Option<PathBuf>,
     resume: Option<PathBuf>,
@@ -257,6 +325,9 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         layers: 2,
         hidden: 256,
         activation: "relu".into(),
+        norm: "none".into(),
+        residual: false,
+        clip: None,
         save: None,
         checkpoint: None,
         resume: None,
@@ -286,6 +357,15 @@ fn parse_args() -> Result<Options, lexopt::Error> {
             Long("plot") => o.plot = Some(parser.value()?.into()),
             Long("optimizer") => o.optimizer = flag_value(&mut parser, "optimizer")?,
             Long("activation") => o.activation = flag_value(&mut parser, "activation")?,
+            Long("norm") => o.norm = flag_value(&mut parser, "norm")?,
+            Long("residual") => o.residual = true,
+            Long("clip") => {
+                let max: f64 = flag_value(&mut parser, "clip")?;
+                Clip::Norm(max)
+                    .check()
+                    .map_err(|e| format!("--clip: {e}"))?;
+                o.clip = Some(max);
+            }
             Long("train-size") => {
                 let n: usize = flag_value(&mut parser, "train-size")?;
                 if !(1..=60_000 - HELD_OUT).contains(&n) {
@@ -323,6 +403,21 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     choose("optimizer", &o.optimizer, &optimizers)?;
     choose("activation", &o.activation, &ACTIVATIONS)?;
     choose("schedule", &o.schedule, &SCHEDULES)?;
+    let norm = choose("norm", &o.norm, &NORMS)?;
+    if norm != Norm::None || o.residual {
+        let what = if o.residual { "--residual" } else { "--norm" };
+        if o.dropout.is_some() || o.hidden != 256 {
+            return Err(format!("{what} is for the 256-wide networks without --dropout").into());
+        }
+        if o.layers == 1 {
+            return Err(format!("{what} needs hidden layers (--layers 2 or 3)").into());
+        }
+        if o.residual && o.layers != 2 {
+            return Err(
+                "--residual is its own two-hidden-layer network: leave out --layers".into(),
+            );
+        }
+    }
     if o.hidden != 256 && (o.layers != 2 || o.dropout.is_some()) {
         return Err("--hidden 32 is for --layers 2 without --dropout".into());
     }
@@ -416,24 +511,25 @@ fn report_test(net: &Classifier, test: &MnistSet) -> Result<(), Box<dyn std::err
 fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let wall = Instant::now();
     let data = load_data(o)?;
-    let make = choose("activation", &o.activation, &ACTIVATIONS)?;
+    let (make, make_modern) = choose("activation", &o.activation, &ACTIVATIONS)?;
+    let norm = choose("norm", &o.norm, &NORMS)?;
     let dropout = match o.dropout {
         Some(p) => Some(Dropout::new(p)?.seed(o.seed)),
         None => None,
     };
-    let mut net = make(
-        o.layers,
-        o.hidden,
-        dropout,
-        &mut StdRng::seed_from_u64(o.seed),
-    );
+    let rng = &mut StdRng::seed_from_u64(o.seed);
+    let mut net = if norm != Norm::None || o.residual {
+        make_modern(o.layers, norm, o.residual, rng)
+    } else {
+        make(o.layers, o.hidden, dropout, rng)
+    };
     let table = summary(&net);
     let widths: Vec<String> = std::iter::once(784)
         .chain(
             table
                 .layers
                 .iter()
-                .filter(|l| l.params > 0)
+                .filter(|l| l.name.contains("Linear<"))
                 .map(|l| l.outputs),
         )
         .map(|n| n.to_string())
@@ -444,6 +540,12 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     };
     if let Some(p) = o.dropout {
         name.push_str(&format!(", dropout {p}"));
+    }
+    if norm != Norm::None {
+        name.push_str(&format!(", {} norm", o.norm));
+    }
+    if o.residual {
+        name.push_str(", residual");
     }
     println!("network {name}:\n{table}");
 
@@ -524,6 +626,9 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         // The whole training set's numbers after each epoch, when it is small enough to be
         // cheap: the lab's curves then compare like with like.
         .evaluate_train(o.train_size.is_some_and(|n| n <= 10_000));
+    if let Some(max) = o.clip {
+        trainer = trainer.clip(Clip::Norm(max));
+    }
     if let Some(path) = &o.checkpoint {
         trainer = trainer.checkpoint_every_epoch(path);
     }
@@ -627,8 +732,14 @@ impl Callback<f32> for Progress {
         }
         let validation = r.validation.and_then(|v| v.accuracy).unwrap_or(f64::NAN);
         let (loss, accuracy) = train_numbers(r);
+        let norms = r.grad_norm.map_or(String::new(), |g| {
+            format!(
+                ", gradient norm mean {:.2} max {:.2} (clipped {}/{} steps)",
+                g.mean, g.max, g.clipped, g.steps
+            )
+        });
         println!(
-            "epoch {:>2}/{}: train loss {loss:.4}, train accuracy {:.2}%, {} accuracy {:.2}%, {:.2} s",
+            "epoch {:>2}/{}: train loss {loss:.4}, train accuracy {:.2}%, {} accuracy {:.2}%{norms}, {:.2} s",
             r.epoch,
             self.epochs,
             100.0 * accuracy,
