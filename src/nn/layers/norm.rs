@@ -63,7 +63,6 @@ use num_traits::Float as _;
 /// assert!((y[(0, 0)] + 1.0).abs() < 1e-4 && (y[(1, 1)] - 1.0).abs() < 1e-4);
 /// ```
 #[derive(Clone)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BatchNorm<const C: usize, const N: usize, T: Scalar = f32> {
     weight: SVector<T, C>,
     bias: SVector<T, C>,
@@ -482,7 +481,6 @@ impl<const C: usize, const N: usize, T: Scalar> fmt::Debug for BatchNorm<C, N, T
 /// assert!((y.norm_squared() / 4.0 - 1.0).abs() < 1e-4); // variance 1 (up to ε)
 /// ```
 #[derive(Clone)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LayerNorm<const N: usize, T: Scalar = f32> {
     weight: SVector<T, N>,
     bias: SVector<T, N>,
@@ -597,6 +595,154 @@ impl<const N: usize, T: Scalar> fmt::Debug for LayerNorm<N, T> {
         f.debug_struct(&short_type_name(core::any::type_name::<Self>()))
             .field("eps", &self.eps)
             .finish()
+    }
+}
+
+/// `Serialize` and `Deserialize` (feature `serde`): `BatchNorm` as
+/// `{"channels", "weight", "bias", "running_mean", "running_var", "num_batches_tracked", "eps",
+/// "momentum"}`, `LayerNorm` as `{"weight", "bias", "eps"}`; reading checks the lengths against
+/// the type, that every value is finite (variances non-negative) and the hyperparameters'
+/// ranges, and fails with an error naming the layer, never a panic.
+#[cfg(feature = "serde")]
+mod serde_impls {
+    use super::*;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename = "BatchNorm")]
+    struct BatchNormRepr<T> {
+        channels: usize,
+        weight: Vec<T>,
+        bias: Vec<T>,
+        running_mean: Vec<T>,
+        running_var: Vec<T>,
+        num_batches_tracked: u64,
+        eps: f64,
+        momentum: Option<f64>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename = "LayerNorm")]
+    struct LayerNormRepr<T> {
+        weight: Vec<T>,
+        bias: Vec<T>,
+        eps: f64,
+    }
+
+    /// `values` as a vector of `N`, if there are `N` of them, all finite.
+    fn vector<T: Scalar, const N: usize>(
+        layer: &str,
+        name: &str,
+        values: &[T],
+    ) -> Result<SVector<T, N>, String> {
+        if values.len() != N {
+            return Err(format!(
+                "{layer}: {name} has {} values, expected {N}",
+                values.len()
+            ));
+        }
+        if let Some(i) = values.iter().position(|v| !v.finite()) {
+            return Err(format!("{layer}: {name}[{i}] is not finite"));
+        }
+        Ok(SVector::from_column_slice(values))
+    }
+
+    impl<const C: usize, const N: usize, T: Scalar + Serialize> Serialize for BatchNorm<C, N, T> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            BatchNormRepr {
+                channels: C,
+                weight: self.weight.as_slice().to_vec(),
+                bias: self.bias.as_slice().to_vec(),
+                running_mean: self.running_mean.as_slice().to_vec(),
+                running_var: self.running_var.as_slice().to_vec(),
+                num_batches_tracked: self.num_batches_tracked(),
+                eps: self.eps,
+                momentum: self.momentum,
+            }
+            .serialize(serializer)
+        }
+    }
+
+    impl<'de, const C: usize, const N: usize, T: Scalar + Deserialize<'de>> Deserialize<'de>
+        for BatchNorm<C, N, T>
+    {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let repr = BatchNormRepr::<T>::deserialize(deserializer)?;
+            let layer = format!("BatchNorm<{C}, {N}>");
+            let read = || -> Result<Self, String> {
+                if repr.channels != C {
+                    return Err(format!("{layer}: {} channels, expected {C}", repr.channels));
+                }
+                let mut bn = BatchNorm::<C, N, T>::new()
+                    .eps(repr.eps)
+                    .and_then(|bn| bn.momentum(repr.momentum))
+                    .map_err(|e| format!("{layer}: {e}"))?;
+                bn.weight = vector(&layer, "weight", &repr.weight)?;
+                bn.bias = vector(&layer, "bias", &repr.bias)?;
+                bn.running_mean = vector(&layer, "running_mean", &repr.running_mean)?;
+                bn.running_var = vector(&layer, "running_var", &repr.running_var)?;
+                if bn.running_var.iter().any(|&v| v < T::zero()) {
+                    return Err(format!("{layer}: a running variance is negative"));
+                }
+                bn.num_batches_tracked = [T::of(repr.num_batches_tracked as f64)];
+                Ok(bn)
+            };
+            read().map_err(D::Error::custom)
+        }
+    }
+
+    impl<const N: usize, T: Scalar + Serialize> Serialize for LayerNorm<N, T> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            LayerNormRepr {
+                weight: self.weight.as_slice().to_vec(),
+                bias: self.bias.as_slice().to_vec(),
+                eps: self.eps,
+            }
+            .serialize(serializer)
+        }
+    }
+
+    impl<'de, const N: usize, T: Scalar + Deserialize<'de>> Deserialize<'de> for LayerNorm<N, T> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let repr = LayerNormRepr::<T>::deserialize(deserializer)?;
+            let layer = format!("LayerNorm<{N}>");
+            let read = || -> Result<Self, String> {
+                let mut ln = LayerNorm::<N, T>::new()
+                    .eps(repr.eps)
+                    .map_err(|e| format!("{layer}: {e}"))?;
+                ln.weight = vector(&layer, "weight", &repr.weight)?;
+                ln.bias = vector(&layer, "bias", &repr.bias)?;
+                Ok(ln)
+            };
+            read().map_err(D::Error::custom)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn norm_layers_round_trip_and_refuse_bad_values() {
+            let mut bn = BatchNorm2d::<2, 6, f64>::new().momentum(None).unwrap();
+            bn.running_mean[1] = 0.25;
+            bn.num_batches_tracked = [7.0];
+            let json = serde_json::to_string(&bn).unwrap();
+            let back: BatchNorm2d<2, 6, f64> = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.running_mean, bn.running_mean);
+            assert_eq!((back.num_batches_tracked(), back.momentum), (7, None));
+            let err = serde_json::from_str::<BatchNorm2d<3, 6, f64>>(&json).unwrap_err();
+            assert!(err.to_string().contains("2 channels, expected 3"), "{err}");
+            let negative = json.replace("\"running_var\":[1.0", "\"running_var\":[-1.0");
+            let err = serde_json::from_str::<BatchNorm2d<2, 6, f64>>(&negative).unwrap_err();
+            assert!(err.to_string().contains("negative"), "{err}");
+            let ln = LayerNorm::<3, f64>::new();
+            let json = serde_json::to_string(&ln).unwrap();
+            let back: LayerNorm<3, f64> = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.weight, ln.weight);
+            assert!(serde_json::from_str::<LayerNorm<4, f64>>(&json).is_err());
+        }
     }
 }
 
