@@ -387,6 +387,7 @@ mod tests {
                 worst < 1e-13,
                 "{name}: largest difference from PyTorch {worst:e}"
             );
+            #[cfg(feature = "std")]
             eprintln!("{name}: largest difference from PyTorch {worst:e}");
         }
     }
