@@ -33,7 +33,7 @@ Usage: cargo run --example export -- PATH [--activation relu|tanh|sigmoid] > mod
 Layers: conv[/sS][/pP], maxpoolK[/sS], avgpoolK[/sS], relu, tanh, sigmoid, flatten, linear";
 
 /// One `Linear` layer of the file: its position, sizes and values.
-struct Dense {
+pub(crate) struct Dense {
     position: usize,
     inputs: usize,
     outputs: usize,
@@ -128,7 +128,7 @@ fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
 }
 
 /// The `Linear` layers of the file, in order, checked to chain, and their scalar type.
-fn dense_layers(file: &SafeTensors<'_>) -> Result<(&'static str, Vec<Dense>), String> {
+pub(crate) fn dense_layers(file: &SafeTensors<'_>) -> Result<(&'static str, Vec<Dense>), String> {
     let mut positions: Vec<usize> = Vec::new();
     for name in file.names() {
         let (position, kind) = name
@@ -272,7 +272,12 @@ fn linear_statics(
     );
 }
 
-fn source(path: &std::path::Path, scalar: &str, activation: &str, layers: &[Dense]) -> String {
+pub(crate) fn source(
+    path: &std::path::Path,
+    scalar: &str,
+    activation: &str,
+    layers: &[Dense],
+) -> String {
     let shape: Vec<String> = std::iter::once(layers[0].inputs)
         .chain(layers.iter().map(|l| l.outputs))
         .map(|n| n.to_string())
@@ -322,7 +327,7 @@ fn source(path: &std::path::Path, scalar: &str, activation: &str, layers: &[Dens
 }
 
 /// Convolutional networks: `--input` and `--layers`.
-mod cnn {
+pub(crate) mod cnn {
     use std::fmt::Write as _;
 
     use safetensors::tensor::{Dtype, SafeTensors};
@@ -385,7 +390,7 @@ mod cnn {
 
     /// The source of the network of `layers` on inputs of shape `input`, its weights from
     /// `file`.
-    pub(super) fn source(
+    pub(crate) fn source(
         path: &std::path::Path,
         file: &SafeTensors<'_>,
         input: &str,

@@ -229,7 +229,11 @@ impl<T: Scalar, const N: usize> MinMaxScaler<T, N> {
     }
 
     /// Fits the minimum and range of the features of `data`.
-    pub fn fit<Y>(data: &Dataset<T, N, Y>) -> Self {
+    ///
+    /// # Errors
+    /// [`Error::RangeTooWide`] for a feature whose range `max − min` overflows `T` (values
+    /// spanning ±3·10³⁸ in `f32`): such a scaler would divide by infinity.
+    pub fn fit<Y>(data: &Dataset<T, N, Y>) -> Result<Self, Error> {
         let mut min = [f64::INFINITY; N];
         let mut max = [f64::NEG_INFINITY; N];
         for i in 0..data.len() {
@@ -242,11 +246,24 @@ impl<T: Scalar, const N: usize> MinMaxScaler<T, N> {
             let r = max[k] - min[k];
             if r > 0.0 && r.is_finite() { r } else { 1.0 }
         });
+        // Values that are finite in `T` whose difference is not (in `f64` for ±1.7e308).
+        let overflows = |k: usize| {
+            let spans = min[k].is_finite() && max[k].is_finite();
+            spans && !(max[k] - min[k]).is_finite() || !T::of(range[k]).finite()
+        };
+        if let Some(feature) = (0..N).find(|&k| overflows(k)) {
+            return Err(Error::RangeTooWide {
+                feature,
+                min: min[feature],
+                max: max[feature],
+                scalar: if size_of::<T>() == 4 { "f32" } else { "f64" },
+            });
+        }
         let min = min.map(|m| if m.is_finite() { m } else { 0.0 });
-        MinMaxScaler {
+        Ok(MinMaxScaler {
             min: SVector::from(min.map(T::of)),
             range: SVector::from(range.map(T::of)),
-        }
+        })
     }
 
     /// A scaler of the given minimums and ranges (checked by the caller).
@@ -549,7 +566,7 @@ mod tests {
     fn min_max_scaler_maps_the_fitted_range_to_unit() {
         let data =
             Dataset::<f32, 2, usize>::from_row_arrays([([-1.0, 3.0], 0), ([3.0, 3.0], 1)]).unwrap();
-        let s = MinMaxScaler::fit(&data);
+        let s = MinMaxScaler::fit(&data).unwrap();
         let t = s.transform(&data);
         assert_eq!(t.sample(0).0.as_slice(), [0.0, 0.0]);
         assert_eq!(t.sample(1).0.as_slice(), [1.0, 0.0]);
@@ -622,6 +639,44 @@ mod tests {
         assert_eq!(train.targets(), [0, 2, 4]);
         assert_eq!(test.targets(), [5, 1]);
         assert_eq!(test.sample(0).0[0], 5.0);
+    }
+
+    /// Regression (issue 20, item 8): values spanning ±3·10³⁸ in `f32` gave a min-max range of
+    /// infinity (`transform` then made NaN and 0); in `f64`, ±1.7·10³⁰⁸ gave a range of 1
+    /// and infinite outputs. Fitting is now an error naming the feature.
+    #[test]
+    fn a_range_too_wide_for_the_scalar_type_is_an_error_at_fit() {
+        let wide =
+            Dataset::<f32, 2, usize>::from_rows(&[0.0, -3e38, 1.0, 3e38], vec![0; 2]).unwrap();
+        let err = MinMaxScaler::fit(&wide).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::RangeTooWide {
+                    feature: 1,
+                    scalar: "f32",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("feature 1 spans [-3.000e38, 3.000e38]"),
+            "{err}"
+        );
+        let widest = Dataset::<f64, 1, usize>::from_rows(&[-1.7e308, 1.7e308], vec![0; 2]).unwrap();
+        assert!(matches!(
+            MinMaxScaler::fit(&widest),
+            Err(Error::RangeTooWide { scalar: "f64", .. })
+        ));
+        // Just inside: a range of 3e38 in f32 fits and scales to [0, 1].
+        let ok = Dataset::<f32, 1, usize>::from_rows(&[-1.5e38, 1.5e38], vec![0; 2]).unwrap();
+        let scaler = MinMaxScaler::fit(&ok).unwrap();
+        let scaled = scaler.transform(&ok);
+        assert_eq!((scaled.sample(0).0[0], scaled.sample(1).0[0]), (0.0, 1.0));
+        // An empty dataset is no error: every range is 1.
+        let empty = Dataset::<f32, 1, usize>::from_rows(&[], vec![]).unwrap();
+        assert_eq!(MinMaxScaler::fit(&empty).unwrap().range()[0], 1.0);
     }
 
     /// Regression (issue 20, item 8): a spread that is subnormal in `f32` (positive as an

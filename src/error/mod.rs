@@ -65,6 +65,18 @@ pub enum Error {
         /// Index of the component within the sample.
         component: usize,
     },
+    /// A feature spans a range that the scalar type cannot hold (`max − min` overflows it),
+    /// so a min-max scaler of it would divide by infinity.
+    RangeTooWide {
+        /// Index of the feature.
+        feature: usize,
+        /// Its smallest value.
+        min: f64,
+        /// Its largest value.
+        max: f64,
+        /// The scalar type, `"f32"` or `"f64"`.
+        scalar: &'static str,
+    },
     /// Two lengths that must agree do not.
     LengthMismatch {
         /// What was being measured, e.g. `"targets"`.
@@ -251,6 +263,16 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "{what} of sample {index} hold a non-finite value (NaN or infinity) at component {component}"
+            ),
+            Error::RangeTooWide {
+                feature,
+                min,
+                max,
+                scalar,
+            } => write!(
+                f,
+                "feature {feature} spans [{min:.3e}, {max:.3e}]: its range overflows {scalar}; \
+                 scale the data down first, or use f64"
             ),
             Error::LengthMismatch {
                 what,

@@ -883,7 +883,7 @@ mod tests {
             Dataset::<f32, 3, usize>::from_row_arrays([([1.0, 2.0, 3.0], 0), ([2.0, 6.0, 3.0], 1)])
                 .unwrap();
         let scaler = StandardScaler::fit(&data);
-        let range = MinMaxScaler::fit(&data);
+        let range = MinMaxScaler::fit(&data).unwrap();
         let net = small(1);
         save_safetensors_with(&net, &[("scaler", &scaler), ("range", &range)], &path).unwrap();
         let file_bytes = std::fs::read(&path).unwrap();

@@ -307,7 +307,7 @@ mod tests {
         let back: crate::data::preprocess::StandardScaler<f64, 2> =
             serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back, s);
-        let m = crate::data::preprocess::MinMaxScaler::fit(&data);
+        let m = crate::data::preprocess::MinMaxScaler::fit(&data).unwrap();
         let back: crate::data::preprocess::MinMaxScaler<f64, 2> =
             serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
