@@ -477,8 +477,7 @@ fn load_data(o: &Options) -> Result<mnist::Mnist, Box<dyn std::error::Error>> {
     let start = Instant::now();
     let data = mnist::load_mnist(&o.data_dir).map_err(|e| match e {
         constnet::Error::FileNotFound { .. } => format!(
-            "{e}\nThe four MNIST files ({}, each optionally .gz) must be in {}; pass --data-dir to look elsewhere.",
-            mnist::FILES.join(", "),
+            "{e}\nThey must be in {}; pass --data-dir to look elsewhere.",
             o.data_dir.display()
         ),
         other => other.to_string(),

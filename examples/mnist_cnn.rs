@@ -171,7 +171,7 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let wall = Instant::now();
     let data = mnist::load_mnist(&o.data_dir).map_err(|e| match e {
         constnet::Error::FileNotFound { .. } => format!(
-            "{e}\nThe four MNIST files must be in {}; pass --data-dir to look elsewhere.",
+            "{e}\nThey must be in {}; pass --data-dir to look elsewhere.",
             o.data_dir.display()
         ),
         other => other.to_string(),

@@ -79,6 +79,7 @@
 //! ```text
 //! error[E0277]: `Linear<100, 10>` cannot take 128 inputs
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]

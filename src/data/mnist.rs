@@ -41,8 +41,17 @@ fn find(dir: &Path, name: &str) -> Result<PathBuf, Error> {
         .cloned()
         .ok_or_else(|| Error::FileNotFound {
             looked_for: candidates.to_vec(),
+            help: Some(WHERE_TO_GET_MNIST),
         })
 }
+
+/// What [`Error::FileNotFound`] says when an MNIST file is missing.
+pub const WHERE_TO_GET_MNIST: &str = "MNIST is four files, train-images-idx3-ubyte, \
+    train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (each may be \
+    gzip'd as NAME.gz), by Yann LeCun, Corinna Cortes and Christopher J. C. Burges (CC BY-SA \
+    3.0). The constnet repository keeps them in data/mnist/; the crate published on crates.io \
+    does not (a package is limited to 10 MB). Copy them from a checkout of the repository, or \
+    download them from a mirror such as https://ossci-datasets.s3.amazonaws.com/mnist/";
 
 /// The default limit on the samples of one MNIST file: 300,000, five times the training set.
 pub const DEFAULT_MAX_SAMPLES: usize = 300_000;
@@ -51,7 +60,8 @@ pub const DEFAULT_MAX_SAMPLES: usize = 300_000;
 /// of at most [`DEFAULT_MAX_SAMPLES`] samples each.
 ///
 /// # Errors
-/// [`Error::FileNotFound`] listing the paths tried for a missing file; the errors of
+/// [`Error::FileNotFound`] listing the paths tried for a missing file and where to get the
+/// files ([`WHERE_TO_GET_MNIST`]); the errors of
 /// [`read_mnist`] for a malformed one.
 ///
 /// # Example

@@ -661,7 +661,8 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.to_string().contains("feature 1 spans [-3.000e38, 3.000e38]"),
+            err.to_string()
+                .contains("feature 1 spans [-3.000e38, 3.000e38]"),
             "{err}"
         );
         let widest = Dataset::<f64, 1, usize>::from_rows(&[-1.7e308, 1.7e308], vec![0; 2]).unwrap();

@@ -113,6 +113,8 @@ pub enum Error {
     FileNotFound {
         /// Every path that was tried, in order.
         looked_for: Vec<PathBuf>,
+        /// What the file is and where to get it, if the reader knows (MNIST's files do).
+        help: Option<&'static str>,
     },
     #[cfg(feature = "std")]
     /// An IDX file (the MNIST format) is malformed or not what was expected (inside
@@ -285,13 +287,16 @@ impl fmt::Display for Error {
             #[cfg(feature = "std")]
             Error::Io { source } => write!(f, "{source}"),
             #[cfg(feature = "std")]
-            Error::FileNotFound { looked_for } => {
+            Error::FileNotFound { looked_for, help } => {
                 write!(f, "file not found; looked for")?;
                 for (i, p) in looked_for.iter().enumerate() {
                     let sep = if i == 0 { " " } else { ", " };
                     write!(f, "{sep}{}", p.display())?;
                 }
-                Ok(())
+                match help {
+                    Some(help) => write!(f, ". {help}"),
+                    None => Ok(()),
+                }
             }
             #[cfg(feature = "std")]
             Error::Idx { problem } => write!(f, "{problem}"),
