@@ -586,6 +586,18 @@ impl fmt::Display for IdxProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WeightsProblem {
+    /// The file says (in its metadata) that it holds another network: the first row of the
+    /// two summaries that differs.
+    OtherNetwork {
+        /// The row of the summary, from 0.
+        row: usize,
+        /// That row in the file (`1 BatchNorm1d<256> 256 -> 256`).
+        file: String,
+        /// That row in this network.
+        network: String,
+        /// The problem with the tensors that it explains.
+        detail: String,
+    },
     /// Not a readable safetensors file.
     Format {
         /// What the parser said.
@@ -653,6 +665,16 @@ impl fmt::Display for WeightsProblem {
                      `io::save_safetensors_with`)"
                 ),
             },
+            WeightsProblem::OtherNetwork {
+                row,
+                file,
+                network,
+                detail,
+            } => write!(
+                f,
+                "the file holds another network: row {row} of its summary is `{file}`, of \
+                 this network's `{network}` ({detail})"
+            ),
             WeightsProblem::UnexpectedTensor { name } => match extra_of(name) {
                 None => write!(
                     f,

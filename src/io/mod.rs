@@ -4,6 +4,8 @@
 #[cfg(feature = "std")]
 pub(crate) mod fs;
 #[cfg(feature = "safetensors")]
+mod metadata;
+#[cfg(feature = "safetensors")]
 mod record;
 #[cfg(feature = "safetensors")]
 pub(crate) mod safetensors;
@@ -13,9 +15,12 @@ mod serde;
 #[cfg(feature = "std")]
 pub use self::fs::{check_writable, write_atomic};
 #[cfg(feature = "safetensors")]
+pub use self::metadata::{Metadata, metadata_of, read_metadata};
+#[cfg(feature = "safetensors")]
 pub use self::record::Record;
 #[cfg(feature = "safetensors")]
 pub use self::safetensors::{
     Extra, from_safetensors, load_safetensors, load_safetensors_with, save_safetensors,
-    save_safetensors_with, to_safetensors, to_safetensors_with,
+    save_safetensors_described, save_safetensors_with, to_safetensors, to_safetensors_described,
+    to_safetensors_with,
 };

@@ -13,6 +13,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::WeightsProblem;
 use crate::io::fs::read_regular_file;
+use crate::io::metadata::{explain, metadata_for};
 use crate::io::record::{Record, from_row_major, to_row_major};
 use crate::nn::layer::check_finite_params;
 use crate::nn::param::{Path, Role, Shape};
@@ -67,6 +68,21 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
     net: &N,
     extras: &[(&str, &dyn Extra<T>)],
 ) -> Result<Vec<u8>, Error> {
+    to_safetensors_described(net, extras, &[])
+}
+
+/// The network's parameters, `extras` and metadata `entries` (keys and values of your own,
+/// such as class names) as safetensors bytes; see [`save_safetensors_described`].
+///
+/// # Errors
+/// As [`to_safetensors_with`]; [`Error::Weights`] for an entry whose key starts with
+/// `constnet.` (the crate's own) or is `format`.
+pub fn to_safetensors_described<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+    extras: &[(&str, &dyn Extra<T>)],
+    entries: &[(&str, &str)],
+) -> Result<Vec<u8>, Error> {
+    let metadata = metadata_for(net, entries)?.into_iter().collect();
     let mut tensors = param_tensors(net)?;
     for (prefix, extra) in extras {
         for (name, values) in extra.tensors() {
@@ -86,7 +102,7 @@ pub fn to_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const O
             tensors.push((name, vec![values.len()], bytes, dtype::<T>()));
         }
     }
-    serialize(tensors, HashMap::new())
+    serialize(tensors, metadata)
 }
 
 /// A tensor ready for the file: its name, PyTorch's shape, its little-endian bytes, their type.
@@ -132,6 +148,7 @@ pub(crate) fn to_safetensors_with_record<
     record: &Record<T>,
 ) -> Result<Vec<u8>, Error> {
     let mut tensors = param_tensors(net)?;
+    let described: HashMap<String, String> = metadata_for(net, &[])?.into_iter().collect();
     for (name, (dims, values)) in &record.tensors {
         if tensors.iter().any(|(n, ..)| n == name) {
             return Err(Error::Weights {
@@ -147,11 +164,12 @@ pub(crate) fn to_safetensors_with_record<
         }
         tensors.push((name.clone(), dims.clone(), bytes, dtype::<T>()));
     }
-    let metadata = record
+    let mut metadata: HashMap<String, String> = record
         .values
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    metadata.extend(described);
     serialize(tensors, metadata)
 }
 
@@ -177,7 +195,45 @@ fn serialize(
         .collect::<Result<Vec<_>, _>>()
         .map_err(format_error)?;
     metadata.insert("format".to_string(), "pt".to_string());
-    safetensors::serialize(views, Some(metadata)).map_err(format_error)
+    let bytes = safetensors::serialize(views, Some(metadata)).map_err(format_error)?;
+    canonical(bytes).map_err(|message| {
+        Error::Weights {
+            problem: WeightsProblem::Format { message },
+        }
+        .at("<memory>")
+    })
+}
+
+/// The same file with its header's keys in sorted order: the encoder writes the metadata in
+/// a hash map's order, which changes from run to run, and a save must give the same bytes
+/// every time (a resumed run's file is compared with an uninterrupted one's).
+fn canonical(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    use std::collections::BTreeMap;
+    let len = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as usize)
+        .ok_or("no header")?;
+    let header = bytes
+        .get(8..8 + len)
+        .ok_or("a header longer than the file")?;
+    let mut map: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    if let Some(serde_json::Value::Object(meta)) = map.get("__metadata__") {
+        let sorted: BTreeMap<String, serde_json::Value> =
+            meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let sorted = serde_json::to_value(sorted).map_err(|e| e.to_string())?;
+        map.insert("__metadata__".to_string(), sorted);
+    }
+    let mut text = serde_json::to_string(&map).map_err(|e| e.to_string())?;
+    // The data starts at a multiple of 8 bytes, as the format asks; spaces pad the header.
+    while !text.len().is_multiple_of(8) {
+        text.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - len);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&bytes[8 + len..]);
+    Ok(out)
 }
 
 /// Saves the network's parameters to `path` in the safetensors format, atomically.
@@ -230,9 +286,29 @@ pub fn save_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const
     extras: &[(&str, &dyn Extra<T>)],
     path: impl AsRef<FilePath>,
 ) -> Result<(), Error> {
+    save_safetensors_described(net, extras, &[], path)
+}
+
+/// Saves the network's parameters, `extras` and metadata `entries` to `path`, atomically.
+///
+/// Every save of this crate writes into the file's metadata the crate's version, the scalar
+/// type and the network's summary (one line per layer); `entries` adds your own (class names,
+/// feature names, the settings that built the network), all read back with one call,
+/// [`read_metadata`](crate::io::read_metadata). PyTorch's `safe_open(...).metadata()` reads
+/// them too.
+///
+/// # Errors
+/// As [`save_safetensors`]; [`Error::Weights`] for an entry whose key starts with
+/// `constnet.` or is `format`.
+pub fn save_safetensors_described<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+    net: &N,
+    extras: &[(&str, &dyn Extra<T>)],
+    entries: &[(&str, &str)],
+    path: impl AsRef<FilePath>,
+) -> Result<(), Error> {
     let path = path.as_ref();
     // The encoder's errors name `<memory>`; here they are about the file.
-    let bytes = to_safetensors_with(net, extras).map_err(|e| match e {
+    let bytes = to_safetensors_described(net, extras, entries).map_err(|e| match e {
         Error::WithPath { source, .. } if matches!(*source, Error::Weights { .. }) => {
             source.at(path)
         }
@@ -286,7 +362,8 @@ pub fn load_safetensors_with<T: Scalar, N: Layer<T, I, O>, const I: usize, const
     unique_names(net)?;
     let bytes = read_regular_file(path, limit)?;
     let weights_error = |problem| Error::Weights { problem }.at(path);
-    let (params, extra_tensors) = decode_file(net, extras, &bytes).map_err(weights_error)?;
+    let (params, extra_tensors) = decode_file(net, extras, &bytes)
+        .map_err(|problem| weights_error(explain(net, &bytes, problem)))?;
     // All or nothing: an extra that refuses its values puts back the ones set before it.
     let before: Vec<Vec<Vec<T>>> = extras
         .iter()
@@ -315,8 +392,12 @@ pub fn from_safetensors<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: u
     bytes: &[u8],
 ) -> Result<(), Error> {
     unique_names(net)?;
-    let (params, _) = decode_file(net, &mut [], bytes)
-        .map_err(|problem| Error::Weights { problem }.at("<memory>"))?;
+    let (params, _) = decode_file(net, &mut [], bytes).map_err(|problem| {
+        Error::Weights {
+            problem: explain(net, bytes, problem),
+        }
+        .at("<memory>")
+    })?;
     write_params(net, params);
     Ok(())
 }
@@ -770,12 +851,19 @@ mod tests {
         let mut other = Linear::<3, 5>::zeros()
             .then(Relu)
             .then(Linear::<5, 2>::zeros());
+        // The file's metadata names the first layer that differs, and keeps the tensor's problem.
+        let shape = WeightsProblem::WrongShape {
+            name: "0.weight".into(),
+            expected: vec![5, 3],
+            found: vec![4, 3],
+        };
         assert_eq!(
             problem_of(&mut other, &bytes),
-            Err(WeightsProblem::WrongShape {
-                name: "0.weight".into(),
-                expected: vec![5, 3],
-                found: vec![4, 3],
+            Err(WeightsProblem::OtherNetwork {
+                row: 0,
+                file: "0 Linear<3, 4> 3 -> 4".into(),
+                network: "0 Linear<3, 5> 3 -> 5".into(),
+                detail: shape.to_string(),
             })
         );
         assert_eq!(other.num_params(), 3 * 5 + 5 + 5 * 2 + 2);
@@ -783,18 +871,30 @@ mod tests {
 
         // Fewer layers: the file has tensors the network lacks.
         let mut shallow = Linear::<3, 4>::zeros();
+        let unexpected = WeightsProblem::UnexpectedTensor {
+            name: "2.bias".into(),
+        };
         assert_eq!(
             problem_of(&mut shallow, &bytes),
-            Err(WeightsProblem::UnexpectedTensor {
-                name: "2.bias".into()
+            Err(WeightsProblem::OtherNetwork {
+                row: 1,
+                file: "1 Relu 4 -> 4".into(),
+                network: "(none)".into(),
+                detail: unexpected.to_string(),
             })
         );
         // More layers: the network has parameters the file lacks.
         let short = to_safetensors(&Linear::<3, 4>::zeros()).unwrap();
+        let missing = WeightsProblem::MissingTensor {
+            name: "2.weight".into(),
+        };
         assert_eq!(
             problem_of(&mut small(3), &short),
-            Err(WeightsProblem::MissingTensor {
-                name: "2.weight".into()
+            Err(WeightsProblem::OtherNetwork {
+                row: 1,
+                file: "(none)".into(),
+                network: "1 Relu 4 -> 4".into(),
+                detail: missing.to_string(),
             })
         );
     }
