@@ -240,7 +240,8 @@ Options:
                         state, progress, early-stopping state)
   --resume PATH         go on from a checkpoint of a run with the same options: --epochs is
                         the total, so `--epochs 2 --resume c` runs the epochs after c's
-  --load PATH           evaluate saved weights on the test set instead of training
+  --load PATH           evaluate saved weights on the test set instead of training; a file
+                        saved by --save names its network, so no other flag is needed
   --metrics PATH        write a CSV row per epoch: loss, accuracies, max |w| of each layer
   --plot PATH           draw training vs validation accuracy and max |w| per epoch (PNG)
 
@@ -311,7 +312,8 @@ where
         .map_err(|e| format!("--{flag}: cannot use {value:?}: {e}").into())
 }
 
-fn parse_args() -> Result<Options, lexopt::Error> {
+/// The options of `args` (without the program's name).
+fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Options, lexopt::Error> {
     use lexopt::prelude::*;
     let mut o = Options {
         data_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
@@ -339,7 +341,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         early_stop: None,
         schedule: "cosine".into(),
     };
-    let mut parser = lexopt::Parser::from_env();
+    let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
         match arg {
             Long("data-dir") => o.data_dir = parser.value()?.into(),
@@ -456,8 +458,46 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     Ok(o)
 }
 
+/// The metadata entry in which `--save` records the options that build the network, so that
+/// `--load` alone can rebuild it.
+const ARCHITECTURE: &str = "mnist.architecture";
+
+/// The options that choose the network's type, as command-line flags.
+fn architecture(o: &Options) -> String {
+    let mut flags = format!(
+        "--layers {} --hidden {} --activation {} --norm {}",
+        o.layers, o.hidden, o.activation, o.norm
+    );
+    if o.residual {
+        flags.push_str(" --residual");
+    }
+    if let Some(p) = o.dropout {
+        flags.push_str(&format!(" --dropout {p}"));
+    }
+    flags
+}
+
+/// The options: the command line's; with `--load FILE` of a file that records its network,
+/// that network's flags first, so that `--load FILE` alone rebuilds it (flags given on the
+/// command line still win).
+fn options() -> Result<Options, Box<dyn std::error::Error>> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let o = parse_args(args.clone())?;
+    let Some(path) = &o.load else {
+        return Ok(o);
+    };
+    let meta = io::read_metadata(path).map_err(|e| format!("--load: {e}"))?;
+    let Some(recorded) = meta.entries.get(ARCHITECTURE) else {
+        return Ok(o);
+    };
+    println!("the network of {}: {recorded}", path.display());
+    let mut all: Vec<std::ffi::OsString> = recorded.split_whitespace().map(Into::into).collect();
+    all.extend(args);
+    Ok(parse_args(all)?)
+}
+
 fn main() -> ExitCode {
-    let options = match parse_args() {
+    let options = match options() {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}\n\nRun with --help for the options.");
@@ -669,7 +709,8 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     if let Some(path) = &o.save {
-        io::save_safetensors(&net, path)?;
+        let flags = architecture(o);
+        io::save_safetensors_described(&net, &[], &[(ARCHITECTURE, &flags)], path)?;
         println!("saved weights to {}", path.display());
     }
     if let Some(path) = &o.metrics {

@@ -29,7 +29,7 @@ use nalgebra::SVector;
 
 pub use crate::error::csv::{Column, CsvPlace, CsvProblem};
 use crate::io::fs::read_regular_file;
-use crate::{base::scalar::Scalar, data::Dataset, error::Error};
+use crate::{base::linalg::Batch, base::scalar::Scalar, data::Dataset, error::Error};
 
 /// The largest CSV file [`Csv::read_classes`] and [`Csv::read_values`] read by default (1 GiB);
 /// see [`Csv::limit`].
@@ -42,6 +42,15 @@ pub struct CsvClasses<T: Scalar, const I: usize> {
     pub data: Dataset<T, I, usize>,
     /// The label text of each class: class `k` was written `classes[k]` in the file.
     pub classes: Vec<String>,
+    /// The header names of the feature columns, in order (`column 1`, … without a header).
+    pub features: Vec<String>,
+}
+
+/// Rows to predict, read from CSV without a target column ([`Csv::no_target`]).
+#[derive(Debug, Clone)]
+pub struct CsvRows<T: Scalar, const I: usize> {
+    /// One column per row of the file, in its order.
+    pub inputs: Batch<T, I>,
     /// The header names of the feature columns, in order (`column 1`, … without a header).
     pub features: Vec<String>,
 }
@@ -71,7 +80,8 @@ pub struct CsvValues<T: Scalar, const I: usize> {
 pub struct Csv {
     header: bool,
     delimiter: u8,
-    target: Column,
+    /// `None` for rows without a target (inference).
+    target: Option<Column>,
     ignore: Vec<Column>,
     class_names: Option<Vec<String>>,
     limit: u64,
@@ -83,7 +93,7 @@ impl Default for Csv {
         Csv {
             header: true,
             delimiter: b',',
-            target: Column::Last,
+            target: Some(Column::Last),
             ignore: Vec::new(),
             class_names: None,
             limit: DEFAULT_CSV_LIMIT,
@@ -97,7 +107,8 @@ struct Table {
     /// Header names, or `column k`.
     names: Vec<String>,
     has_header: bool,
-    target: usize,
+    /// `None` when reading rows without a target.
+    target: Option<usize>,
     features: Vec<usize>,
     /// The data rows.
     rows: Rows,
@@ -181,7 +192,28 @@ impl Csv {
     /// The target column: a header name (`"species"`), a 0-based index, or [`Column::Last`]
     /// (the default).
     pub fn target(mut self, column: impl Into<Column>) -> Self {
-        self.target = column.into();
+        self.target = Some(column.into());
+        self
+    }
+
+    /// No target column: every column that is not ignored is a feature. For rows to predict
+    /// ([`Csv::parse_rows`], [`Csv::read_rows`], [`Csv::parse_row`]), read with the same
+    /// checks and errors as a training set.
+    ///
+    /// # Example
+    /// ```
+    /// use constnet::data::Csv;
+    /// let reader = Csv::new().no_target();
+    /// let x = reader.parse_row::<f32, 4>("5.1, 3.5, 1.4, 0.2")?;
+    /// assert_eq!(x[2], 1.4);
+    /// let err = reader.parse_row::<f32, 4>("5.1,3.5,oops,0.2").unwrap_err();
+    /// assert!(err.to_string().contains("\"oops\" is not a number"), "{err}");
+    /// let rows = Csv::new().no_target().parse_rows::<f32, 2>(b"a,b\n1,2\n3,4\n", "new.csv")?;
+    /// assert_eq!((rows.inputs.ncols(), rows.features.len()), (2, 2));
+    /// # Ok::<(), constnet::Error>(())
+    /// ```
+    pub fn no_target(mut self) -> Self {
+        self.target = None;
         self
     }
 
@@ -237,6 +269,65 @@ impl Csv {
         })
     }
 
+    /// Reads rows to predict from `path`; see [`Csv::parse_rows`].
+    ///
+    /// # Errors
+    /// As [`Csv::parse_rows`], and [`Error::Io`], [`Error::NotARegularFile`],
+    /// [`Error::FileTooLarge`] for the file itself.
+    pub fn read_rows<T: Scalar, const I: usize>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<CsvRows<T, I>, Error> {
+        self.read_with(path.as_ref(), |csv, bytes, path| {
+            csv.parse_rows::<T, I>(bytes, path)
+        })
+    }
+
+    /// Parses CSV bytes into `I` features per row, for prediction: the target column (if one
+    /// is set, it is skipped: a file with labels reads too) and the ignored ones are left out.
+    ///
+    /// # Errors
+    /// As [`Csv::parse_classes`] for the features: [`Error::Csv`] naming the file, line and
+    /// column.
+    pub fn parse_rows<T: Scalar, const I: usize>(
+        &self,
+        bytes: &[u8],
+        path: impl AsRef<Path>,
+    ) -> Result<CsvRows<T, I>, Error> {
+        let path = path.as_ref();
+        let table = self.parse(bytes, path, I)?;
+        let data = table.features_dataset::<T, I, ()>(path, vec![(); table.rows.len()])?;
+        Ok(CsvRows {
+            inputs: data.features().clone(),
+            features: table.feature_names(),
+        })
+    }
+
+    /// One row to predict, from text such as a command-line argument (`"5.1,3.5,1.4,0.2"`),
+    /// with no header, and the same checks and errors as a file's rows.
+    ///
+    /// # Errors
+    /// [`Error::Csv`] (its path `<row>`): a cell that is not a finite number, another number
+    /// of features than `I`, or text that is not exactly one row.
+    pub fn parse_row<T: Scalar, const I: usize>(&self, text: &str) -> Result<SVector<T, I>, Error> {
+        let path = Path::new("<row>");
+        let reader = Csv {
+            header: false,
+            ..self.clone()
+        };
+        let rows = reader.parse_rows::<T, I>(text.as_bytes(), path)?;
+        if rows.inputs.ncols() != 1 {
+            return Err(Error::Csv {
+                place: Box::new(CsvPlace::default()),
+                problem: Box::new(CsvProblem::NotOneRow {
+                    found: rows.inputs.ncols(),
+                }),
+            }
+            .at(path));
+        }
+        Ok(rows.inputs.column(0).into_owned())
+    }
+
     /// Reads the file at `path` (bounded by the limit) and parses it with `parse`.
     fn read_with<R>(
         &self,
@@ -262,11 +353,12 @@ impl Csv {
     ) -> Result<CsvClasses<T, I>, Error> {
         let path = path.as_ref();
         let table = self.parse(bytes, path, I)?;
+        let target = table.target_column(path)?;
         let labels: Vec<&str> = table
             .rows_iter()
-            .map(|(_, i)| table.rows.cell(i, table.target).trim())
+            .map(|(_, i)| table.rows.cell(i, target).trim())
             .collect();
-        let (classes, numbering) = self.number_classes(&table, &labels, path)?;
+        let (classes, numbering) = self.number_classes(&table, target, &labels, path)?;
         let targets = labels.iter().map(|l| numbering[*l]).collect();
         let data = table.features_dataset::<T, I, usize>(path, targets)?;
         Ok(CsvClasses {
@@ -287,13 +379,14 @@ impl Csv {
     ) -> Result<CsvValues<T, I>, Error> {
         let path = path.as_ref();
         let table = self.parse(bytes, path, I)?;
+        let target = table.target_column(path)?;
         let mut targets = Vec::with_capacity(table.rows.len());
         for (line, i) in table.rows_iter() {
-            let text = table.rows.cell(i, table.target);
-            let value = T::of(table.number(path, line, table.target, text)?);
+            let text = table.rows.cell(i, target);
+            let value = T::of(table.number(path, line, target, text)?);
             if !value.finite() {
                 // Finite as f64 but not as `T` (1e39 as f32), as for features.
-                return Err(table.overflow(path, line, table.target, text));
+                return Err(table.overflow(path, line, target, text));
             }
             targets.push(SVector::from([value]));
         }
@@ -414,9 +507,14 @@ impl Csv {
                 )
             })
         };
-        let target = find(&self.target)?;
+        let target = match &self.target {
+            Some(column) => Some(find(column)?),
+            None => None,
+        };
         let mut skip = vec![false; width];
-        skip[target] = true;
+        if let Some(target) = target {
+            skip[target] = true;
+        }
         for column in &self.ignore {
             skip[find(column)?] = true;
         }
@@ -443,6 +541,7 @@ impl Csv {
     fn number_classes<'a>(
         &self,
         table: &Table,
+        target: usize,
         labels: &[&'a str],
         path: &Path,
     ) -> Result<(Vec<String>, BTreeMap<&'a str, usize>), Error> {
@@ -451,7 +550,7 @@ impl Csv {
             for ((line, _), &label) in table.rows_iter().zip(labels) {
                 let Some(k) = names.iter().position(|n| n == label) else {
                     return Err(Error::Csv {
-                        place: Box::new(table.place(Some(line), table.target)),
+                        place: Box::new(table.place(Some(line), target)),
                         problem: Box::new(CsvProblem::UnknownClass {
                             label: label.to_string(),
                             known: names.clone(),
@@ -465,7 +564,7 @@ impl Csv {
         }
         let error = |i: usize, problem| {
             Error::Csv {
-                place: Box::new(table.place(Some(table.rows.line(i)), table.target)),
+                place: Box::new(table.place(Some(table.rows.line(i)), target)),
                 problem: Box::new(problem),
             }
             .at(path)
@@ -573,6 +672,17 @@ impl LineCounter<'_> {
 }
 
 impl Table {
+    /// The target column, which a dataset with targets needs.
+    fn target_column(&self, path: &Path) -> Result<usize, Error> {
+        self.target.ok_or_else(|| {
+            Error::Csv {
+                place: Box::new(CsvPlace::default()),
+                problem: Box::new(CsvProblem::NoTarget),
+            }
+            .at(path)
+        })
+    }
+
     fn place(&self, line: Option<u64>, column: usize) -> CsvPlace {
         CsvPlace {
             line,
@@ -653,6 +763,62 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows to predict: the same checks and errors as a training set, the target left out
+    /// when a file has one, exactly one row from text.
+    #[test]
+    fn rows_to_predict_are_read_with_the_training_checks() {
+        let reader = Csv::new().no_target();
+        // A file with labels reads too when its target is named: the label is skipped.
+        let rows = Csv::new()
+            .target("species")
+            .parse_rows::<f32, 4>(IRIS.as_bytes(), "iris.csv")
+            .unwrap();
+        assert_eq!(rows.inputs.column(1).as_slice(), [7.0, 3.2, 4.7, 1.4]);
+        assert_eq!(rows.features[3], "petal_width");
+        let problem = |e: Error| match e.into_kind() {
+            Error::Csv { problem, .. } => *problem,
+            other => panic!("not a CSV problem: {other}"),
+        };
+        // Without a target, the label column is a feature: five columns, not four.
+        let err = reader
+            .parse_rows::<f32, 4>(IRIS.as_bytes(), "iris.csv")
+            .unwrap_err();
+        assert_eq!(
+            problem(err),
+            CsvProblem::FeatureCount {
+                expected: 4,
+                found: 5
+            }
+        );
+        let err = reader.parse_row::<f32, 4>("1,2,3").unwrap_err();
+        assert_eq!(
+            problem(err),
+            CsvProblem::FeatureCount {
+                expected: 4,
+                found: 3
+            }
+        );
+        let err = reader.parse_row::<f32, 2>("1,2\n3,4").unwrap_err();
+        assert_eq!(problem(err), CsvProblem::NotOneRow { found: 2 });
+        let err = reader.parse_row::<f32, 2>("1,NaN").unwrap_err();
+        assert!(matches!(problem(err), CsvProblem::NonFinite { .. }));
+        let err = reader.parse_row::<f32, 2>("1,1e39").unwrap_err();
+        assert!(matches!(problem(err), CsvProblem::NonFinite { .. }));
+        let err = reader.parse_row::<f32, 2>("").unwrap_err();
+        assert_eq!(problem(err), CsvProblem::Empty);
+        assert_eq!(
+            reader
+                .parse_row::<f64, 2>(" 1.5 ;2".replace(';', ",").as_str())
+                .unwrap()[0],
+            1.5
+        );
+        // A dataset with targets needs a target column.
+        let err = reader
+            .parse_classes::<f32, 5>(IRIS.as_bytes(), "iris.csv")
+            .unwrap_err();
+        assert_eq!(problem(err), CsvProblem::NoTarget);
+    }
 
     const IRIS: &str = "sepal_length,sepal_width,petal_length,petal_width,species\n\
                         5.1,3.5,1.4,0.2,setosa\n\

@@ -14,7 +14,7 @@ pub mod mnist;
 pub(crate) mod preprocess;
 
 #[cfg(feature = "csv")]
-pub use csv::{Column, Csv, CsvClasses, CsvValues, DEFAULT_CSV_LIMIT};
+pub use csv::{Column, Csv, CsvClasses, CsvRows, CsvValues, DEFAULT_CSV_LIMIT};
 pub use dataset::Dataset;
 pub use preprocess::{MinMaxScaler, StandardScaler};
 #[cfg(feature = "std")]

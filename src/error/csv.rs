@@ -103,6 +103,15 @@ pub enum CsvProblem {
         /// The limit.
         limit: usize,
     },
+    /// A dataset with targets was asked of a reader made without a target column
+    /// ([`Csv::no_target`](crate::data::Csv::no_target) is for rows to predict).
+    NoTarget,
+    /// One row was asked for ([`Csv::parse_row`](crate::data::Csv::parse_row)), and the
+    /// text holds another number.
+    NotOneRow {
+        /// The rows found.
+        found: usize,
+    },
     /// Not readable as CSV (e.g. not UTF-8).
     Malformed {
         /// What the CSV reader said.
@@ -114,6 +123,11 @@ impl fmt::Display for CsvProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CsvProblem::Empty => f.write_str("no data rows"),
+            CsvProblem::NoTarget => f.write_str(
+                "no target column: this reader reads rows to predict (Csv::no_target); \
+                 name the target with Csv::target for a training set",
+            ),
+            CsvProblem::NotOneRow { found } => write!(f, "{found} rows, but one row was asked for"),
             CsvProblem::FieldCount { expected, found } => {
                 write!(f, "{found} fields, but the first row has {expected}")
             }
