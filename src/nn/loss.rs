@@ -213,17 +213,9 @@ impl<T: Scalar, const O: usize> Loss<T, O> for SoftmaxCrossEntropy {
 
     #[inline(always)]
     fn sample(&self, z: &SVector<T, O>, &label: &usize, grad: &mut SVector<T, O>) -> T {
-        // One pass of exponentials serves both the softmax and log Σ e^z, with the maximum
-        // taken out so that nothing overflows.
-        let max = z.max();
-        let mut sum = T::zero();
-        for (g, &v) in grad.iter_mut().zip(z.iter()) {
-            *g = (v - max).exp();
-            sum += *g;
-        }
-        *grad /= sum;
+        let log_sum = softmax_into(z, grad);
         grad[label] -= T::one();
-        sum.ln() + max - z[label]
+        log_sum - z[label]
     }
 
     #[inline]
@@ -235,6 +227,20 @@ impl<T: Scalar, const O: usize> Loss<T, O> for SoftmaxCrossEntropy {
     fn classes(&self, z: &SVector<T, O>, &label: &usize) -> Option<Classified> {
         Some(label_class(z, label))
     }
+}
+
+/// Writes `softmax(z)` into `out` and returns `log Σ e^z`: one pass of exponentials serves
+/// both, with the maximum taken out so that nothing overflows.
+#[inline(always)]
+fn softmax_into<T: Scalar, const O: usize>(z: &SVector<T, O>, out: &mut SVector<T, O>) -> T {
+    let max = z.max();
+    let mut sum = T::zero();
+    for (g, &v) in out.iter_mut().zip(z.iter()) {
+        *g = (v - max).exp();
+        sum += *g;
+    }
+    *out /= sum;
+    sum.ln() + max
 }
 
 impl SoftmaxCrossEntropy {
@@ -290,13 +296,7 @@ impl<T: Scalar, const O: usize> Loss<T, O> for SmoothedCrossEntropy {
 
     #[inline(always)]
     fn sample(&self, z: &SVector<T, O>, &label: &usize, grad: &mut SVector<T, O>) -> T {
-        let max = z.max();
-        let mut sum = T::zero();
-        for (g, &v) in grad.iter_mut().zip(z.iter()) {
-            *g = (v - max).exp();
-            sum += *g;
-        }
-        *grad /= sum;
+        let log_sum = softmax_into(z, grad);
         let other = T::of(self.epsilon / O.max(1) as f64);
         let own = T::of(1.0 - self.epsilon) + other;
         let mut weighted = T::zero();
@@ -305,7 +305,7 @@ impl<T: Scalar, const O: usize> Loss<T, O> for SmoothedCrossEntropy {
             *g -= q;
             weighted += q * v;
         }
-        sum.ln() + max - weighted
+        log_sum - weighted
     }
 
     #[inline]

@@ -13,6 +13,34 @@ use crate::{base::scalar::Scalar, error::Error};
 #[allow(unused_imports)]
 use num_traits::Float as _;
 
+/// The builder methods of an optimizer with Adam's moments, for a struct with the fields
+/// `beta1`, `beta2` and `eps`: [`Adam`] and [`AdamW`](crate::optim::AdamW).
+macro_rules! moment_settings {
+    () => {
+        /// Sets the decay rates of the first and second moment estimates.
+        ///
+        /// # Errors
+        /// [`Error::InvalidHyperparameter`] unless both lie in [0, 1).
+        pub fn betas(mut self, beta1: f64, beta2: f64) -> Result<Self, Error> {
+            let ok1 = (0.0..1.0).contains(&beta1);
+            let ok2 = (0.0..1.0).contains(&beta2);
+            self.beta1 = check_range("beta1", beta1, ok1, "in [0, 1)")?;
+            self.beta2 = check_range("beta2", beta2, ok2, "in [0, 1)")?;
+            Ok(self)
+        }
+
+        /// Sets ε, the term that keeps the denominator away from zero.
+        ///
+        /// # Errors
+        /// [`Error::InvalidHyperparameter`] unless `ε` is finite and `> 0`.
+        pub fn eps(mut self, eps: f64) -> Result<Self, Error> {
+            self.eps = check_range("epsilon", eps, eps > 0.0, "> 0")?;
+            Ok(self)
+        }
+    };
+}
+pub(super) use moment_settings;
+
 /// Adam (Kingma & Ba, 2015) with optional L2 weight decay added to the gradient:
 ///
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
@@ -63,26 +91,7 @@ impl<T: Scalar> Adam<T> {
         self.state.steps = self.state.steps.saturating_add(1);
     }
 
-    /// Sets the decay rates of the first and second moment estimates.
-    ///
-    /// # Errors
-    /// [`Error::InvalidHyperparameter`] unless both lie in [0, 1).
-    pub fn betas(mut self, beta1: f64, beta2: f64) -> Result<Self, Error> {
-        let ok1 = (0.0..1.0).contains(&beta1);
-        let ok2 = (0.0..1.0).contains(&beta2);
-        self.beta1 = check_range("beta1", beta1, ok1, "in [0, 1)")?;
-        self.beta2 = check_range("beta2", beta2, ok2, "in [0, 1)")?;
-        Ok(self)
-    }
-
-    /// Sets ε, the term that keeps the denominator away from zero.
-    ///
-    /// # Errors
-    /// [`Error::InvalidHyperparameter`] unless `ε` is finite and `> 0`.
-    pub fn eps(mut self, eps: f64) -> Result<Self, Error> {
-        self.eps = check_range("epsilon", eps, eps > 0.0, "> 0")?;
-        Ok(self)
-    }
+    moment_settings!();
 
     /// Sets the L2 weight decay `λ` (applied to weights, not biases).
     ///

@@ -4,8 +4,11 @@ use core::fmt;
 
 use crate::base::scalar::SameScalar;
 use crate::nn::param::ParamMut;
+use crate::optim::adam::moment_settings;
 use crate::optim::kernels::{AdamWStep, adamw_update, for_parts};
-use crate::optim::optimizer::{Optimizer, Reset, check_lr, check_range, convert};
+use crate::optim::optimizer::{
+    Optimizer, Reset, check_lr, check_range, convert, shared_optimizer_methods,
+};
 use crate::optim::state::OptimizerState;
 use crate::{base::scalar::Scalar, error::Error};
 #[allow(unused_imports)]
@@ -67,26 +70,7 @@ impl<T: Scalar> AdamW<T> {
         self.weight_decay
     }
 
-    /// Sets the decay rates of the first and second moment estimates.
-    ///
-    /// # Errors
-    /// [`Error::InvalidHyperparameter`] unless both lie in [0, 1).
-    pub fn betas(mut self, beta1: f64, beta2: f64) -> Result<Self, Error> {
-        let ok1 = (0.0..1.0).contains(&beta1);
-        let ok2 = (0.0..1.0).contains(&beta2);
-        self.beta1 = check_range("beta1", beta1, ok1, "in [0, 1)")?;
-        self.beta2 = check_range("beta2", beta2, ok2, "in [0, 1)")?;
-        Ok(self)
-    }
-
-    /// Sets ε, the term that keeps the denominator away from zero.
-    ///
-    /// # Errors
-    /// [`Error::InvalidHyperparameter`] unless `ε` is finite and `> 0`.
-    pub fn eps(mut self, eps: f64) -> Result<Self, Error> {
-        self.eps = check_range("epsilon", eps, eps > 0.0, "> 0")?;
-        Ok(self)
-    }
+    moment_settings!();
 
     /// Sets the decoupled weight decay `λ` (applied to weights, not biases).
     ///
@@ -130,21 +114,8 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for AdamW<U> {
         Ok(())
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.lr
-    }
-
-    fn reset(&mut self) {
-        self.state.clear();
-    }
-
-    fn state(&self) -> OptimizerState<T> {
-        convert(&self.state)
-    }
-
-    fn load_state(&mut self, state: OptimizerState<T>) -> Result<(), Error> {
-        self.state.replace(convert(&state))
-    }
+    // The decay is not an L2 penalty: `weight_decay()` keeps its default, 0.
+    shared_optimizer_methods!(decoupled);
 }
 
 impl<T: Scalar> Reset for AdamW<T> {

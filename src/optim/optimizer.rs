@@ -175,12 +175,16 @@ impl<T: Scalar, Opt: Optimizer<T> + ?Sized> Optimizer<T> for Box<Opt> {
 /// `state` (in its own scalar type, seen as the network's `T`).
 macro_rules! shared_optimizer_methods {
     () => {
-        fn learning_rate(&self) -> f64 {
-            self.lr
-        }
-
         fn weight_decay(&self) -> f64 {
             self.weight_decay
+        }
+
+        $crate::optim::optimizer::shared_optimizer_methods!(decoupled);
+    };
+    // An optimizer whose decay is not an L2 penalty (AdamW's): `weight_decay()` stays 0.
+    (decoupled) => {
+        fn learning_rate(&self) -> f64 {
+            self.lr
         }
 
         fn reset(&mut self) {
