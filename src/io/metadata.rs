@@ -112,24 +112,24 @@ fn parse(bytes: &[u8]) -> Result<Metadata, WeightsProblem> {
         .ok_or_else(|| format(format!("a header of {len} bytes, longer than the file")))?;
     let json: serde_json::Value = serde_json::from_slice(header)
         .map_err(|e| format(format!("a header that is not JSON: {e}")))?;
+    let empty = serde_json::Map::new();
     let entries = match json.get("__metadata__") {
-        None | Some(serde_json::Value::Null) => serde_json::Map::new(),
-        Some(serde_json::Value::Object(map)) => map.clone(),
+        None | Some(serde_json::Value::Null) => &empty,
+        Some(serde_json::Value::Object(map)) => map,
         Some(_) => return Err(format("`__metadata__` is not a map of strings".into())),
     };
     let mut meta = Metadata::default();
-    for (key, value) in &entries {
+    for (key, value) in entries {
         let Some(value) = value.as_str() else {
             return Err(format(format!("metadata entry `{key}` is not a string")));
         };
-        let value = &value.to_string();
         match key.as_str() {
-            VERSION => meta.version = Some(value.clone()),
-            SCALAR => meta.scalar = Some(value.clone()),
+            VERSION => meta.version = Some(value.to_string()),
+            SCALAR => meta.scalar = Some(value.to_string()),
             LAYERS => meta.layers = value.lines().map(str::to_string).collect(),
             "format" => {}
             _ => {
-                meta.entries.insert(key.clone(), value.clone());
+                meta.entries.insert(key.clone(), value.to_string());
             }
         }
     }
