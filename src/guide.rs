@@ -146,7 +146,9 @@
 //! under the wrapper's place (`1.inner.0.weight` for a chain inside the wrapper at position
 //! 1, as PyTorch names a module's child), the child follows the training switch, and the
 //! wrapper needs to know nothing about how many layers the child holds. A skip connection
-//! `y = x + f(x)` around any layer from `N` to `N`:
+//! `y = x + f(x)` around any layer from `N` to `N` (the library has it, with minibatch passes
+//! and a summary of its inner layers, as [`Residual`](crate::nn::Residual); here is the
+//! heart of it):
 //!
 //! ```
 //! use constnet::nalgebra::SVector;
