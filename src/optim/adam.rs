@@ -41,6 +41,32 @@ macro_rules! moment_settings {
 }
 pub(super) use moment_settings;
 
+/// `Reset` and a `Debug` that prints the settings and the size of the moments, not their
+/// values, for [`Adam`] and [`AdamW`](crate::optim::AdamW).
+macro_rules! moment_impls {
+    ($name:ident) => {
+        impl<T: Scalar> Reset for $name<T> {
+            fn reset(&mut self) {
+                self.state.clear();
+            }
+        }
+
+        impl<T: Scalar> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("lr", &self.lr)
+                    .field("betas", &(self.beta1, self.beta2))
+                    .field("eps", &self.eps)
+                    .field("weight_decay", &self.weight_decay)
+                    .field("steps", &self.state.steps)
+                    .field("moments", &format_args!("{}", self.state.size()))
+                    .finish()
+            }
+        }
+    };
+}
+pub(super) use moment_impls;
+
 /// Adam (Kingma & Ba, 2015) with optional L2 weight decay added to the gradient:
 ///
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
@@ -144,21 +170,4 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for Adam<U> {
     shared_optimizer_methods!();
 }
 
-impl<T: Scalar> Reset for Adam<T> {
-    fn reset(&mut self) {
-        self.state.clear();
-    }
-}
-
-impl<T: Scalar> fmt::Debug for Adam<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Adam")
-            .field("lr", &self.lr)
-            .field("betas", &(self.beta1, self.beta2))
-            .field("eps", &self.eps)
-            .field("weight_decay", &self.weight_decay)
-            .field("steps", &self.state.steps)
-            .field("moments", &format_args!("{}", self.state.size()))
-            .finish()
-    }
-}
+moment_impls!(Adam);

@@ -4,7 +4,7 @@ use core::fmt;
 
 use crate::base::scalar::SameScalar;
 use crate::nn::param::ParamMut;
-use crate::optim::adam::moment_settings;
+use crate::optim::adam::{moment_impls, moment_settings};
 use crate::optim::kernels::{AdamWStep, adamw_update, for_parts};
 use crate::optim::optimizer::{
     Optimizer, Reset, check_lr, check_range, convert, shared_optimizer_methods,
@@ -118,21 +118,4 @@ impl<T: SameScalar<U>, U: Scalar> Optimizer<T> for AdamW<U> {
     shared_optimizer_methods!(decoupled);
 }
 
-impl<T: Scalar> Reset for AdamW<T> {
-    fn reset(&mut self) {
-        self.state.clear();
-    }
-}
-
-impl<T: Scalar> fmt::Debug for AdamW<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AdamW")
-            .field("lr", &self.lr)
-            .field("betas", &(self.beta1, self.beta2))
-            .field("eps", &self.eps)
-            .field("weight_decay", &self.weight_decay)
-            .field("steps", &self.state.steps)
-            .field("moments", &format_args!("{}", self.state.size()))
-            .finish()
-    }
-}
+moment_impls!(AdamW);
