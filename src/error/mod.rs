@@ -213,6 +213,15 @@ pub enum Error {
         /// The metric, in words.
         metric: &'static str,
     },
+    /// A layer has no ONNX form ([`Layer::to_onnx`](crate::nn::Layer::to_onnx)), so the
+    /// network cannot be exported.
+    #[cfg(feature = "onnx")]
+    NotExportable {
+        /// The layer's type.
+        layer: String,
+        /// Its place in the network (`3`, `1.inner.0`).
+        position: String,
+    },
     /// The training loss became NaN or infinite.
     Diverged {
         /// Epoch, counted from 1.
@@ -342,6 +351,12 @@ impl fmt::Display for Error {
                 "this trainer's optimizer state (momentum, moments) and progress ({epochs_done} \
                  epochs) belong to the network it trained, not to this one (or its weights \
                  were changed since): call `Trainer::restart()` to start afresh"
+            ),
+            #[cfg(feature = "onnx")]
+            Error::NotExportable { layer, position } => write!(
+                f,
+                "layer {position} (`{layer}`) has no ONNX form: implement `Layer::to_onnx` for \
+                 it to export the network"
             ),
             Error::DuplicateParameter { name } => write!(
                 f,

@@ -53,7 +53,7 @@ pub struct Metadata {
 }
 
 /// The lines of `net`'s summary, as [`Metadata::layers`] holds them.
-pub(crate) fn layer_lines<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+pub(crate) fn layer_lines<T: Scalar, N: Layer<T, I, O> + ?Sized, const I: usize, const O: usize>(
     net: &N,
 ) -> Vec<String> {
     let mut lines = Vec::new();
@@ -67,7 +67,12 @@ pub(crate) fn layer_lines<T: Scalar, N: Layer<T, I, O>, const I: usize, const O:
 }
 
 /// The metadata this crate writes for `net`, and `entries` (checked not to use its keys).
-pub(crate) fn metadata_for<T: Scalar, N: Layer<T, I, O>, const I: usize, const O: usize>(
+pub(crate) fn metadata_for<
+    T: Scalar,
+    N: Layer<T, I, O> + ?Sized,
+    const I: usize,
+    const O: usize,
+>(
     net: &N,
     entries: &[(&str, &str)],
 ) -> Result<Vec<(String, String)>, Error> {

@@ -5,6 +5,9 @@
 pub(crate) mod fs;
 #[cfg(feature = "safetensors")]
 mod metadata;
+#[cfg(feature = "onnx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "onnx")))]
+pub mod onnx;
 #[cfg(feature = "safetensors")]
 mod record;
 #[cfg(feature = "safetensors")]
@@ -16,6 +19,8 @@ mod serde;
 pub use self::fs::{check_writable, write_atomic};
 #[cfg(feature = "safetensors")]
 pub use self::metadata::{Metadata, metadata_of, read_metadata};
+#[cfg(feature = "onnx")]
+pub use self::onnx::{save_onnx, save_onnx_described, to_onnx, to_onnx_described};
 #[cfg(feature = "safetensors")]
 pub use self::record::Record;
 #[cfg(feature = "safetensors")]

@@ -203,6 +203,26 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     /// writes it by hand.
     fn visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>);
 
+    /// Writes this layer's ONNX nodes into `graph` ([`io::onnx`](crate::io::onnx)); `at` is its
+    /// place, as in [`Layer::visit_params`]. Every layer of this crate has one; without it a
+    /// layer of your own cannot be exported ([`Error::NotExportable`](crate::Error::NotExportable)).
+    ///
+    /// # Errors
+    /// [`Error::NotExportable`](crate::Error::NotExportable), naming the layer and its place.
+    #[cfg(feature = "onnx")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "onnx")))]
+    fn to_onnx(
+        &self,
+        at: &Path<'_>,
+        graph: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        let _ = graph;
+        Err(crate::error::Error::NotExportable {
+            layer: short_type_name(core::any::type_name::<Self>()),
+            position: at.to_string(),
+        })
+    }
+
     /// Inference on one sample: `y = f(x)`, with no heap allocation.
     #[inline]
     fn forward(&self, x: &SVector<T, I>) -> SVector<T, O> {
@@ -474,6 +494,16 @@ where
     fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
         self.first.describe(at, f);
         self.second.describe(&at.next(self.first.depth()), f);
+    }
+
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &Path<'_>,
+        graph: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        self.first.to_onnx(at, graph)?;
+        self.second.to_onnx(&at.next(self.first.depth()), graph)
     }
 }
 

@@ -69,6 +69,13 @@ pub trait Model<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     fn dyn_describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo));
     #[doc(hidden)]
     fn dyn_visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>);
+    #[doc(hidden)]
+    #[cfg(feature = "onnx")]
+    fn dyn_to_onnx(
+        &self,
+        at: &Path<'_>,
+        graph: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error>;
 }
 
 impl<T, N, const I: usize, const O: usize> Model<T, I, O> for N
@@ -116,6 +123,14 @@ where
     }
     fn dyn_visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>) {
         self.visit_state(at, op);
+    }
+    #[cfg(feature = "onnx")]
+    fn dyn_to_onnx(
+        &self,
+        at: &Path<'_>,
+        graph: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        self.to_onnx(at, graph)
     }
 }
 
@@ -168,6 +183,14 @@ impl<T: Scalar, M: Model<T, I, O> + ?Sized, const I: usize, const O: usize> Laye
     }
     fn visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>) {
         (**self).dyn_visit_state(at, op);
+    }
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &Path<'_>,
+        g: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        (**self).dyn_to_onnx(at, g)
     }
 }
 

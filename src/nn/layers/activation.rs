@@ -51,14 +51,31 @@ fn activate_all<T: Scalar, A: Activation<T>, const N: usize>(
     y
 }
 
-/// Implements [`Layer`]`<T, N, N>` for every `N` on an [`Activation`], by the chain rule.
+/// Implements [`Layer`]`<T, N, N>` for every `N` on an [`Activation`], by the chain rule;
+/// `onnx` gives the ONNX operator and its attributes, if it has one.
 macro_rules! elementwise_layer {
-    ($(#[$doc:meta])* impl[$($generics:tt)*] for $ty:ty) => {
+    ($(#[$doc:meta])* impl[$($generics:tt)*] for $ty:ty, onnx: $onnx:expr) => {
         $(#[$doc])*
         impl<T: Scalar, $($generics)* const N: usize> Layer<T, N, N> for $ty {
             type Tape = ();
 
             crate::params! {}
+
+            #[cfg(feature = "onnx")]
+            fn to_onnx(
+                &self,
+                at: &crate::nn::Path<'_>,
+                g: &mut crate::io::onnx::Graph<T>,
+            ) -> Result<(), crate::error::Error> {
+                let operator: fn(&Self) -> Option<(&'static str, Vec<crate::io::onnx::Attribute>)> = $onnx;
+                match operator(self) {
+                    Some((op, attributes)) => crate::io::onnx::layers::elementwise(at, g, op, attributes),
+                    None => Err(crate::error::Error::NotExportable {
+                        layer: crate::nn::layer::short_type_name(core::any::type_name::<Self>()),
+                        position: at.to_string(),
+                    }),
+                }
+            }
 
             #[inline(always)]
             fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, ()) {
@@ -105,13 +122,16 @@ macro_rules! elementwise_layer {
     };
 }
 
-elementwise_layer!(impl[] for Relu);
-elementwise_layer!(impl[] for LeakyRelu);
-elementwise_layer!(impl[] for Tanh);
-elementwise_layer!(impl[] for Sigmoid);
+elementwise_layer!(impl[] for Relu, onnx: |_| Some(("Relu", Vec::new())));
+elementwise_layer!(impl[] for LeakyRelu, onnx: |l| {
+    Some(("LeakyRelu", vec![crate::io::onnx::Attribute::float("alpha", l.slope)]))
+});
+elementwise_layer!(impl[] for Tanh, onnx: |_| Some(("Tanh", Vec::new())));
+elementwise_layer!(impl[] for Sigmoid, onnx: |_| Some(("Sigmoid", Vec::new())));
 elementwise_layer!(
-    /// Any [`Activation`] becomes a layer by wrapping it in [`Elementwise`].
-    impl[A: Activation<T>,] for Elementwise<A>
+    /// Any [`Activation`] becomes a layer by wrapping it in [`Elementwise`]. It has no ONNX
+    /// form: export is [`Error::NotExportable`](crate::Error::NotExportable).
+    impl[A: Activation<T>,] for Elementwise<A>, onnx: |_| None
 );
 
 impl<const N: usize> Takes<N> for Relu {}
@@ -320,6 +340,15 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
     type Tape = ();
 
     crate::params! {}
+
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &crate::nn::Path<'_>,
+        g: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        crate::io::onnx::layers::softmax(at, g)
+    }
 
     #[inline(always)]
     fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, ()) {

@@ -368,6 +368,16 @@ macro_rules! conv_layer {
 
             fn visit_state(&mut self, _: &Path<'_>, _: &mut crate::nn::StateOp<'_>) {}
 
+            #[cfg(feature = "onnx")]
+            fn to_onnx(
+                &self,
+                at: &Path<'_>,
+                g: &mut crate::io::onnx::Graph<T>,
+            ) -> Result<(), crate::error::Error> {
+                let dims = (Self::dims(false), Self::dims(true));
+                crate::io::onnx::layers::conv(self, at, g, &Self::GEOMETRY, dims)
+            }
+
             fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
                 let mut params = 0;
                 self.visit_params(at, &mut |p| params += p.value.len());
@@ -931,6 +941,17 @@ impl<
 
     /// Nothing: the weights are read-only.
     fn visit_params_mut<V: FnMut(ParamMut<'_, T>)>(&mut self, _: &Path<'_>, _: &mut V) {}
+
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &Path<'_>,
+        g: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        let dims = Conv2d::<C, F, K, S, P, H, W, I, O, B, T>::dims;
+        let dims = (dims(false), dims(true));
+        crate::io::onnx::layers::conv(self, at, g, &Self::GEOMETRY, dims)
+    }
 
     fn visit_state(&mut self, _: &Path<'_>, _: &mut crate::nn::StateOp<'_>) {}
 

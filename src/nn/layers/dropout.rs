@@ -249,6 +249,17 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
             output_dims: Vec::new(),
         });
     }
+
+    /// Nothing: in inference a dropout layer passes its input through.
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &crate::nn::Path<'_>,
+        graph: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        let _ = (at, graph);
+        Ok(())
+    }
 }
 
 #[cfg(feature = "std")]

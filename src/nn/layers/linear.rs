@@ -241,6 +241,15 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
         weight: matrix(weight, weight_grad), decay;
         bias: vector(bias, bias_grad);
     }
+
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &crate::nn::Path<'_>,
+        g: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        crate::io::onnx::layers::gemm(self, at, g)
+    }
 }
 
 /// `Y = W·X + b` for a minibatch: through `matrixmultiply` for large layers (in two halves of

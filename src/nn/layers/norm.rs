@@ -403,6 +403,15 @@ impl<const C: usize, const N: usize, T: Scalar> Layer<T, N, N> for BatchNorm<C, 
         num_batches_tracked: count(num_batches_tracked);
         mode: training(training);
     }
+
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &crate::nn::Path<'_>,
+        g: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        crate::io::onnx::layers::batch_norm(self, at, g, C, self.eps)
+    }
 }
 
 impl<const C: usize, const N: usize, T: Scalar> BatchNorm<C, N, T> {
@@ -587,6 +596,15 @@ impl<const N: usize, T: Scalar> Layer<T, N, N> for LayerNorm<N, T> {
     crate::params! {
         weight: vector(weight, weight_grad);
         bias: vector(bias, bias_grad);
+    }
+
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &crate::nn::Path<'_>,
+        g: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        crate::io::onnx::layers::layer_norm(self, at, g, self.eps)
     }
 }
 

@@ -136,6 +136,16 @@ macro_rules! pool_layer {
 
             fn visit_state(&mut self, _: &Path<'_>, _: &mut StateOp<'_>) {}
 
+            #[cfg(feature = "onnx")]
+            fn to_onnx(
+                &self,
+                at: &Path<'_>,
+                g: &mut crate::io::onnx::Graph<T>,
+            ) -> Result<(), crate::error::Error> {
+                let dims = (Self::dims(false), Self::dims(true));
+                crate::io::onnx::layers::pool(at, g, $max, &Self::GEOMETRY, dims)
+            }
+
             fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
                 f(LayerInfo {
                     position: at.top(),
@@ -295,6 +305,18 @@ impl<const N: usize> Takes<N> for Flatten {}
 
 impl<T: Scalar, const N: usize> Layer<T, N, N> for Flatten {
     type Tape = ();
+
+    /// `Flatten` (`axis = 1`), always written, as PyTorch's exporter does.
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &Path<'_>,
+        g: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        let attributes = vec![crate::io::onnx::Attribute::int("axis", 1)];
+        g.node(at, "Flatten", &[], attributes, vec![N]);
+        Ok(())
+    }
 
     #[inline(always)]
     fn forward_tape(&self, x: &SVector<T, N>) -> (SVector<T, N>, ()) {

@@ -175,4 +175,13 @@ impl<T: Scalar, L: Layer<T, N, N>, const N: usize> Layer<T, N, N> for Residual<L
     crate::params! {
         inner: layer(inner);
     }
+
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &crate::nn::Path<'_>,
+        g: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        crate::io::onnx::layers::residual(&self.inner, at, g)
+    }
 }

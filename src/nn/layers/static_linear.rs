@@ -131,6 +131,15 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
     fn visit_params_mut<F: FnMut(ParamMut<'_, T>)>(&mut self, _: &Path<'_>, _: &mut F) {}
 
     fn visit_state(&mut self, _: &Path<'_>, _: &mut StateOp<'_>) {}
+
+    #[cfg(feature = "onnx")]
+    fn to_onnx(
+        &self,
+        at: &crate::nn::Path<'_>,
+        g: &mut crate::io::onnx::Graph<T>,
+    ) -> Result<(), crate::error::Error> {
+        crate::io::onnx::layers::gemm(self, at, g)
+    }
 }
 
 #[cfg(feature = "std")]
