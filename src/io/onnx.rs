@@ -356,7 +356,7 @@ impl<T: Scalar> Graph<T> {
     pub fn add(&mut self, at: &Path<'_>, other: &str, dims: &[usize]) {
         self.reshape(at, dims);
         let value = self.value.clone();
-        self.node_of(at, "Add", &[&other, &value], &[], Vec::new(), dims.to_vec());
+        self.node_of(at, "Add", &[other, &value], &[], Vec::new(), dims.to_vec());
     }
 
     fn node_of(
