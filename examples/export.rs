@@ -18,6 +18,9 @@
 //! the layers. Values are written in Rust's shortest round-trip form: the statics hold the
 //! very bits of the file.
 
+#[path = "common/mnist_nets.rs"]
+mod nets;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +32,10 @@ Write a trained network's weights as Rust statics and a network built from them.
 
 Usage: cargo run --example export -- PATH [--activation relu|tanh|sigmoid] > model.rs
        cargo run --example export -- PATH --input C,H,W --layers LAYER,LAYER,... > model.rs
+       cargo run --example export -- PATH --onnx MODEL.onnx
+
+--onnx writes an ONNX model (opset 18, dynamic batch) of a file saved by the mnist or
+mnist_cnn example, whose metadata names its network: no other flag is needed.
 
 Layers: conv[/sS][/pP], maxpoolK[/sS], avgpoolK[/sS], relu, tanh, sigmoid, flatten, linear";
 
@@ -59,13 +66,14 @@ fn run() -> Result<String, Box<dyn std::error::Error>> {
     use lexopt::prelude::*;
     let mut path: Option<PathBuf> = None;
     let mut activation = String::from("relu");
-    let (mut input, mut layers) = (None, None);
+    let (mut input, mut layers, mut onnx) = (None, None, None);
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("activation") => activation = parser.value()?.string()?,
             Long("input") => input = Some(parser.value()?.string()?),
             Long("layers") => layers = Some(parser.value()?.string()?),
+            Long("onnx") => onnx = Some(PathBuf::from(parser.value()?)),
             Short('h') | Long("help") => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -75,6 +83,12 @@ fn run() -> Result<String, Box<dyn std::error::Error>> {
         }
     }
     let path = path.ok_or("give the safetensors file to export (see --help)")?;
+    if let Some(onnx) = onnx {
+        if input.is_some() || layers.is_some() {
+            return Err("--onnx takes the network from the file: leave out --input and --layers".into());
+        }
+        return to_onnx(&path, &onnx);
+    }
     if input.is_some() || layers.is_some() {
         let (Some(input), Some(layers)) = (input, layers) else {
             return Err("--input and --layers go together (see --help)".into());
@@ -99,6 +113,63 @@ fn run() -> Result<String, Box<dyn std::error::Error>> {
     let file = SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let (scalar, layers) = dense_layers(&file).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(source(&path, scalar, layer, &layers))
+}
+
+/// `--onnx`: rebuilds the network that the file's metadata names (the flags `mnist --save`
+/// records, or `mnist_cnn`'s network), loads the weights, and writes the ONNX model with the
+/// file's own metadata entries.
+fn to_onnx(path: &std::path::Path, onnx: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
+    use constnet::io;
+    let meta = io::read_metadata(path)?;
+    let entries: Vec<(&str, &str)> = meta
+        .entries
+        .iter()
+        .filter(|(k, _)| !k.starts_with("constnet.") && k.as_str() != "format")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let cnn = || <nets::Cnn as constnet::nn::Build>::init(&mut rand_seed());
+    let cnn_lines = || -> Result<Vec<String>, constnet::Error> {
+        Ok(io::metadata_of(&io::to_safetensors(&cnn())?)?.layers)
+    };
+    let (network, bytes) = if let Some(flags) = meta.entries.get(nets::ARCHITECTURE) {
+        let architecture = nets::Architecture::from_flags(flags)
+            .map_err(|e| format!("{}: {}: {e}", path.display(), nets::ARCHITECTURE))?;
+        let mut net = architecture.build(0)?;
+        io::load_safetensors(&mut net, path)?;
+        (flags.clone(), io::to_onnx_described(&net, &entries)?)
+    } else if meta.entries.contains_key(nets::CNN_ARCHITECTURE)
+        || meta.layers == cnn_lines()?
+        || (meta.layers.is_empty() && io::load_safetensors(&mut cnn(), path).is_ok())
+    {
+        // The CNN by its entry, by its layers, or (a file of an older version, without
+        // metadata) by its tensors' names and shapes.
+        let mut net = cnn();
+        io::load_safetensors(&mut net, path)?;
+        (nets::CNN_DESCRIPTION.to_string(), io::to_onnx_described(&net, &entries)?)
+    } else {
+        return Err(format!(
+            "{}: its metadata does not name a network of the mnist or mnist_cnn example \
+             (no `{}` entry), so --onnx cannot rebuild it",
+            path.display(),
+            nets::ARCHITECTURE
+        )
+        .into());
+    };
+    constnet::io::write_atomic(onnx, &bytes)?;
+    let model = io::onnx::inspect(&bytes)?;
+    Ok(format!(
+        "wrote {} ({} bytes, opset {}, {} nodes: {}) for the network {network}\n",
+        onnx.display(),
+        bytes.len(),
+        model.opset,
+        model.operators.len(),
+        model.operators.join(" ")
+    ))
+}
+
+/// The generator the networks are built with before their weights are loaded.
+fn rand_seed() -> constnet::rand::rngs::StdRng {
+    <constnet::rand::rngs::StdRng as constnet::rand::SeedableRng>::seed_from_u64(0)
 }
 
 /// The largest file read (a network of 16 million values in f64 is 128 MB).

@@ -20,6 +20,8 @@
 //! and `--clip NORM` (gradient clipping by the global norm) choose the update.
 
 mod common;
+#[path = "common/mnist_nets.rs"]
+mod nets;
 
 use std::fmt;
 use std::ops::ControlFlow;
@@ -28,14 +30,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use constnet::data::mnist::{self, MnistSet};
-use constnet::rand::SeedableRng;
-use constnet::rand::rngs::StdRng;
 use constnet::{
-    Net, io,
-    nn::{
-        BatchNorm1d, Build, Dropout, Layer, LayerNorm, Linear, Model, Relu, Sigmoid,
-        SoftmaxCrossEntropy, Tanh, summary,
-    },
+    io,
+    nn::{SoftmaxCrossEntropy, summary},
     optim::{Adam, AdamW, Optimizer, RmsProp, Sgd},
     train::{
         Callback, Clip, ConfusionMatrix, EarlyStopping, EpochReport, Metric, Order, Params,
@@ -43,96 +40,8 @@ use constnet::{
     },
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use nets::{ARCHITECTURE, Architecture, Classifier};
 
-/// `--layers 2`: one hidden layer of 256; `--layers 3`: two, of 256 and 128.
-type OneHidden<A> = Net![Linear<784, 256>, A, Linear<256, 10>];
-type TwoHidden<A> = Net![Linear<784, 256>, A, Linear<256, 128>, A, Linear<128, 10>];
-/// `--layers 2 --hidden 32`: a network small enough for a microcontroller (see `embedded/`).
-type SmallHidden<A> = Net![Linear<784, 32>, A, Linear<32, 10>];
-/// The same with `--dropout P` after each hidden activation.
-type OneHiddenDropout<A> = Net![Linear<784, 256>, A, Dropout, Linear<256, 10>];
-type TwoHiddenDropout<A> =
-    Net![Linear<784, 256>, A, Dropout, Linear<256, 128>, A, Dropout, Linear<128, 10>];
-
-/// `--norm batch|layer`: a normalisation layer `N` (of 256 values, `M` of 128) after each
-/// hidden `Linear`, before its activation: PyTorch's `nn.Sequential(Linear, BatchNorm1d, ReLU,
-/// Linear)` for `--layers 2`.
-type OneHiddenNorm<A, N> = Net![Linear<784, 256>, N, A, Linear<256, 10>];
-type TwoHiddenNorm<A, N, M> = Net![Linear<784, 256>, N, A, Linear<256, 128>, M, A, Linear<128, 10>];
-/// `--residual`: two hidden layers, the second inside a residual block (with `--norm`, a
-/// normalisation layer after each hidden `Linear`, the block's included).
-type ResidualMlp<A> =
-    Net![Linear<784, 256>, A, Residual<Net![Linear<256, 256>, A]>, Linear<256, 10>];
-type ResidualNormMlp<A, N> =
-    Net![Linear<784, 256>, N, A, Residual<Net![Linear<256, 256>, N, A]>, Linear<256, 10>];
-
-/// Any of the networks, chosen at run time.
-type Classifier = Box<dyn Model<f32, 784, 10>>;
-
-/// `--norm`: none, batch or layer normalisation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Norm {
-    None,
-    Batch,
-    Layer,
-}
-
-/// The networks of `--norm` and `--residual` with hidden activation `A` (checked when
-/// parsing: two or three layers, 256 wide, no dropout).
-fn modern<A>(layers: u8, norm: Norm, residual: bool, rng: &mut StdRng) -> Classifier
-where
-    A: Build + Layer<f32, 256, 256> + Layer<f32, 128, 128> + 'static,
-{
-    type B<const N: usize> = BatchNorm1d<N>;
-    type L<const N: usize> = LayerNorm<N>;
-    match (residual, norm, layers) {
-        (true, Norm::None, _) => Box::new(ResidualMlp::<A>::init(rng)),
-        (true, Norm::Batch, _) => Box::new(ResidualNormMlp::<A, B<256>>::init(rng)),
-        (true, Norm::Layer, _) => Box::new(ResidualNormMlp::<A, L<256>>::init(rng)),
-        (false, Norm::Batch, 2) => Box::new(OneHiddenNorm::<A, B<256>>::init(rng)),
-        (false, Norm::Layer, 2) => Box::new(OneHiddenNorm::<A, L<256>>::init(rng)),
-        (false, Norm::Batch, _) => Box::new(TwoHiddenNorm::<A, B<256>, B<128>>::init(rng)),
-        (false, Norm::Layer, _) => Box::new(TwoHiddenNorm::<A, L<256>, L<128>>::init(rng)),
-        (false, Norm::None, 2) => Box::new(OneHidden::<A>::init(rng)),
-        (false, Norm::None, _) => Box::new(TwoHidden::<A>::init(rng)),
-    }
-}
-
-/// The network of `layers` layers (`hidden` units wide for two layers) with hidden activation
-/// `A`, built from its type (He initialisation before ReLU, Glorot otherwise), with `dropout`
-/// after each hidden activation if given (dropout draws no initial weights: the weights are
-/// the same).
-fn network<A>(layers: u8, hidden: u16, dropout: Option<Dropout>, rng: &mut StdRng) -> Classifier
-where
-    A: Build + Layer<f32, 256, 256> + Layer<f32, 128, 128> + Layer<f32, 32, 32> + 'static,
-{
-    match (layers, dropout) {
-        (1, _) => Box::new(Linear::<784, 10>::init(rng)),
-        // `--hidden 32` comes without dropout (checked when parsing).
-        (2, _) if hidden == 32 => Box::new(SmallHidden::<A>::init(rng)),
-        (2, None) => Box::new(OneHidden::<A>::init(rng)),
-        (2, Some(d)) => {
-            let mut net = OneHiddenDropout::<A>::init(rng);
-            *net.first_mut().second_mut() = d;
-            Box::new(net)
-        }
-        (_, None) => Box::new(TwoHidden::<A>::init(rng)),
-        (_, Some(d)) => {
-            let mut net = TwoHiddenDropout::<A>::init(rng);
-            // The second layer's masks: another stream of the same seed.
-            *net.first_mut().second_mut() = d.clone().seed(d.seed_value().wrapping_add(1));
-            *net.first_mut()
-                .first_mut()
-                .first_mut()
-                .first_mut()
-                .second_mut() = d;
-            Box::new(net)
-        }
-    }
-}
-
-type MakeNetwork = fn(u8, u16, Option<Dropout>, &mut StdRng) -> Classifier;
-type MakeModern = fn(u8, Norm, bool, &mut StdRng) -> Classifier;
 type MakeSchedule = fn(&Options, f64) -> Schedule;
 
 /// `--schedule`: name, and the schedule for the options and the base learning rate.
@@ -169,20 +78,6 @@ const SCHEDULES: [(&str, MakeSchedule); 7] = [
     }),
 ];
 type MakeOptimizer = fn(f64) -> Result<Box<dyn Optimizer<f32>>, constnet::Error>;
-
-/// `--activation`: name, and the networks with it.
-const ACTIVATIONS: [(&str, (MakeNetwork, MakeModern)); 3] = [
-    ("relu", (network::<Relu>, modern::<Relu>)),
-    ("tanh", (network::<Tanh>, modern::<Tanh>)),
-    ("sigmoid", (network::<Sigmoid>, modern::<Sigmoid>)),
-];
-
-/// `--norm`: name and kind.
-const NORMS: [(&str, Norm); 3] = [
-    ("none", Norm::None),
-    ("batch", Norm::Batch),
-    ("layer", Norm::Layer),
-];
 
 /// `--optimizer`: name, default learning rate, and the optimizer at a given rate.
 const OPTIMIZERS: [(&str, f64, MakeOptimizer); 5] = [
@@ -244,6 +139,8 @@ Options:
                         saved by --save names its network, so no other flag is needed
   --metrics PATH        write a CSV row per epoch: loss, accuracies, max |w| of each layer
   --plot PATH           draw training vs validation accuracy and max |w| per epoch (PNG)
+  --outputs PATH        write the test images (PATH.in) and the network's outputs on them
+                        (PATH.out), little-endian f32, to compare with another runtime
 
 Overfitting lab (these hold out the last 10,000 training images for validation):
   --train-size N        train on the first N training images only (at most 50,000)
@@ -279,6 +176,7 @@ struct Options {
     load: Option<PathBuf>,
     metrics: Option<PathBuf>,
     plot: Option<PathBuf>,
+    outputs: Option<PathBuf>,
     train_size: Option<usize>,
     dropout: Option<f64>,
     early_stop: Option<usize>,
@@ -286,6 +184,18 @@ struct Options {
 }
 
 impl Options {
+    /// The options that choose the network's type.
+    fn architecture(&self) -> Architecture {
+        Architecture {
+            layers: self.layers,
+            hidden: self.hidden,
+            activation: self.activation.clone(),
+            norm: self.norm.clone(),
+            residual: self.residual,
+            dropout: self.dropout,
+        }
+    }
+
     /// Whether a validation set is held out of the training images.
     fn holds_out(&self) -> bool {
         self.train_size.is_some() || self.early_stop.is_some() || self.schedule == "plateau"
@@ -336,6 +246,7 @@ fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Options, lexopt::Error> {
         load: None,
         metrics: None,
         plot: None,
+        outputs: None,
         train_size: None,
         dropout: None,
         early_stop: None,
@@ -357,6 +268,7 @@ fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Options, lexopt::Error> {
             Long("load") => o.load = Some(parser.value()?.into()),
             Long("metrics") => o.metrics = Some(parser.value()?.into()),
             Long("plot") => o.plot = Some(parser.value()?.into()),
+            Long("outputs") => o.outputs = Some(parser.value()?.into()),
             Long("optimizer") => o.optimizer = flag_value(&mut parser, "optimizer")?,
             Long("activation") => o.activation = flag_value(&mut parser, "activation")?,
             Long("norm") => o.norm = flag_value(&mut parser, "norm")?,
@@ -375,25 +287,11 @@ fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Options, lexopt::Error> {
                 }
                 o.train_size = Some(n);
             }
-            Long("dropout") => {
-                let p: f64 = flag_value(&mut parser, "dropout")?;
-                Dropout::new(p).map_err(|e| format!("--dropout: {e}"))?;
-                o.dropout = Some(p);
-            }
+            Long("dropout") => o.dropout = Some(flag_value(&mut parser, "dropout")?),
             Long("early-stop") => o.early_stop = Some(flag_value(&mut parser, "early-stop")?),
             Long("schedule") => o.schedule = flag_value(&mut parser, "schedule")?,
-            Long("hidden") => {
-                o.hidden = flag_value(&mut parser, "hidden")?;
-                if ![32, 256].contains(&o.hidden) {
-                    return Err(format!("--hidden must be 32 or 256, not {}", o.hidden).into());
-                }
-            }
-            Long("layers") => {
-                o.layers = flag_value(&mut parser, "layers")?;
-                if !(1..=3).contains(&o.layers) {
-                    return Err(format!("--layers must be 1, 2 or 3, not {}", o.layers).into());
-                }
-            }
+            Long("hidden") => o.hidden = flag_value(&mut parser, "hidden")?,
+            Long("layers") => o.layers = flag_value(&mut parser, "layers")?,
             Short('h') | Long("help") => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -403,29 +301,8 @@ fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Options, lexopt::Error> {
     }
     let optimizers = OPTIMIZERS.map(|(name, _, make)| (name, make));
     choose("optimizer", &o.optimizer, &optimizers)?;
-    choose("activation", &o.activation, &ACTIVATIONS)?;
     choose("schedule", &o.schedule, &SCHEDULES)?;
-    let norm = choose("norm", &o.norm, &NORMS)?;
-    if norm != Norm::None || o.residual {
-        let what = if o.residual { "--residual" } else { "--norm" };
-        if o.dropout.is_some() || o.hidden != 256 {
-            return Err(format!("{what} is for the 256-wide networks without --dropout").into());
-        }
-        if o.layers == 1 {
-            return Err(format!("{what} needs hidden layers (--layers 2 or 3)").into());
-        }
-        if o.residual && o.layers != 2 {
-            return Err(
-                "--residual is its own two-hidden-layer network: leave out --layers".into(),
-            );
-        }
-    }
-    if o.hidden != 256 && (o.layers != 2 || o.dropout.is_some()) {
-        return Err("--hidden 32 is for --layers 2 without --dropout".into());
-    }
-    if o.dropout.is_some() && o.layers == 1 {
-        return Err("--dropout needs a hidden layer (--layers 2 or 3)".into());
-    }
+    o.architecture().check()?;
     // Values the library would refuse later, refused now under the flag's name.
     if o.batch_size == 0 {
         return Err("--batch-size must be at least 1".into());
@@ -456,25 +333,6 @@ fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Options, lexopt::Error> {
         }
     }
     Ok(o)
-}
-
-/// The metadata entry in which `--save` records the options that build the network, so that
-/// `--load` alone can rebuild it.
-const ARCHITECTURE: &str = "mnist.architecture";
-
-/// The options that choose the network's type, as command-line flags.
-fn architecture(o: &Options) -> String {
-    let mut flags = format!(
-        "--layers {} --hidden {} --activation {} --norm {}",
-        o.layers, o.hidden, o.activation, o.norm
-    );
-    if o.residual {
-        flags.push_str(" --residual");
-    }
-    if let Some(p) = o.dropout {
-        flags.push_str(&format!(" --dropout {p}"));
-    }
-    flags
 }
 
 /// The options: the command line's; with `--load FILE` of a file that records its network,
@@ -550,18 +408,7 @@ fn report_test(net: &Classifier, test: &MnistSet) -> Result<(), Box<dyn std::err
 fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let wall = Instant::now();
     let data = load_data(o)?;
-    let (make, make_modern) = choose("activation", &o.activation, &ACTIVATIONS)?;
-    let norm = choose("norm", &o.norm, &NORMS)?;
-    let dropout = match o.dropout {
-        Some(p) => Some(Dropout::new(p)?.seed(o.seed)),
-        None => None,
-    };
-    let rng = &mut StdRng::seed_from_u64(o.seed);
-    let mut net = if norm != Norm::None || o.residual {
-        make_modern(o.layers, norm, o.residual, rng)
-    } else {
-        make(o.layers, o.hidden, dropout, rng)
-    };
+    let mut net = o.architecture().build(o.seed)?;
     let table = summary(&net);
     let widths: Vec<String> = std::iter::once(784)
         .chain(
@@ -580,7 +427,7 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(p) = o.dropout {
         name.push_str(&format!(", dropout {p}"));
     }
-    if norm != Norm::None {
+    if o.norm != "none" {
         name.push_str(&format!(", {} norm", o.norm));
     }
     if o.residual {
@@ -591,6 +438,9 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = &o.load {
         io::load_safetensors(&mut net, path)?;
         println!("loaded weights from {}", path.display());
+        if let Some(path) = &o.outputs {
+            nets::write_outputs(&net, &data.test, path)?;
+        }
         return report_test(&net, &data.test);
     }
 
@@ -709,9 +559,12 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     if let Some(path) = &o.save {
-        let flags = architecture(o);
+        let flags = o.architecture().flags();
         io::save_safetensors_described(&net, &[], &[(ARCHITECTURE, &flags)], path)?;
         println!("saved weights to {}", path.display());
+    }
+    if let Some(path) = &o.outputs {
+        nets::write_outputs(&net, &data.test, path)?;
     }
     if let Some(path) = &o.metrics {
         constnet::io::write_atomic(path, metrics_csv(&history).as_bytes())?;

@@ -7,6 +7,9 @@
 //! the 10,000 test images; `--help` lists the options. `--save` writes the weights under
 //! `nn.Sequential`'s names, so that PyTorch's `load_state_dict(strict=True)` takes them.
 
+#[path = "common/mnist_nets.rs"]
+mod nets;
+
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,21 +19,11 @@ use constnet::data::mnist::{self, MnistSet};
 use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
-    Net, io,
-    nn::{Build, Relu, SoftmaxCrossEntropy, summary},
+    io,
+    nn::{Build, SoftmaxCrossEntropy, summary},
     optim::Adam,
     train::{Callback, EpochReport, Order, Params, Schedule, Trainer, evaluate},
 };
-
-/// The reference network: 1x28x28 -> 8x24x24 -> 8x12x12 -> 16x8x8 -> 16x4x4 -> 256 -> 64 -> 10.
-type Cnn = Net![
-    Input<1, 28, 28>,
-    Conv2d<1, 8, 5>, Relu, MaxPool2d<2>,
-    Conv2d<8, 16, 5>, Relu, MaxPool2d<2>,
-    Flatten,
-    Linear<256, 64>, Relu,
-    Linear<64, 10>,
-];
 
 /// Training images held out by `--validate`.
 const HELD_OUT: usize = 10_000;
@@ -52,6 +45,8 @@ Options:
   --save PATH        save the trained weights (safetensors, nn.Sequential's names and layout)
   --load PATH        evaluate saved weights on the test set instead of training
   --filters PATH     draw the first layer's learned filters (PNG)
+  --outputs PATH     write the test images (PATH.in) and the network's outputs on them
+                     (PATH.out), little-endian f32, to compare with another runtime
   -h, --help         print this help";
 
 struct Options {
@@ -65,6 +60,7 @@ struct Options {
     save: Option<PathBuf>,
     load: Option<PathBuf>,
     filters: Option<PathBuf>,
+    outputs: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Options, lexopt::Error> {
@@ -80,6 +76,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
         save: None,
         load: None,
         filters: None,
+        outputs: None,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -93,6 +90,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
             Long("validate") => o.validate = true,
             Long("save") => o.save = Some(parser.value()?.into()),
             Long("load") => o.load = Some(parser.value()?.into()),
+            Long("outputs") => o.outputs = Some(parser.value()?.into()),
             Long("filters") => o.filters = Some(parser.value()?.into()),
             Short('h') | Long("help") => {
                 println!("{HELP}");
@@ -127,7 +125,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn report_test(net: &Cnn, test: &MnistSet) -> Result<(), Box<dyn std::error::Error>> {
+fn report_test(net: &nets::Cnn, test: &MnistSet) -> Result<(), Box<dyn std::error::Error>> {
     let result = evaluate(net, &SoftmaxCrossEntropy, test)?;
     println!(
         "\ntest accuracy {:.2}% (loss {:.4}) on {} images",
@@ -176,12 +174,15 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         ),
         other => other.to_string(),
     })?;
-    let mut net = Cnn::init(&mut StdRng::seed_from_u64(o.seed));
+    let mut net = nets::Cnn::init(&mut StdRng::seed_from_u64(o.seed));
     println!("network (shapes C x H x W):\n{}", summary(&net));
 
     if let Some(path) = &o.load {
         io::load_safetensors(&mut net, path)?;
         println!("loaded weights from {}", path.display());
+        if let Some(path) = &o.outputs {
+            nets::write_outputs(&net, &data.test, path)?;
+        }
         return report_test(&net, &data.test);
     }
 
@@ -229,8 +230,12 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         wall.elapsed().as_secs_f64()
     );
     if let Some(path) = &o.save {
-        io::save_safetensors(&net, path)?;
+        let entries = [(nets::CNN_ARCHITECTURE, nets::CNN_DESCRIPTION)];
+        io::save_safetensors_described(&net, &[], &entries, path)?;
         println!("saved weights to {}", path.display());
+    }
+    if let Some(path) = &o.outputs {
+        nets::write_outputs(&net, &data.test, path)?;
     }
     if let Some(path) = &o.filters {
         draw_filters(
