@@ -85,7 +85,9 @@ fn run() -> Result<String, Box<dyn std::error::Error>> {
     let path = path.ok_or("give the safetensors file to export (see --help)")?;
     if let Some(onnx) = onnx {
         if input.is_some() || layers.is_some() {
-            return Err("--onnx takes the network from the file: leave out --input and --layers".into());
+            return Err(
+                "--onnx takes the network from the file: leave out --input and --layers".into(),
+            );
         }
         return to_onnx(&path, &onnx);
     }
@@ -118,7 +120,10 @@ fn run() -> Result<String, Box<dyn std::error::Error>> {
 /// `--onnx`: rebuilds the network that the file's metadata names (the flags `mnist --save`
 /// records, or `mnist_cnn`'s network), loads the weights, and writes the ONNX model with the
 /// file's own metadata entries.
-fn to_onnx(path: &std::path::Path, onnx: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
+fn to_onnx(
+    path: &std::path::Path,
+    onnx: &std::path::Path,
+) -> Result<String, Box<dyn std::error::Error>> {
     use constnet::io;
     let meta = io::read_metadata(path)?;
     let entries: Vec<(&str, &str)> = meta
@@ -145,7 +150,10 @@ fn to_onnx(path: &std::path::Path, onnx: &std::path::Path) -> Result<String, Box
         // metadata) by its tensors' names and shapes.
         let mut net = cnn();
         io::load_safetensors(&mut net, path)?;
-        (nets::CNN_DESCRIPTION.to_string(), io::to_onnx_described(&net, &entries)?)
+        (
+            nets::CNN_DESCRIPTION.to_string(),
+            io::to_onnx_described(&net, &entries)?,
+        )
     } else {
         return Err(format!(
             "{}: its metadata does not name a network of the mnist or mnist_cnn example \

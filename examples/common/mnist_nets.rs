@@ -8,9 +8,7 @@ use constnet::rand::SeedableRng;
 use constnet::rand::rngs::StdRng;
 use constnet::{
     Net,
-    nn::{
-        BatchNorm1d, Build, Dropout, Layer, LayerNorm, Linear, Model, Relu, Sigmoid, Tanh,
-    },
+    nn::{BatchNorm1d, Build, Dropout, Layer, LayerNorm, Linear, Model, Relu, Sigmoid, Tanh},
 };
 
 /// The metadata entry in which `mnist --save` records the flags that build its network, so
@@ -82,9 +80,15 @@ impl Architecture {
         choose("activation", &self.activation, &ACTIVATIONS)?;
         let norm = choose("norm", &self.norm, &NORMS)?;
         if norm != Norm::None || self.residual {
-            let what = if self.residual { "--residual" } else { "--norm" };
+            let what = if self.residual {
+                "--residual"
+            } else {
+                "--norm"
+            };
             if self.dropout.is_some() || self.hidden != 256 {
-                return Err(format!("{what} is for the 256-wide networks without --dropout"));
+                return Err(format!(
+                    "{what} is for the 256-wide networks without --dropout"
+                ));
             }
             if self.layers == 1 {
                 return Err(format!("{what} needs hidden layers (--layers 2 or 3)"));
@@ -203,7 +207,6 @@ type ResidualMlp<A> =
 type ResidualNormMlp<A, N> =
     Net![Linear<784, 256>, N, A, Residual<Net![Linear<256, 256>, N, A]>, Linear<256, 10>];
 
-
 /// `--norm`: none, batch or layer normalisation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Norm {
@@ -281,7 +284,6 @@ const NORMS: [(&str, Norm); 3] = [
     ("batch", Norm::Batch),
     ("layer", Norm::Layer),
 ];
-
 
 /// `--outputs PATH`: the test images as the network sees them, in `PATH.in` (`[10000, 784]`),
 /// and its outputs on them, in `PATH.out` (`[10000, 10]`), as little-endian `f32`, one image
