@@ -7,7 +7,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use crate::error::Error;
-use crate::nn::param::Shape;
+use crate::nn::param::{Shape, from_row_major, to_row_major};
 
 /// Named tensors and named values, as a training checkpoint stores them beside the weights:
 /// tensors as safetensors tensors (in PyTorch's shape and row-major layout), values as text in
@@ -122,38 +122,9 @@ impl<T: Copy> Record<T> {
     }
 }
 
-/// A parameter's values (column-major for a matrix) in PyTorch's row-major order.
-pub(crate) fn to_row_major<T: Copy>(shape: Shape, values: &[T]) -> Vec<T> {
-    match shape {
-        Shape::Vector(_) | Shape::Tensor { .. } => values.to_vec(),
-        Shape::Matrix { rows, cols } => (0..rows * cols)
-            .map(|i| values[(i % cols) * rows + i / cols])
-            .collect(),
-    }
-}
-
-/// Row-major values back in a parameter's layout (column-major for a matrix).
-pub(crate) fn from_row_major<T: Copy>(shape: Shape, row_major: &[T]) -> Vec<T> {
-    match shape {
-        Shape::Vector(_) | Shape::Tensor { .. } => row_major.to_vec(),
-        Shape::Matrix { rows, cols } => (0..rows * cols)
-            .map(|i| row_major[(i % rows) * cols + i / rows])
-            .collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn layouts_round_trip() {
-        let shape = Shape::Matrix { rows: 2, cols: 3 };
-        // Column-major [[1, 2, 3], [4, 5, 6]].
-        let col = [1, 4, 2, 5, 3, 6];
-        assert_eq!(to_row_major(shape, &col), [1, 2, 3, 4, 5, 6]);
-        assert_eq!(from_row_major(shape, &[1, 2, 3, 4, 5, 6]), col);
-    }
 
     #[test]
     fn values_read_back_to_the_same_bits() {

@@ -14,9 +14,10 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use crate::error::WeightsProblem;
 use crate::io::fs::read_regular_file;
 use crate::io::metadata::{explain, metadata_for};
-use crate::io::record::{Record, from_row_major, to_row_major};
+use crate::io::record::Record;
 use crate::nn::layer::check_finite_params;
 use crate::nn::param::{Path, Role, Shape};
+use crate::nn::param::{from_row_major, to_row_major};
 use crate::{base::scalar::Scalar, error::Error, io::fs::write_atomic, nn::layer::Layer};
 
 fn dtype<T: Scalar>() -> Dtype {

@@ -214,7 +214,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     fn to_onnx(
         &self,
         at: &Path<'_>,
-        graph: &mut crate::io::onnx::Graph<T>,
+        graph: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
         let _ = graph;
         Err(crate::error::Error::NotExportable {
@@ -500,7 +500,7 @@ where
     fn to_onnx(
         &self,
         at: &Path<'_>,
-        graph: &mut crate::io::onnx::Graph<T>,
+        graph: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
         self.first.to_onnx(at, graph)?;
         self.second.to_onnx(&at.next(self.first.depth()), graph)

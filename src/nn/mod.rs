@@ -10,6 +10,8 @@ pub(crate) mod layer;
 pub(crate) mod layers;
 pub(crate) mod loss;
 pub(crate) mod model;
+#[cfg(feature = "onnx")]
+pub(crate) mod onnx;
 pub(crate) mod param;
 pub mod shape;
 pub(crate) mod summary;

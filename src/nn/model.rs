@@ -74,7 +74,7 @@ pub trait Model<T: Scalar, const I: usize, const O: usize>: Takes<I> {
     fn dyn_to_onnx(
         &self,
         at: &Path<'_>,
-        graph: &mut crate::io::onnx::Graph<T>,
+        graph: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error>;
 }
 
@@ -128,7 +128,7 @@ where
     fn dyn_to_onnx(
         &self,
         at: &Path<'_>,
-        graph: &mut crate::io::onnx::Graph<T>,
+        graph: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
         self.to_onnx(at, graph)
     }
@@ -188,7 +188,7 @@ impl<T: Scalar, M: Model<T, I, O> + ?Sized, const I: usize, const O: usize> Laye
     fn to_onnx(
         &self,
         at: &Path<'_>,
-        g: &mut crate::io::onnx::Graph<T>,
+        g: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
         (**self).dyn_to_onnx(at, g)
     }

@@ -65,11 +65,11 @@ macro_rules! elementwise_layer {
             fn to_onnx(
                 &self,
                 at: &crate::nn::Path<'_>,
-                g: &mut crate::io::onnx::Graph<T>,
+                g: &mut crate::nn::onnx::Graph<T>,
             ) -> Result<(), crate::error::Error> {
-                let operator: fn(&Self) -> Option<(&'static str, Vec<crate::io::onnx::Attribute>)> = $onnx;
+                let operator: fn(&Self) -> Option<(&'static str, Vec<crate::nn::onnx::Attribute>)> = $onnx;
                 match operator(self) {
-                    Some((op, attributes)) => crate::io::onnx::layers::elementwise(at, g, op, attributes),
+                    Some((op, attributes)) => crate::nn::onnx::forms::elementwise(at, g, op, attributes),
                     None => Err(crate::error::Error::NotExportable {
                         layer: crate::nn::layer::short_type_name(core::any::type_name::<Self>()),
                         position: at.to_string(),
@@ -124,7 +124,7 @@ macro_rules! elementwise_layer {
 
 elementwise_layer!(impl[] for Relu, onnx: |_| Some(("Relu", Vec::new())));
 elementwise_layer!(impl[] for LeakyRelu, onnx: |l| {
-    Some(("LeakyRelu", vec![crate::io::onnx::Attribute::float("alpha", l.slope)]))
+    Some(("LeakyRelu", vec![crate::nn::onnx::Attribute::float("alpha", l.slope)]))
 });
 elementwise_layer!(impl[] for Tanh, onnx: |_| Some(("Tanh", Vec::new())));
 elementwise_layer!(impl[] for Sigmoid, onnx: |_| Some(("Sigmoid", Vec::new())));
@@ -345,9 +345,9 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
     fn to_onnx(
         &self,
         at: &crate::nn::Path<'_>,
-        g: &mut crate::io::onnx::Graph<T>,
+        g: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
-        crate::io::onnx::layers::softmax(at, g)
+        crate::nn::onnx::forms::softmax(at, g)
     }
 
     #[inline(always)]

@@ -372,10 +372,10 @@ macro_rules! conv_layer {
             fn to_onnx(
                 &self,
                 at: &Path<'_>,
-                g: &mut crate::io::onnx::Graph<T>,
+                g: &mut crate::nn::onnx::Graph<T>,
             ) -> Result<(), crate::error::Error> {
                 let dims = (Self::dims(false), Self::dims(true));
-                crate::io::onnx::layers::conv(self, at, g, &Self::GEOMETRY, dims)
+                crate::nn::onnx::forms::conv(&mut |mut f| self.visit_params(at, &mut f), at, g, &Self::GEOMETRY, dims)
             }
 
             fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
@@ -946,11 +946,17 @@ impl<
     fn to_onnx(
         &self,
         at: &Path<'_>,
-        g: &mut crate::io::onnx::Graph<T>,
+        g: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
         let dims = Conv2d::<C, F, K, S, P, H, W, I, O, B, T>::dims;
         let dims = (dims(false), dims(true));
-        crate::io::onnx::layers::conv(self, at, g, &Self::GEOMETRY, dims)
+        crate::nn::onnx::forms::conv(
+            &mut |mut f| self.visit_params(at, &mut f),
+            at,
+            g,
+            &Self::GEOMETRY,
+            dims,
+        )
     }
 
     fn visit_state(&mut self, _: &Path<'_>, _: &mut crate::nn::StateOp<'_>) {}

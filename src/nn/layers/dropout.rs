@@ -255,7 +255,7 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
     fn to_onnx(
         &self,
         at: &crate::nn::Path<'_>,
-        graph: &mut crate::io::onnx::Graph<T>,
+        graph: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
         let _ = (at, graph);
         Ok(())

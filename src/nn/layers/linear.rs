@@ -246,9 +246,9 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for Linear<I, O, 
     fn to_onnx(
         &self,
         at: &crate::nn::Path<'_>,
-        g: &mut crate::io::onnx::Graph<T>,
+        g: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
-        crate::io::onnx::layers::gemm(self, at, g)
+        crate::nn::onnx::forms::gemm(&mut |mut f| self.visit_params(at, &mut f), O, at, g)
     }
 }
 

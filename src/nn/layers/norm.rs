@@ -408,9 +408,16 @@ impl<const C: usize, const N: usize, T: Scalar> Layer<T, N, N> for BatchNorm<C, 
     fn to_onnx(
         &self,
         at: &crate::nn::Path<'_>,
-        g: &mut crate::io::onnx::Graph<T>,
+        g: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
-        crate::io::onnx::layers::batch_norm(self, at, g, C, self.eps)
+        crate::nn::onnx::forms::batch_norm(
+            &mut |mut f| self.visit_params(at, &mut f),
+            N,
+            at,
+            g,
+            C,
+            self.eps,
+        )
     }
 }
 
@@ -602,9 +609,15 @@ impl<const N: usize, T: Scalar> Layer<T, N, N> for LayerNorm<N, T> {
     fn to_onnx(
         &self,
         at: &crate::nn::Path<'_>,
-        g: &mut crate::io::onnx::Graph<T>,
+        g: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
-        crate::io::onnx::layers::layer_norm(self, at, g, self.eps)
+        crate::nn::onnx::forms::layer_norm(
+            &mut |mut f| self.visit_params(at, &mut f),
+            N,
+            at,
+            g,
+            self.eps,
+        )
     }
 }
 

@@ -140,10 +140,10 @@ macro_rules! pool_layer {
             fn to_onnx(
                 &self,
                 at: &Path<'_>,
-                g: &mut crate::io::onnx::Graph<T>,
+                g: &mut crate::nn::onnx::Graph<T>,
             ) -> Result<(), crate::error::Error> {
                 let dims = (Self::dims(false), Self::dims(true));
-                crate::io::onnx::layers::pool(at, g, $max, &Self::GEOMETRY, dims)
+                crate::nn::onnx::forms::pool(at, g, $max, &Self::GEOMETRY, dims)
             }
 
             fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
@@ -311,9 +311,9 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Flatten {
     fn to_onnx(
         &self,
         at: &Path<'_>,
-        g: &mut crate::io::onnx::Graph<T>,
+        g: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
-        let attributes = vec![crate::io::onnx::Attribute::int("axis", 1)];
+        let attributes = vec![crate::nn::onnx::Attribute::int("axis", 1)];
         g.node(at, "Flatten", &[], attributes, vec![N]);
         Ok(())
     }
