@@ -116,6 +116,7 @@ pub enum Shape {
 }
 
 /// A parameter's values (column-major for a matrix) in PyTorch's row-major order.
+#[cfg(any(feature = "safetensors", feature = "onnx"))]
 pub(crate) fn to_row_major<T: Copy>(shape: Shape, values: &[T]) -> Vec<T> {
     match shape {
         Shape::Vector(_) | Shape::Tensor { .. } => values.to_vec(),
@@ -126,6 +127,7 @@ pub(crate) fn to_row_major<T: Copy>(shape: Shape, values: &[T]) -> Vec<T> {
 }
 
 /// Row-major values back in a parameter's layout (column-major for a matrix).
+#[cfg(feature = "safetensors")]
 pub(crate) fn from_row_major<T: Copy>(shape: Shape, row_major: &[T]) -> Vec<T> {
     match shape {
         Shape::Vector(_) | Shape::Tensor { .. } => row_major.to_vec(),
@@ -452,7 +454,7 @@ macro_rules! params {
     };
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "safetensors"))]
 mod tests {
     use super::*;
 
