@@ -92,18 +92,7 @@ const OPTIMIZERS: [(&str, f64, MakeOptimizer); 5] = [
 
 /// The entry of `table` named `name`, or an error listing the names.
 fn choose<T: Copy>(flag: &str, name: &str, table: &[(&str, T)]) -> Result<T, lexopt::Error> {
-    table
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|&(_, t)| t)
-        .ok_or_else(|| {
-            let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-            format!(
-                "--{flag}: unknown `{name}`, expected one of {}",
-                names.join(", ")
-            )
-            .into()
-        })
+    nets::choose(flag, name, table).map_err(Into::into)
 }
 
 const HELP: &str = "\

@@ -42,8 +42,9 @@
 //! # Ok::<(), constnet::Error>(())
 //! ```
 //!
-//! A layer of your own writes its nodes with [`Graph::params`] (its tensors, under their
-//! saved names) and [`Graph::node`] (which takes the flowing value as its first input):
+//! A layer of your own writes its nodes into the [`Graph`]: [`Graph::layer_node`] appends a
+//! node whose inputs are the flowing value and the layer's tensors (under their saved names);
+//! [`Graph::params`] and [`Graph::node`] are its two halves, for other arrangements:
 //! ```
 //! use constnet::{Scalar, params, Error, io::onnx, nn::{Layer, Linear, Path, Takes}};
 //! use nalgebra::SVector;
@@ -65,9 +66,9 @@
 //!     }
 //!     params! { scale: vector(s, s_grad); }
 //!     fn to_onnx(&self, at: &Path<'_>, g: &mut onnx::Graph<T>) -> Result<(), Error> {
-//!         let names = g.params(&mut |mut f| self.visit_params(at, &mut f));
 //!         g.flatten(at); // the scale is of the flat sample
-//!         g.node(at, "Mul", &[&names[0]], Vec::new(), vec![N]);
+//!         // `Mul(x, 1.scale)`: the flowing value, then the layer's tensors.
+//!         g.layer_node(at, "Mul", &mut |mut f| self.visit_params(at, &mut f), Vec::new(), vec![N]);
 //!         Ok(())
 //!     }
 //! }
@@ -320,7 +321,7 @@ mod tests {
         assert_eq!(model.operators, ["Gemm", "Reshape", "Conv", "Flatten"]);
         assert_eq!(
             model.initializers,
-            ["0.weight", "0.bias", "1.weight", "/1/Reshape_shape"]
+            ["0.weight", "0.bias", "/1/Reshape_shape", "1.weight"]
         );
         assert_eq!(model.nodes[3], "/2/Flatten");
     }

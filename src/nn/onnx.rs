@@ -305,6 +305,21 @@ impl<T: Scalar> Graph<T> {
         self.node_of(at, op, &[&value], inputs, attributes, dims);
     }
 
+    /// [`Graph::params`] and [`Graph::node`] in one: a node whose inputs after the flowing
+    /// value are the tensors that `visit` hands out, in their order.
+    pub fn layer_node(
+        &mut self,
+        at: &Path<'_>,
+        op: &str,
+        visit: &mut VisitParams<'_, T>,
+        attributes: Vec<Attribute>,
+        dims: Vec<usize>,
+    ) {
+        let names = self.params(visit);
+        let inputs: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.node(at, op, &inputs, attributes, dims);
+    }
+
     /// Appends an `Add` of the flowing value and `other` (a value of the same sample shape
     /// `dims`, made earlier): a residual connection.
     pub fn add(&mut self, at: &Path<'_>, other: &str, dims: &[usize]) {
@@ -427,11 +442,9 @@ pub(crate) mod forms {
     where
         T: Scalar,
     {
-        let names = g.params(visit);
-        let inputs: Vec<&str> = names.iter().map(String::as_str).collect();
         g.flatten(at);
         let attributes = vec![Attribute::int("transB", 1)];
-        g.node(at, "Gemm", &inputs, attributes, vec![outputs]);
+        g.layer_node(at, "Gemm", visit, attributes, vec![outputs]);
         Ok(())
     }
 
@@ -472,11 +485,9 @@ pub(crate) mod forms {
     where
         T: Scalar,
     {
-        let names = g.params(visit);
-        let inputs: Vec<&str> = names.iter().map(String::as_str).collect();
         g.reshape(at, &input);
         let attributes = window(geometry, input.len(), true);
-        g.node(at, "Conv", &inputs, attributes, output);
+        g.layer_node(at, "Conv", visit, attributes, output);
         Ok(())
     }
 
@@ -529,8 +540,6 @@ pub(crate) mod forms {
     where
         T: Scalar,
     {
-        let names = g.params(visit);
-        let inputs: Vec<&str> = names.iter().map(String::as_str).collect();
         if g.dims().first() != Some(&channels) {
             if channels == len {
                 g.flatten(at);
@@ -539,13 +548,8 @@ pub(crate) mod forms {
             }
         }
         let dims = g.dims().to_vec();
-        g.node(
-            at,
-            "BatchNormalization",
-            &inputs,
-            vec![Attribute::float("epsilon", eps)],
-            dims,
-        );
+        let attributes = vec![Attribute::float("epsilon", eps)];
+        g.layer_node(at, "BatchNormalization", visit, attributes, dims);
         Ok(())
     }
 
@@ -560,11 +564,9 @@ pub(crate) mod forms {
     where
         T: Scalar,
     {
-        let names = g.params(visit);
-        let inputs: Vec<&str> = names.iter().map(String::as_str).collect();
         g.flatten(at);
         let attributes = vec![Attribute::int("axis", -1), Attribute::float("epsilon", eps)];
-        g.node(at, "LayerNormalization", &inputs, attributes, vec![len]);
+        g.layer_node(at, "LayerNormalization", visit, attributes, vec![len]);
         Ok(())
     }
 }
