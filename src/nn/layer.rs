@@ -496,14 +496,11 @@ where
         self.second.describe(&at.next(self.first.depth()), f);
     }
 
-    #[cfg(feature = "onnx")]
-    fn to_onnx(
-        &self,
-        at: &Path<'_>,
-        graph: &mut crate::nn::onnx::Graph<T>,
-    ) -> Result<(), crate::error::Error> {
-        self.first.to_onnx(at, graph)?;
-        self.second.to_onnx(&at.next(self.first.depth()), graph)
+    crate::nn::layer::onnx_form! {
+        |self, at, graph| {
+            self.first.to_onnx(at, graph)?;
+            self.second.to_onnx(&at.next(self.first.depth()), graph)
+        }
     }
 }
 
@@ -540,6 +537,20 @@ pub(crate) fn check_finite_params<T: Scalar, N: Layer<T, I, O>, const I: usize, 
     });
     found.map_or(Ok(()), Err)
 }
+
+/// Writes a layer's [`Layer::to_onnx`] from its body, under the `onnx` feature:
+/// `onnx_form! { |self, at, g| { ... } }` names the receiver, the layer's place and the graph.
+macro_rules! onnx_form {
+    (|$this:ident, $at:ident, $graph:ident| $body:block) => {
+        #[cfg(feature = "onnx")]
+        fn to_onnx(
+            &$this,
+            $at: &$crate::nn::Path<'_>,
+            $graph: &mut $crate::nn::onnx::Graph<T>,
+        ) -> Result<(), $crate::error::Error> $body
+    };
+}
+pub(crate) use onnx_form;
 
 /// Chains layers left to right: `seq![a, b, c]` is `a.then(b).then(c)`.
 ///

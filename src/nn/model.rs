@@ -184,13 +184,10 @@ impl<T: Scalar, M: Model<T, I, O> + ?Sized, const I: usize, const O: usize> Laye
     fn visit_state(&mut self, at: &Path<'_>, op: &mut StateOp<'_>) {
         (**self).dyn_visit_state(at, op);
     }
-    #[cfg(feature = "onnx")]
-    fn to_onnx(
-        &self,
-        at: &Path<'_>,
-        g: &mut crate::nn::onnx::Graph<T>,
-    ) -> Result<(), crate::error::Error> {
-        (**self).dyn_to_onnx(at, g)
+    crate::nn::layer::onnx_form! {
+        |self, at, g| {
+            (**self).dyn_to_onnx(at, g)
+        }
     }
 }
 

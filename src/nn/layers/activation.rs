@@ -61,19 +61,16 @@ macro_rules! elementwise_layer {
 
             crate::params! {}
 
-            #[cfg(feature = "onnx")]
-            fn to_onnx(
-                &self,
-                at: &crate::nn::Path<'_>,
-                g: &mut crate::nn::onnx::Graph<T>,
-            ) -> Result<(), crate::error::Error> {
-                let operator: fn(&Self) -> Option<(&'static str, Vec<crate::nn::onnx::Attribute>)> = $onnx;
-                match operator(self) {
-                    Some((op, attributes)) => crate::nn::onnx::forms::elementwise(at, g, op, attributes),
-                    None => Err(crate::error::Error::NotExportable {
-                        layer: crate::nn::layer::short_type_name(core::any::type_name::<Self>()),
-                        position: at.to_string(),
-                    }),
+            crate::nn::layer::onnx_form! {
+                |self, at, g| {
+                    let operator: fn(&Self) -> Option<(&'static str, Vec<crate::nn::onnx::Attribute>)> = $onnx;
+                    match operator(self) {
+                        Some((op, attributes)) => crate::nn::onnx::forms::elementwise(at, g, op, attributes),
+                        None => Err(crate::error::Error::NotExportable {
+                            layer: crate::nn::layer::short_type_name(core::any::type_name::<Self>()),
+                            position: at.to_string(),
+                        }),
+                    }
                 }
             }
 
@@ -341,13 +338,10 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Softmax {
 
     crate::params! {}
 
-    #[cfg(feature = "onnx")]
-    fn to_onnx(
-        &self,
-        at: &crate::nn::Path<'_>,
-        g: &mut crate::nn::onnx::Graph<T>,
-    ) -> Result<(), crate::error::Error> {
-        crate::nn::onnx::forms::softmax(at, g)
+    crate::nn::layer::onnx_form! {
+        |self, at, g| {
+            crate::nn::onnx::forms::softmax(at, g)
+        }
     }
 
     #[inline(always)]

@@ -368,14 +368,11 @@ macro_rules! conv_layer {
 
             fn visit_state(&mut self, _: &Path<'_>, _: &mut crate::nn::StateOp<'_>) {}
 
-            #[cfg(feature = "onnx")]
-            fn to_onnx(
-                &self,
-                at: &Path<'_>,
-                g: &mut crate::nn::onnx::Graph<T>,
-            ) -> Result<(), crate::error::Error> {
-                let dims = (Self::dims(false), Self::dims(true));
-                crate::nn::onnx::forms::conv(&mut |mut f| self.visit_params(at, &mut f), at, g, &Self::GEOMETRY, dims)
+            crate::nn::layer::onnx_form! {
+                |self, at, g| {
+                    let dims = (Self::dims(false), Self::dims(true));
+                    crate::nn::onnx::forms::conv(&mut |mut f| self.visit_params(at, &mut f), at, g, &Self::GEOMETRY, dims)
+                }
             }
 
             fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
@@ -942,21 +939,18 @@ impl<
     /// Nothing: the weights are read-only.
     fn visit_params_mut<V: FnMut(ParamMut<'_, T>)>(&mut self, _: &Path<'_>, _: &mut V) {}
 
-    #[cfg(feature = "onnx")]
-    fn to_onnx(
-        &self,
-        at: &Path<'_>,
-        g: &mut crate::nn::onnx::Graph<T>,
-    ) -> Result<(), crate::error::Error> {
-        let dims = Conv2d::<C, F, K, S, P, H, W, I, O, B, T>::dims;
-        let dims = (dims(false), dims(true));
-        crate::nn::onnx::forms::conv(
-            &mut |mut f| self.visit_params(at, &mut f),
-            at,
-            g,
-            &Self::GEOMETRY,
-            dims,
-        )
+    crate::nn::layer::onnx_form! {
+        |self, at, g| {
+            let dims = Conv2d::<C, F, K, S, P, H, W, I, O, B, T>::dims;
+            let dims = (dims(false), dims(true));
+            crate::nn::onnx::forms::conv(
+                &mut |mut f| self.visit_params(at, &mut f),
+                at,
+                g,
+                &Self::GEOMETRY,
+                dims,
+            )
+        }
     }
 
     fn visit_state(&mut self, _: &Path<'_>, _: &mut crate::nn::StateOp<'_>) {}

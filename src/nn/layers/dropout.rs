@@ -250,15 +250,12 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout {
         });
     }
 
-    /// Nothing: in inference a dropout layer passes its input through.
-    #[cfg(feature = "onnx")]
-    fn to_onnx(
-        &self,
-        at: &crate::nn::Path<'_>,
-        graph: &mut crate::nn::onnx::Graph<T>,
-    ) -> Result<(), crate::error::Error> {
-        let _ = (at, graph);
-        Ok(())
+    // ONNX: nothing: in inference a dropout layer passes its input through.
+    crate::nn::layer::onnx_form! {
+        |self, at, graph| {
+            let _ = (at, graph);
+            Ok(())
+        }
     }
 }
 

@@ -404,20 +404,17 @@ impl<const C: usize, const N: usize, T: Scalar> Layer<T, N, N> for BatchNorm<C, 
         mode: training(training);
     }
 
-    #[cfg(feature = "onnx")]
-    fn to_onnx(
-        &self,
-        at: &crate::nn::Path<'_>,
-        g: &mut crate::nn::onnx::Graph<T>,
-    ) -> Result<(), crate::error::Error> {
-        crate::nn::onnx::forms::batch_norm(
-            &mut |mut f| self.visit_params(at, &mut f),
-            N,
-            at,
-            g,
-            C,
-            self.eps,
-        )
+    crate::nn::layer::onnx_form! {
+        |self, at, g| {
+            crate::nn::onnx::forms::batch_norm(
+                &mut |mut f| self.visit_params(at, &mut f),
+                N,
+                at,
+                g,
+                C,
+                self.eps,
+            )
+        }
     }
 }
 
@@ -605,19 +602,16 @@ impl<const N: usize, T: Scalar> Layer<T, N, N> for LayerNorm<N, T> {
         bias: vector(bias, bias_grad);
     }
 
-    #[cfg(feature = "onnx")]
-    fn to_onnx(
-        &self,
-        at: &crate::nn::Path<'_>,
-        g: &mut crate::nn::onnx::Graph<T>,
-    ) -> Result<(), crate::error::Error> {
-        crate::nn::onnx::forms::layer_norm(
-            &mut |mut f| self.visit_params(at, &mut f),
-            N,
-            at,
-            g,
-            self.eps,
-        )
+    crate::nn::layer::onnx_form! {
+        |self, at, g| {
+            crate::nn::onnx::forms::layer_norm(
+                &mut |mut f| self.visit_params(at, &mut f),
+                N,
+                at,
+                g,
+                self.eps,
+            )
+        }
     }
 }
 

@@ -136,14 +136,11 @@ macro_rules! pool_layer {
 
             fn visit_state(&mut self, _: &Path<'_>, _: &mut StateOp<'_>) {}
 
-            #[cfg(feature = "onnx")]
-            fn to_onnx(
-                &self,
-                at: &Path<'_>,
-                g: &mut crate::nn::onnx::Graph<T>,
-            ) -> Result<(), crate::error::Error> {
-                let dims = (Self::dims(false), Self::dims(true));
-                crate::nn::onnx::forms::pool(at, g, $max, &Self::GEOMETRY, dims)
+            crate::nn::layer::onnx_form! {
+                |self, at, g| {
+                    let dims = (Self::dims(false), Self::dims(true));
+                    crate::nn::onnx::forms::pool(at, g, $max, &Self::GEOMETRY, dims)
+                }
             }
 
             fn describe(&self, at: &Path<'_>, f: &mut dyn FnMut(LayerInfo)) {
@@ -306,16 +303,13 @@ impl<const N: usize> Takes<N> for Flatten {}
 impl<T: Scalar, const N: usize> Layer<T, N, N> for Flatten {
     type Tape = ();
 
-    /// `Flatten` (`axis = 1`), always written, as PyTorch's exporter does.
-    #[cfg(feature = "onnx")]
-    fn to_onnx(
-        &self,
-        at: &Path<'_>,
-        g: &mut crate::nn::onnx::Graph<T>,
-    ) -> Result<(), crate::error::Error> {
-        let attributes = vec![crate::nn::onnx::Attribute::int("axis", 1)];
-        g.node(at, "Flatten", &[], attributes, vec![N]);
-        Ok(())
+    // ONNX: `Flatten` (`axis = 1`), always written, as PyTorch's exporter does.
+    crate::nn::layer::onnx_form! {
+        |self, at, g| {
+            let attributes = vec![crate::nn::onnx::Attribute::int("axis", 1)];
+            g.node(at, "Flatten", &[], attributes, vec![N]);
+            Ok(())
+        }
     }
 
     #[inline(always)]

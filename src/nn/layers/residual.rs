@@ -176,23 +176,20 @@ impl<T: Scalar, L: Layer<T, N, N>, const N: usize> Layer<T, N, N> for Residual<L
         inner: layer(inner);
     }
 
-    #[cfg(feature = "onnx")]
-    fn to_onnx(
-        &self,
-        at: &crate::nn::Path<'_>,
-        g: &mut crate::nn::onnx::Graph<T>,
-    ) -> Result<(), crate::error::Error> {
-        // The inner layers, named under `inner` as their tensors are, then `Add` of the input.
-        let (skip, dims) = (g.value().to_string(), g.dims().to_vec());
-        let named = at.child(crate::nn::Segment::Name("inner"));
-        let first = named.child(crate::nn::Segment::Index(0));
-        let inner = if self.inner.depth() > 1 {
-            &first
-        } else {
-            &named
-        };
-        self.inner.to_onnx(inner, g)?;
-        g.add(at, &skip, &dims);
-        Ok(())
+    crate::nn::layer::onnx_form! {
+        |self, at, g| {
+            // The inner layers, named under `inner` as their tensors are, then `Add` of the input.
+            let (skip, dims) = (g.value().to_string(), g.dims().to_vec());
+            let named = at.child(crate::nn::Segment::Name("inner"));
+            let first = named.child(crate::nn::Segment::Index(0));
+            let inner = if self.inner.depth() > 1 {
+                &first
+            } else {
+                &named
+            };
+            self.inner.to_onnx(inner, g)?;
+            g.add(at, &skip, &dims);
+            Ok(())
+        }
     }
 }

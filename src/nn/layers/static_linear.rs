@@ -132,13 +132,10 @@ impl<const I: usize, const O: usize, T: Scalar> Layer<T, I, O> for StaticLinear<
 
     fn visit_state(&mut self, _: &Path<'_>, _: &mut StateOp<'_>) {}
 
-    #[cfg(feature = "onnx")]
-    fn to_onnx(
-        &self,
-        at: &crate::nn::Path<'_>,
-        g: &mut crate::nn::onnx::Graph<T>,
-    ) -> Result<(), crate::error::Error> {
-        crate::nn::onnx::forms::gemm(&mut |mut f| self.visit_params(at, &mut f), O, at, g)
+    crate::nn::layer::onnx_form! {
+        |self, at, g| {
+            crate::nn::onnx::forms::gemm(&mut |mut f| self.visit_params(at, &mut f), O, at, g)
+        }
     }
 }
 
