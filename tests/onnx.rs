@@ -9,9 +9,10 @@
 
 use std::path::Path as FilePath;
 
+use constnet::nalgebra::{SMatrix, SVector};
 use constnet::nn::{
     BatchNorm1d, Build, Dropout, Layer, LayerNorm, LeakyRelu, Linear, Path, Relu, Role, Sigmoid,
-    Softmax, Tanh,
+    Softmax, StaticConv2d, StaticLinear, Tanh,
 };
 use constnet::rand::rngs::StdRng;
 use constnet::rand::{RngExt, SeedableRng};
@@ -108,6 +109,17 @@ fn zoo(dir: Option<&FilePath>) {
     zoo_entry("double", Double::init(rng), dir);
     let boxed: Box<dyn constnet::nn::Model<f32, 6, 4>> = Box::new(Mlp::init(rng));
     zoo_entry("boxed", boxed, dir);
+    // Weights borrowed from arrays, as a microcontroller's statics are.
+    let value = |_| rng.random_range(-0.5..0.5f32);
+    let (filters, bias) = (core::array::from_fn::<f32, 18, _>(value), [0.1, -0.2]);
+    let (weight, bias2) = (
+        SMatrix::<f32, 3, 50>::from_fn(|_, _| rng.random_range(-0.3..0.3)),
+        SVector::<f32, 3>::from([0.0, 0.5, -0.5]),
+    );
+    let borrowed = StaticConv2d::<1, 2, 3, 1, 1, 5, 5, 25, 50>::new(&filters, &bias)
+        .then(Relu)
+        .then(StaticLinear::new(&weight, &bias2));
+    zoo_entry("static", borrowed, dir);
 }
 
 #[test]
