@@ -134,13 +134,9 @@ where
         // A network that passes its input through (a lone `Dropout`).
         graph.node(&Path::ROOT, "Identity", &[], Vec::new(), vec![O]);
     }
-    let last = graph.value.clone();
-    for node in &mut graph.nodes {
-        for name in node.output.iter_mut().chain(node.input.iter_mut()) {
-            if *name == last {
-                *name = String::from("output");
-            }
-        }
+    // The flowing value is the last node's output: the graph's output.
+    if let Some(last) = graph.nodes.last_mut() {
+        last.output = vec![String::from("output")];
     }
     let metadata_props = metadata_for(net, entries)?
         .into_iter()

@@ -217,10 +217,7 @@ pub trait Layer<T: Scalar, const I: usize, const O: usize>: Takes<I> {
         graph: &mut crate::nn::onnx::Graph<T>,
     ) -> Result<(), crate::error::Error> {
         let _ = graph;
-        Err(crate::error::Error::NotExportable {
-            layer: short_type_name(core::any::type_name::<Self>()),
-            position: at.to_string(),
-        })
+        Err(crate::nn::onnx::not_exportable::<Self>(at))
     }
 
     /// Inference on one sample: `y = f(x)`, with no heap allocation.

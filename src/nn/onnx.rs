@@ -154,6 +154,14 @@ pub(crate) mod proto {
     }
 }
 
+/// The error of a layer `L` at `at` that has no ONNX form.
+pub(crate) fn not_exportable<L: ?Sized>(at: &Path<'_>) -> crate::error::Error {
+    crate::error::Error::NotExportable {
+        layer: crate::nn::layer::short_type_name(core::any::type_name::<L>()),
+        position: at.to_string(),
+    }
+}
+
 /// A layer's parameter visitor, as [`Graph::params`] takes it: a closure that hands each
 /// tensor to the function it is given (`&mut |mut f| self.visit_params(at, &mut f)`).
 pub type VisitParams<'v, T> = dyn FnMut(&mut dyn FnMut(Param<'_, T>)) + 'v;
@@ -206,7 +214,7 @@ pub struct Graph<T> {
     pub(crate) nodes: Vec<proto::Node>,
     pub(crate) initializers: Vec<proto::Tensor>,
     names: BTreeSet<String>,
-    pub(crate) value: String,
+    value: String,
     dims: Vec<usize>,
     scalar: PhantomData<T>,
 }

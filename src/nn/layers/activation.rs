@@ -66,10 +66,7 @@ macro_rules! elementwise_layer {
                     let operator: fn(&Self) -> Option<(&'static str, Vec<crate::nn::onnx::Attribute>)> = $onnx;
                     match operator(self) {
                         Some((op, attributes)) => crate::nn::onnx::forms::elementwise(at, g, op, attributes),
-                        None => Err(crate::error::Error::NotExportable {
-                            layer: crate::nn::layer::short_type_name(core::any::type_name::<Self>()),
-                            position: at.to_string(),
-                        }),
+                        None => Err(crate::nn::onnx::not_exportable::<Self>(at)),
                     }
                 }
             }
