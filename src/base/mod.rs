@@ -3,6 +3,7 @@
 
 pub(crate) mod disjoint;
 pub(crate) mod linalg;
+pub(crate) mod names;
 pub(crate) mod scalar;
 pub(crate) mod simd;
 pub(crate) mod threads;

@@ -7,6 +7,7 @@ use core::any::{Any, TypeId};
 use nalgebra::SVector;
 
 use crate::base::linalg::ensure_cols;
+use crate::base::names::short_type_name;
 use crate::base::simd;
 use crate::nn::chain::{Chain, ChainTape};
 use crate::nn::takes::Takes;
@@ -355,28 +356,6 @@ simd::multiversion! {
         net: &N,
         x: &SVector<T, I>,
     ) -> SVector<T, O> = forward_kernel;
-}
-
-/// A type's name without module paths: `constnet::layers::linear::Linear<784, 128>` becomes
-/// `Linear<784, 128>`; the default scalar `f32` is left out.
-pub(crate) fn short_type_name(full: &str) -> String {
-    let mut out = String::new();
-    let mut word = String::new();
-    let mut chars = full.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_alphanumeric() || c == '_' {
-            word.push(c);
-        } else if c == ':' && chars.peek() == Some(&':') {
-            chars.next();
-            word.clear(); // a module path segment
-        } else {
-            out.push_str(&word);
-            word.clear();
-            out.push(c);
-        }
-    }
-    out.push_str(&word);
-    out.replace(", f32>", ">")
 }
 
 /// The minibatch tape of a [`Chain`]: both layers' tapes, the hidden activations and their

@@ -157,7 +157,7 @@ pub(crate) mod proto {
 /// The error of a layer `L` at `at` that has no ONNX form.
 pub(crate) fn not_exportable<L: ?Sized>(at: &Path<'_>) -> crate::error::Error {
     crate::error::Error::NotExportable {
-        layer: crate::nn::layer::short_type_name(core::any::type_name::<L>()),
+        layer: crate::base::names::short_type_name(core::any::type_name::<L>()),
         position: at.to_string(),
     }
 }

@@ -144,18 +144,9 @@ impl fmt::Display for Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::layer::short_type_name;
 
     #[test]
-    fn names_lose_their_paths_and_numbers_their_digits() {
-        assert_eq!(
-            short_type_name("constnet::layers::linear::Linear<784, 128, f32>"),
-            "Linear<784, 128>"
-        );
-        assert_eq!(
-            short_type_name("constnet::layers::activation::Elementwise<my_crate::Squareplus>"),
-            "Elementwise<Squareplus>"
-        );
+    fn numbers_get_their_thousands_separated() {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");

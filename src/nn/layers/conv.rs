@@ -9,8 +9,9 @@ use rand::Rng;
 use crate::alloc_prelude::*;
 use crate::base::disjoint::{DisjointParts, DisjointRows};
 use crate::base::linalg::{ensure_cols, gemm_strided, split_into};
+use crate::base::names::short_type_name;
 use crate::base::threads::run_parts;
-use crate::nn::layer::{DynTape, LayerInfo, short_type_name};
+use crate::nn::layer::{DynTape, LayerInfo};
 use crate::nn::layers::implicit::{
     LANES, Padded, by_tap, convolve, filter_grad, flip, pad, transposed, widen,
 };

@@ -9,7 +9,8 @@ use nalgebra::SVector;
 
 use crate::alloc_prelude::*;
 use crate::base::linalg::ensure_cols;
-use crate::nn::layer::{DynTape, LayerInfo, short_type_name};
+use crate::base::names::short_type_name;
+use crate::nn::layer::{DynTape, LayerInfo};
 use crate::nn::param::Path;
 use crate::{
     base::linalg::Batch, base::scalar::Scalar, error::Error, nn::layer::Layer, nn::takes::Takes,
