@@ -3,6 +3,10 @@
 //! for AVX2 and chosen at run time on CPUs that have it, so the binaries stay portable (no
 //! `target-cpu=native`).
 //!
+//! A kernel may also name a version for each level (AVX-512, AVX2, baseline), each with tiles
+//! sized for that CPU's registers: the convolution's filter gradient does, with sums whose
+//! order does not depend on the tile (`nn::layers::implicit`).
+//!
 //! Both builds give the same bits. Rust never lets the compiler reorder floating-point
 //! operations or fuse a multiply and an add on its own (fusing would also need FMA, which is
 //! not enabled), so a wider build runs the same correctly rounded operations in the same
@@ -19,6 +23,13 @@
 #[inline]
 pub(crate) fn has_avx2() -> bool {
     std::is_x86_feature_detected!("avx2")
+}
+
+/// Whether this CPU runs AVX-512F code.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline]
+pub(crate) fn has_avx512() -> bool {
+    std::is_x86_feature_detected!("avx512f")
 }
 
 /// `multiversion!(fn name[generics](args) -> R where [bounds] = kernel;)` defines `name`,
@@ -49,6 +60,42 @@ macro_rules! multiversion {
                 return unsafe { avx2($($arg),*) };
             }
             $kernel($($arg),*)
+        }
+    };
+    (
+        $(#[$attr:meta])*
+        $vis:vis fn $name:ident[$($generics:tt)*]($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?
+        $(where [$($bounds:tt)*])? = {
+            avx512: $wide:expr,
+            avx2: $avx2:expr,
+            baseline: $baseline:expr $(,)?
+        };
+    ) => {
+        $(#[$attr])*
+        #[inline]
+        $vis fn $name<$($generics)*>($($arg: $ty),*) $(-> $ret)? $(where $($bounds)*)? {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            {
+                if crate::base::simd::has_avx512() {
+                    #[target_feature(enable = "avx512f")]
+                    fn avx512<$($generics)*>($($arg: $ty),*) $(-> $ret)? $(where $($bounds)*)? {
+                        $wide($($arg),*)
+                    }
+                    // SAFETY: a function compiled with `target_feature(enable = "avx512f")`
+                    // (which implies AVX2) requires only that the CPU runs AVX-512F
+                    // instructions, which `has_avx512` just checked.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if crate::base::simd::has_avx2() {
+                    #[target_feature(enable = "avx2")]
+                    fn avx2<$($generics)*>($($arg: $ty),*) $(-> $ret)? $(where $($bounds)*)? {
+                        $avx2($($arg),*)
+                    }
+                    // SAFETY: as above, for AVX2, which `has_avx2` just checked.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $baseline($($arg),*)
         }
     };
 }

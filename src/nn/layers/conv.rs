@@ -13,7 +13,8 @@ use crate::base::names::short_type_name;
 use crate::base::threads::run_parts;
 use crate::nn::layer::{DynTape, LayerInfo};
 use crate::nn::layers::implicit::{
-    LANES, Padded, by_tap, convolve, filter_grad, flip, pad, transposed, widen,
+    Padded, add_by_tap, by_tap, convolve, filter_grad, filters_padded, flip, pad, transpose,
+    transposed,
 };
 use crate::nn::layers::window::{Geometry, col2im, conv_backward, conv_forward};
 use crate::nn::param::{Param, ParamMut, Path, Shape};
@@ -150,19 +151,24 @@ impl<T: Scalar> ConvCore<T> {
         // The filter gradient: the taps shared between the threads, each going through the
         // samples in order.
         let layout = Padded::of(g);
-        let wide = g.f * g.oh * g.ow.div_ceil(LANES) * LANES;
+        let wide = g.positions() * filters_padded(g);
         let parts = split_into(n * g.f * block, patch);
-        resize(&mut tape.scratch, parts * (layout.len(g) + wide));
+        let sums = patch.div_ceil(parts) * filters_padded(g);
+        let per_part = layout.len(g) + wide + sums;
+        resize(&mut tape.scratch, parts * per_part);
         let grads = DisjointRows::new(&mut self.weight_grad, patch, parts);
-        let scratch = DisjointParts::new(&mut tape.scratch, layout.len(g) + wide, parts);
+        let scratch = DisjointParts::new(&mut tape.scratch, per_part, parts);
         run_parts(parts, &|k| {
             let (mut grad, buffer, taps) = (grads.take(k), scratch.take(k), grads.rows(k));
-            let (xp, dyw) = buffer.split_at_mut(layout.len(g));
+            let (xp, rest) = buffer.split_at_mut(layout.len(g));
+            let (dyw, sums) = rest.split_at_mut(wide);
+            sums.fill(T::zero());
             for (xj, dyj) in x.chunks_exact(inputs).zip(dy.chunks_exact(outputs)) {
                 pad(g, layout, xj, xp);
-                widen(g, dyj, dyw);
-                filter_grad(g, layout, xp, dyw, taps.clone(), &mut grad);
+                transpose(g, dyj, dyw);
+                filter_grad(g, layout, xp, dyw, taps.clone(), sums);
             }
+            add_by_tap(g, sums, &mut grad, taps);
         });
         if let Some(dx) = dx {
             input_grad_batch(g, &self.weight, dy, dx, tape);

@@ -154,106 +154,241 @@ fn block<T: Scalar, const NB: usize>(
     }
 }
 
-/// The output gradient `dy` (`f` planes of `oh x ow`) with each row widened to whole runs of
-/// [`LANES`] (zeros after the last column), as [`filter_grad`] reads it; `out` holds
-/// `f · oh · runs · LANES` values.
-pub(crate) fn widen<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T]) {
-    let width = g.ow.div_ceil(LANES) * LANES;
-    for (row, wide) in dy.chunks_exact(g.ow).zip(out.chunks_exact_mut(width)) {
-        wide[..g.ow].copy_from_slice(row);
-        wide[g.ow..].fill(T::zero());
+/// The filters of a row of [`transpose`]d output gradient, rounded up so that the widest
+/// tile of filters reads inside it.
+pub(crate) fn filters_padded(g: &Geometry) -> usize {
+    g.f.div_ceil(16) * 16
+}
+
+/// The output gradient `dy` (`f` planes of `oh x ow`) position by position, as
+/// [`filter_grad`] reads it: `out[p · fp + i] = dy[i · positions + p]` with `fp =`
+/// [`filters_padded`], and zeros for the filters `f ..fp`.
+pub(crate) fn transpose<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T]) {
+    let fp = filters_padded(g);
+    let out = &mut out[..g.positions() * fp];
+    for row in out.chunks_exact_mut(fp) {
+        row[g.f..].fill(T::zero());
+    }
+    // Plane by plane, so that the reads run along memory.
+    for (i, plane) in dy.chunks_exact(g.positions()).enumerate().take(g.f) {
+        for (row, &v) in out[i..].chunks_mut(fp).zip(plane) {
+            row[0] = v;
+        }
     }
 }
 
 /// Adds one sample's filter gradient for the taps `taps` (of `(c·kh + ky)·kw + kx`) to
-/// `grad`: `grad(t, i) += Σ dy[i, oy, ox] · xp[c, oy·sh + ky, ox·sw + kx]` over the output
-/// positions, with `xp` the padded sample and `dy` [`widen`]ed. Each sum runs over the
-/// positions in lanes, added up lane by lane at the end: the same order on any thread count.
+/// `grad`, tap by tap ([`add_by_tap`] adds it to the weights' gradient):
+/// `grad[(t − taps.start)·fp + i] += Σ dy[i, oy, ox] · xp[c, oy·sh + ky, ox·sw + kx]`, with
+/// `xp` the padded sample, `dy` [`transpose`]d and `fp =` [`filters_padded`]. Each sum runs over the positions in order, in
+/// one lane of a register that holds a run of filters, so its value does not depend on the
+/// tile that computes it, the vector width or the thread count.
+///
+/// Tiles of `R3` or `R5` whole window rows serve 3- and 5-wide windows (each input value
+/// loaded once per position and row); other taps go `TB` at a time. `V` filters share a
+/// register.
 #[inline(always)]
-fn filter_grad_kernel<T: Scalar>(
+fn filter_grad_kernel<
+    T: Scalar,
+    const V: usize,
+    const R3: usize,
+    const R5: usize,
+    const TB: usize,
+>(
     g: &Geometry,
     layout: Padded,
     xp: &[T],
-    dy: &[T],
+    dyt: &[T],
     taps: core::ops::Range<usize>,
-    grad: &mut crate::base::disjoint::RowsPart<'_, T>,
+    grad: &mut [T],
 ) {
+    let on = GradTile {
+        g,
+        layout,
+        xp,
+        dyt,
+        first: taps.start,
+    };
     let mut f0 = 0;
-    while f0 + BLOCK <= g.f {
-        grad_block::<T, BLOCK>(g, layout, xp, dy, taps.clone(), grad, f0);
-        f0 += BLOCK;
-    }
     while f0 < g.f {
-        grad_block::<T, 1>(g, layout, xp, dy, taps.clone(), grad, f0);
-        f0 += 1;
+        let mut t = taps.start;
+        while t < taps.end {
+            let rows = if t.is_multiple_of(g.kw) {
+                (taps.end - t) / g.kw
+            } else {
+                0
+            };
+            t += match (g.kw, rows) {
+                (5, r) if r >= R5 => on.rows::<V, R5, 5>(t, f0, grad),
+                (5, 1..) => on.rows::<V, 1, 5>(t, f0, grad),
+                (3, r) if r >= R3 => on.rows::<V, R3, 3>(t, f0, grad),
+                (3, 1..) => on.rows::<V, 1, 3>(t, f0, grad),
+                _ if taps.end - t >= TB => on.taps::<V, TB>(t, f0, grad),
+                _ => on.taps::<V, 1>(t, f0, grad),
+            };
+        }
+        f0 += V;
     }
 }
 
-simd::multiversion! {
-    /// [`filter_grad_kernel`], compiled for the CPU's vector width.
-    pub(crate) fn filter_grad[T: Scalar](
-        g: &Geometry,
-        layout: Padded,
-        xp: &[T],
-        dy: &[T],
-        taps: core::ops::Range<usize>,
-        grad: &mut crate::base::disjoint::RowsPart<'_, T>,
-    ) = filter_grad_kernel;
+/// `weight_grad(t, i) += grad[(t − start)·fp + i]` for the taps of `part`: the sums of
+/// [`filter_grad`] added to the gradient of the weights.
+pub(crate) fn add_by_tap<T: Scalar>(
+    g: &Geometry,
+    grad: &[T],
+    weight_grad: &mut crate::base::disjoint::RowsPart<'_, T>,
+    taps: core::ops::Range<usize>,
+) {
+    let fp = filters_padded(g);
+    for i in 0..g.f {
+        let column = weight_grad.column(i);
+        for (w, sums) in column
+            .iter_mut()
+            .zip(grad.chunks_exact(fp))
+            .take(taps.len())
+        {
+            *w += sums[i];
+        }
+    }
 }
 
-/// Filters `f0 .. f0 + NB` of [`filter_grad_kernel`].
+/// One output row of a [`GradTile::rows`] tile: `acc[r][k] += x[r][ox·sw + k] · dy[ox]`
+/// for the positions `ox` of the row in order. Taking the sums by value and indexing with
+/// constants lets them stay in registers (written with iterators over `&mut` arrays, they
+/// were stored back to memory at every step).
 #[inline(always)]
-fn grad_block<T: Scalar, const NB: usize>(
-    g: &Geometry,
-    layout: Padded,
-    xp: &[T],
+#[allow(clippy::needless_range_loop)]
+fn row_pass<T: Scalar, const V: usize, const R: usize, const KW: usize>(
+    mut acc: [[[T; V]; KW]; R],
+    lines: &[&[T]; R],
     dy: &[T],
-    taps: core::ops::Range<usize>,
-    grad: &mut crate::base::disjoint::RowsPart<'_, T>,
+    fp: usize,
     f0: usize,
-) {
-    let runs = g.ow.div_ceil(LANES);
-    let plane = g.oh * runs * LANES;
-    let start = taps.start;
-    // The window place of the first tap, then counted up without divisions.
-    let (mut c, mut ky, mut kx) = (start / (g.kh * g.kw), start / g.kw % g.kh, start % g.kw);
-    for tap in taps {
-        let mut acc = [[T::zero(); LANES]; NB];
-        for oy in 0..g.oh {
-            let at = (c * layout.height + oy * g.sh + ky) * layout.width;
-            let row = &xp[at..at + layout.width];
-            for run in 0..runs {
-                let ox0 = run * LANES;
-                let xin: [T; LANES] = if g.sw == 1 {
-                    row[ox0 + kx..ox0 + kx + LANES]
-                        .try_into()
-                        .expect("a run of lanes")
-                } else {
-                    core::array::from_fn(|l| row[(ox0 + l) * g.sw + kx])
-                };
-                for (b, a) in acc.iter_mut().enumerate() {
-                    let at = (f0 + b) * plane + (oy * runs + run) * LANES;
-                    let d: &[T; LANES] = dy[at..at + LANES].try_into().expect("a run of lanes");
-                    for ((a, &d), &x) in a.iter_mut().zip(d).zip(&xin) {
-                        *a += d * x;
+    sw: usize,
+) -> [[[T; V]; KW]; R] {
+    for (ox, d) in dy.chunks_exact(fp).enumerate() {
+        let d: &[T; V] = d[f0..f0 + V].try_into().expect("a run of filters");
+        for r in 0..R {
+            let x: &[T; KW] = lines[r][ox * sw..][..KW].try_into().expect("a window row");
+            for k in 0..KW {
+                for l in 0..V {
+                    acc[r][k][l] += x[k] * d[l];
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// What the tiles of [`filter_grad_kernel`] read.
+struct GradTile<'a, T> {
+    g: &'a Geometry,
+    layout: Padded,
+    xp: &'a [T],
+    dyt: &'a [T],
+    /// The first tap of the part, row 0 of `grad`.
+    first: usize,
+}
+
+impl<T: Scalar> GradTile<'_, T> {
+    /// Taps `t ..t + R·KW`, whole rows of a `KW`-wide window, for filters `f0 ..f0 + V`;
+    /// returns the number of taps.
+    #[inline(always)]
+    fn rows<const V: usize, const R: usize, const KW: usize>(
+        &self,
+        t: usize,
+        f0: usize,
+        grad: &mut [T],
+    ) -> usize {
+        let (g, width) = (self.g, self.layout.width);
+        let fp = filters_padded(g);
+        let starts: [usize; R] = core::array::from_fn(|r| {
+            let row = t / KW + r;
+            (row / g.kh * self.layout.height + row % g.kh) * width
+        });
+        let span = (g.ow - 1) * g.sw + KW;
+        let mut acc = [[[T::zero(); V]; KW]; R];
+        for (oy, dy) in self.dyt.chunks_exact(g.ow * fp).take(g.oh).enumerate() {
+            let lines: [&[T]; R] =
+                core::array::from_fn(|r| &self.xp[starts[r] + oy * g.sh * width..][..span]);
+            acc = row_pass::<T, V, R, KW>(acc, &lines, dy, fp, f0, g.sw);
+        }
+        for (k, a) in acc.iter().flatten().enumerate() {
+            let at = (t + k - self.first) * fp + f0;
+            for (s, &v) in grad[at..at + V].iter_mut().zip(a) {
+                *s += v;
+            }
+        }
+        R * KW
+    }
+
+    /// Taps `t ..t + TB`, anywhere in the window, for filters `f0 ..f0 + V`; returns `TB`.
+    #[inline(always)]
+    fn taps<const V: usize, const TB: usize>(&self, t: usize, f0: usize, grad: &mut [T]) -> usize {
+        let (g, width) = (self.g, self.layout.width);
+        let fp = filters_padded(g);
+        let at: [usize; TB] = core::array::from_fn(|j| {
+            let tap = t + j;
+            let (c, ky, kx) = (tap / (g.kh * g.kw), tap / g.kw % g.kh, tap % g.kw);
+            (c * self.layout.height + ky) * width + kx
+        });
+        let mut acc = [[T::zero(); V]; TB];
+        for (oy, dy) in self.dyt.chunks_exact(g.ow * fp).take(g.oh).enumerate() {
+            for (ox, d) in dy.chunks_exact(fp).enumerate() {
+                let d: &[T; V] = d[f0..f0 + V].try_into().expect("a run of filters");
+                let base = oy * g.sh * width + ox * g.sw;
+                for (a, &at) in acc.iter_mut().zip(&at) {
+                    let x = self.xp[base + at];
+                    for (a, &d) in a.iter_mut().zip(d) {
+                        *a += x * d;
                     }
                 }
             }
         }
-        for (b, a) in acc.iter().enumerate() {
-            let sum = a.iter().fold(T::zero(), |s, &v| s + v);
-            grad.column(f0 + b)[tap - start] += sum;
-        }
-        kx += 1;
-        if kx == g.kw {
-            kx = 0;
-            ky += 1;
-            if ky == g.kh {
-                ky = 0;
-                c += 1;
+        for (k, a) in acc.iter().enumerate() {
+            let at = (t + k - self.first) * fp + f0;
+            for (s, &v) in grad[at..at + V].iter_mut().zip(a) {
+                *s += v;
             }
         }
+        TB
     }
+}
+
+/// [`filter_grad_kernel`] with AVX-512's tiles: 16 filters to a register, or 8 when there
+/// are no more (or the scalar is `f64`).
+#[inline(always)]
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+fn filter_grad_wide<T: Scalar>(
+    g: &Geometry,
+    layout: Padded,
+    xp: &[T],
+    dyt: &[T],
+    taps: core::ops::Range<usize>,
+    grad: &mut [T],
+) {
+    if g.f <= 8 || size_of::<T>() > 4 {
+        filter_grad_kernel::<T, 8, 7, 5, 8>(g, layout, xp, dyt, taps, grad)
+    } else {
+        filter_grad_kernel::<T, 16, 7, 5, 8>(g, layout, xp, dyt, taps, grad)
+    }
+}
+
+simd::multiversion! {
+    /// [`filter_grad_kernel`] with tiles for the CPU's registers: 32 of 16 `f32` with
+    /// AVX-512, 16 of 8 with AVX2.
+    pub(crate) fn filter_grad[T: Scalar](
+        g: &Geometry,
+        layout: Padded,
+        xp: &[T],
+        dyt: &[T],
+        taps: core::ops::Range<usize>,
+        grad: &mut [T],
+    ) = {
+        avx512: filter_grad_wide::<T>,
+        avx2: filter_grad_kernel::<T, 8, 4, 2, 4>,
+        baseline: filter_grad_kernel::<T, 8, 1, 1, 2>,
+    };
 }
 
 /// The geometry of the input gradient of a stride-1 convolution as a convolution: the output
@@ -335,6 +470,92 @@ mod tests {
             by_tap(&g, &w, &mut taps);
             convolve(&g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
+        }
+    }
+
+    /// The filter gradient over a few samples equals the one-sample loops', for whole and
+    /// partial window rows (the taps of each part), 5-, 3- and 2-wide windows, strides and
+    /// paddings, fewer and more filters than a register holds.
+    #[test]
+    fn the_filter_gradient_equals_the_one_sample_loops_on_any_part() {
+        use crate::base::disjoint::{DisjointRows, part};
+        for g in [
+            Geometry::square(1, 8, 5, 1, 0, 28, 28),
+            Geometry::square(8, 16, 5, 1, 0, 12, 12),
+            Geometry::square(3, 20, 3, 1, 1, 7, 10),
+            Geometry::square(2, 3, 3, 2, 1, 9, 8),
+            Geometry::square(2, 5, 2, 1, 0, 6, 6),
+            Geometry::line(2, 5, 4, 3, 2, 17),
+        ] {
+            let samples = 3;
+            let (x, dy) = (
+                sample(samples * g.c * g.plane(), 1),
+                sample(samples * g.f * g.positions(), 4),
+            );
+            let w = sample(g.f * g.patch(), 2);
+            let mut expected = vec![0.0; w.len()];
+            for (xj, dyj) in x
+                .chunks_exact(g.c * g.plane())
+                .zip(dy.chunks_exact(g.f * g.positions()))
+            {
+                conv_backward(&g, &w, xj, dyj, Some(&mut expected), None, None);
+            }
+            let layout = Padded::of(&g);
+            for parts in 1..=4 {
+                let mut ours = vec![0.0; w.len()];
+                let rows = DisjointRows::new(&mut ours, g.patch(), parts);
+                for k in 0..parts {
+                    let taps = part(g.patch(), parts, k);
+                    let (mut xp, mut dyt) = (
+                        vec![0.0; layout.len(&g)],
+                        vec![0.0; g.positions() * filters_padded(&g)],
+                    );
+                    let mut sums = vec![0.0; taps.len() * filters_padded(&g)];
+                    for (xj, dyj) in x
+                        .chunks_exact(g.c * g.plane())
+                        .zip(dy.chunks_exact(g.f * g.positions()))
+                    {
+                        pad(&g, layout, xj, &mut xp);
+                        transpose(&g, dyj, &mut dyt);
+                        filter_grad(&g, layout, &xp, &dyt, taps.clone(), &mut sums);
+                    }
+                    // The tiles of the other CPUs give the same bits.
+                    let mut narrow = vec![0.0; sums.len()];
+                    let mut single = vec![0.0; sums.len()];
+                    for (xj, dyj) in x
+                        .chunks_exact(g.c * g.plane())
+                        .zip(dy.chunks_exact(g.f * g.positions()))
+                    {
+                        pad(&g, layout, xj, &mut xp);
+                        transpose(&g, dyj, &mut dyt);
+                        filter_grad_kernel::<f64, 8, 4, 2, 4>(
+                            &g,
+                            layout,
+                            &xp,
+                            &dyt,
+                            taps.clone(),
+                            &mut narrow,
+                        );
+                        filter_grad_kernel::<f64, 4, 1, 1, 1>(
+                            &g,
+                            layout,
+                            &xp,
+                            &dyt,
+                            taps.clone(),
+                            &mut single,
+                        );
+                    }
+                    assert_eq!(sums, narrow);
+                    assert_eq!(sums, single);
+                    add_by_tap(&g, &sums, &mut rows.take(k), taps);
+                }
+                for (a, b) in ours.iter().zip(&expected) {
+                    assert!(
+                        (a - b).abs() < 1e-12,
+                        "{g:?} on {parts} parts: {a} against {b}"
+                    );
+                }
+            }
         }
     }
 
