@@ -13,8 +13,8 @@ use crate::base::names::short_type_name;
 use crate::base::threads::run_parts;
 use crate::nn::layer::{DynTape, LayerInfo};
 use crate::nn::layers::implicit::{
-    Padded, add_by_tap, by_tap, convolve, filter_grad, filters_padded, flip, pad, transpose,
-    transposed,
+    Padded, add_by_tap, by_tap, convolve, filter_grad, filters_padded, flip, pad, taps_len,
+    transpose, transposed,
 };
 use crate::nn::layers::window::{Geometry, col2im, conv_backward, conv_forward};
 use crate::nn::param::{Param, ParamMut, Path, Shape};
@@ -239,7 +239,7 @@ pub(crate) fn forward_batch<T: Scalar>(
     let work = n * g.f * g.patch() * g.positions();
     let parts = split_into(work, n);
     resize(&mut tape.scratch, parts * layout.len(g));
-    resize(&mut tape.taps, weight.len());
+    resize(&mut tape.taps, taps_len(g));
     by_tap(g, weight, &mut tape.taps);
     let ys = DisjointParts::new(y, outputs, parts);
     let scratch = DisjointParts::new(&mut tape.scratch, layout.len(g), parts);
@@ -275,8 +275,10 @@ fn input_grad_batch<T: Scalar>(
         _ => block,
     };
     resize(&mut tape.scratch, parts * per_part);
-    resize(&mut tape.taps, weight.len());
-    flip(g, weight, &mut tape.taps);
+    if let Some(t) = &transposed {
+        resize(&mut tape.taps, taps_len(t));
+        flip(g, weight, &mut tape.taps);
+    }
     let dxs = DisjointParts::new(dx, inputs, parts);
     let scratch = DisjointParts::new(&mut tape.scratch, per_part, parts);
     let flipped = &tape.taps[..];

@@ -1,23 +1,22 @@
 //! Convolution of a minibatch sample straight from a zero-padded copy of it, with no unfolded
-//! matrix ("implicit GEMM"): a block of filters times a run of output columns is kept in
-//! registers while the window moves over the input, so each input value loaded serves every
-//! filter of the block. Used for the minibatch forward pass, and for the input gradient of
-//! stride-1 convolutions (a convolution of the padded output gradient with the flipped
-//! filters).
+//! matrix ("implicit GEMM"): a tile of sums, a run of filters (one register) at each of a few
+//! positions or window taps, is kept in registers while the window moves over the input, so
+//! each value loaded serves a whole tile. Used for the minibatch forward pass, for the input
+//! gradient of stride-1 convolutions (a convolution of the padded output gradient with the
+//! flipped filters), and for the filter gradient.
 //!
 //! Each output is the bias plus its terms in the order of input channels, window rows, window
 //! columns: the order of the one-sample loops in `window.rs`, without fused multiply-adds, so
 //! both give the same values (the window positions over the padding add `w · 0`, which can
-//! only turn a `−0` sum into `+0`).
+//! only turn a `−0` sum into `+0`). A tile's size changes which sums are computed together,
+//! never the order of a sum's terms, so the tiles can be sized for each CPU's registers.
 
 use crate::base::scalar::Scalar;
 use crate::base::simd;
 use crate::nn::layers::window::Geometry;
 
-/// Output columns computed together: one AVX2 register of `f32`.
-pub(crate) const LANES: usize = 8;
-/// Filters computed together.
-const BLOCK: usize = 8;
+/// Output columns computed together by [`convolve_runs`]: one AVX-512 register of `f32`.
+const RUN: usize = 16;
 
 /// The layout of a zero-padded sample: rows of `width` values, `height` rows per channel.
 #[derive(Debug, Clone, Copy)]
@@ -28,10 +27,9 @@ pub(crate) struct Padded {
 
 impl Padded {
     /// The padded layout for `g`: the input with its padding, and wide enough that the last
-    /// run of [`LANES`] output columns reads inside each row.
+    /// run of [`RUN`] output columns of [`convolve_runs`] reads inside each row.
     pub(crate) fn of(g: &Geometry) -> Padded {
-        let runs = g.ow.div_ceil(LANES);
-        let reach = (runs * LANES - 1) * g.sw + g.kw;
+        let reach = (g.ow.div_ceil(RUN) * RUN - 1) * g.sw + g.kw;
         Padded {
             height: g.h + 2 * g.ph,
             width: (g.w + 2 * g.pw).max(reach),
@@ -56,10 +54,13 @@ pub(crate) fn pad<T: Scalar>(g: &Geometry, layout: Padded, x: &[T], xp: &mut [T]
 }
 
 /// `y` (`f` planes of `oh x ow`) ← bias (or zero) + the correlation of the padded sample `xp`
-/// with the filters, given tap by tap: `weights[t·f + i]` is tap `t = (c·kh + ky)·kw + kx` of
-/// filter `i` ([`by_tap`]), so that a block of filters reads one run of values per tap.
+/// with the filters, given tap by tap ([`by_tap`]): `weights[t·fp + i]` is tap
+/// `t = (c·kh + ky)·kw + kx` of filter `i`, `fp =` [`filters_padded`], so that a run of
+/// filters reads one register's worth of weights per tap.
+///
+/// A tile is `V` filters at `PB` neighbouring positions of an output row.
 #[inline(always)]
-fn convolve_kernel<T: Scalar>(
+fn convolve_kernel<T: Scalar, const V: usize, const PB: usize>(
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -68,18 +69,245 @@ fn convolve_kernel<T: Scalar>(
     y: &mut [T],
 ) {
     let mut f0 = 0;
-    while f0 + BLOCK <= g.f {
-        block::<T, BLOCK>(g, layout, weights, bias, xp, y, f0);
-        f0 += BLOCK;
-    }
     while f0 < g.f {
-        block::<T, 1>(g, layout, weights, bias, xp, y, f0);
-        f0 += 1;
+        let start: [T; V] = core::array::from_fn(|l| match bias {
+            Some(b) if f0 + l < g.f => b[f0 + l],
+            _ => T::zero(),
+        });
+        let tile = OutTile {
+            g,
+            layout,
+            weights,
+            xp,
+            start,
+            f0,
+        };
+        for oy in 0..g.oh {
+            let mut ox = 0;
+            while ox + PB <= g.ow {
+                tile.run::<PB>(oy, ox, y);
+                ox += PB;
+            }
+            while ox < g.ow {
+                tile.run::<1>(oy, ox, y);
+                ox += 1;
+            }
+        }
+        f0 += V;
+    }
+}
+
+/// What the tiles of [`convolve_kernel`] read: filters `f0 ..f0 + V`, starting from `start`.
+struct OutTile<'a, T, const V: usize> {
+    g: &'a Geometry,
+    layout: Padded,
+    weights: &'a [T],
+    xp: &'a [T],
+    start: [T; V],
+    f0: usize,
+}
+
+impl<T: Scalar, const V: usize> OutTile<'_, T, V> {
+    /// The outputs at positions `ox ..ox + PB` of row `oy`.
+    #[inline(always)]
+    fn run<const PB: usize>(&self, oy: usize, ox: usize, y: &mut [T]) {
+        let (g, layout) = (self.g, self.layout);
+        let fp = filters_padded(g);
+        let mut acc = [self.start; PB];
+        // Window rows over the padding above or below the input add only zeros.
+        let top = oy * g.sh;
+        let rows = g.ph.saturating_sub(top)..g.kh.min((g.ph + g.h).saturating_sub(top));
+        let span = (PB - 1) * g.sw + g.kw;
+        for c in 0..g.c {
+            for ky in rows.clone() {
+                let at = (c * layout.height + top + ky) * layout.width + ox * g.sw;
+                let line = &self.xp[at..at + span];
+                let taps = &self.weights[(c * g.kh + ky) * g.kw * fp..][..g.kw * fp];
+                acc = window_row::<T, V, PB>(acc, line, taps, fp, self.f0, g.sw);
+            }
+        }
+        let positions = g.positions();
+        for (l, out) in y[self.f0 * positions..]
+            .chunks_mut(positions)
+            .take(V.min(g.f - self.f0))
+            .enumerate()
+        {
+            let out = &mut out[oy * g.ow + ox..][..PB];
+            for (o, a) in out.iter_mut().zip(&acc) {
+                *o = a[l];
+            }
+        }
+    }
+}
+
+/// One window row of an [`OutTile`]: `acc[j] += line[j·sw + kx] · taps[kx]` for the columns
+/// `kx` in order. The sums go by value, indexed with constants, so that they stay in
+/// registers with the filters in their lanes. (Written with `line[kx..kx + PB]` for stride
+/// 1, the compiler vectorised across the positions instead, gathering and scattering the
+/// sums in memory: ten times slower.)
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+fn window_row<T: Scalar, const V: usize, const PB: usize>(
+    mut acc: [[T; V]; PB],
+    line: &[T],
+    taps: &[T],
+    fp: usize,
+    f0: usize,
+    sw: usize,
+) -> [[T; V]; PB] {
+    for (kx, w) in taps.chunks_exact(fp).enumerate() {
+        let w: &[T; V] = w[f0..f0 + V].try_into().expect("a run of filters");
+        for j in 0..PB {
+            let x = line[j * sw + kx];
+            for l in 0..V {
+                acc[j][l] += w[l] * x;
+            }
+        }
+    }
+    acc
+}
+
+/// The convolution of [`convolve_kernel`] with the other tiles: [`RUN`] neighbouring output
+/// columns in the lanes, for `NB` filters at a time. Better when there are fewer filters
+/// than lanes and output rows about as wide as the lanes (the reference CNN's first layer,
+/// and the input gradient of its second).
+#[inline(always)]
+fn convolve_runs<T: Scalar, const NB: usize>(
+    g: &Geometry,
+    layout: Padded,
+    weights: &[T],
+    bias: Option<&[T]>,
+    xp: &[T],
+    y: &mut [T],
+) {
+    let (positions, fp) = (g.positions(), filters_padded(g));
+    let step = core::hint::black_box(1);
+    let mut f0 = 0;
+    while f0 < g.f {
+        let filters = NB.min(g.f - f0);
+        for oy in 0..g.oh {
+            let mut ox0 = 0;
+            while ox0 < g.ow {
+                let acc: [[T; RUN]; NB] = core::array::from_fn(|b| match bias {
+                    Some(bias) if b < filters => [bias[f0 + b]; RUN],
+                    _ => [T::zero(); RUN],
+                });
+                let acc = if g.sw == 1 {
+                    run_block::<T, NB, true>(g, layout, weights, fp, xp, acc, oy, ox0, f0, step)
+                } else {
+                    run_block::<T, NB, false>(g, layout, weights, fp, xp, acc, oy, ox0, f0, step)
+                };
+                let n = RUN.min(g.ow - ox0);
+                for (b, a) in acc.iter().enumerate().take(filters) {
+                    let out = &mut y[(f0 + b) * positions + oy * g.ow + ox0..][..n];
+                    // Lane by lane with constant indices, so that the sums stay in registers.
+                    for (l, &v) in a.iter().enumerate() {
+                        if l < n {
+                            out[l] = v;
+                        }
+                    }
+                }
+                ox0 += RUN;
+            }
+        }
+        f0 += NB;
+    }
+}
+
+/// The sums of [`convolve_runs`] for the run of output columns from `ox0` in row `oy`;
+/// `UNIT` for stride 1 (kept apart from the strided loads, whose gathers would otherwise
+/// send the sums to memory). The filters' weights are read `step` (1) apart: a step known
+/// only at run time keeps the compiler from vectorising across the filters, with the sums
+/// gathered and scattered in memory (ten times slower, measured).
+#[inline(always)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+fn run_block<T: Scalar, const NB: usize, const UNIT: bool>(
+    g: &Geometry,
+    layout: Padded,
+    weights: &[T],
+    fp: usize,
+    xp: &[T],
+    mut acc: [[T; RUN]; NB],
+    oy: usize,
+    ox0: usize,
+    f0: usize,
+    step: usize,
+) -> [[T; RUN]; NB] {
+    // Window rows over the padding above or below the input add only zeros.
+    let top = oy * g.sh;
+    let rows = g.ph.saturating_sub(top)..g.kh.min((g.ph + g.h).saturating_sub(top));
+    for c in 0..g.c {
+        for ky in rows.clone() {
+            let at = (c * layout.height + top + ky) * layout.width;
+            let row = &xp[at..at + layout.width];
+            for kx in 0..g.kw {
+                let xin: [T; RUN] = if UNIT {
+                    row[ox0 + kx..ox0 + kx + RUN]
+                        .try_into()
+                        .expect("a run of lanes")
+                } else {
+                    core::array::from_fn(|l| row[(ox0 + l) * g.sw + kx])
+                };
+                let tap = (c * g.kh + ky) * g.kw + kx;
+                let w = &weights[tap * fp + f0..];
+                for b in 0..NB {
+                    // One filter's weight times a run of inputs: a vector product.
+                    let w = w[b * step];
+                    for l in 0..RUN {
+                        acc[b][l] += w * xin[l];
+                    }
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// [`convolve_kernel`] with AVX-512's tiles: 16 filters to a register, or 8 when there
+/// are no more (or the scalar is `f64`), at up to 12 positions; or [`convolve_runs`] when
+/// runs of output columns fill more of the lanes than the filters do.
+#[inline(always)]
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+fn convolve_wide<T: Scalar>(
+    g: &Geometry,
+    layout: Padded,
+    weights: &[T],
+    bias: Option<&[T]>,
+    xp: &[T],
+    y: &mut [T],
+) {
+    let (filter_lanes, run_lanes) = (g.f.div_ceil(16) * 16, g.ow.div_ceil(RUN) * RUN);
+    if size_of::<T>() == 4 && g.ow * filter_lanes > g.f * run_lanes {
+        convolve_runs::<T, 8>(g, layout, weights, bias, xp, y)
+    } else if g.f <= 8 || size_of::<T>() > 4 {
+        convolve_at::<T, 8>(g, layout, weights, bias, xp, y)
+    } else {
+        convolve_at::<T, 16>(g, layout, weights, bias, xp, y)
+    }
+}
+
+/// [`convolve_kernel`] with `V` filters to a register and the widest run of positions (12,
+/// 8 or 4) that divides the output rows.
+#[inline(always)]
+fn convolve_at<T: Scalar, const V: usize>(
+    g: &Geometry,
+    layout: Padded,
+    weights: &[T],
+    bias: Option<&[T]>,
+    xp: &[T],
+    y: &mut [T],
+) {
+    if g.ow.is_multiple_of(12) {
+        convolve_kernel::<T, V, 12>(g, layout, weights, bias, xp, y)
+    } else if g.ow.is_multiple_of(8) {
+        convolve_kernel::<T, V, 8>(g, layout, weights, bias, xp, y)
+    } else {
+        convolve_kernel::<T, V, 4>(g, layout, weights, bias, xp, y)
     }
 }
 
 simd::multiversion! {
-    /// [`convolve_kernel`], compiled for the CPU's vector width.
+    /// [`convolve_kernel`] with tiles for the CPU's registers.
     pub(crate) fn convolve[T: Scalar](
         g: &Geometry,
         layout: Padded,
@@ -87,71 +315,11 @@ simd::multiversion! {
         bias: Option<&[T]>,
         xp: &[T],
         y: &mut [T],
-    ) = convolve_kernel;
-}
-
-/// Filters `f0 .. f0 + NB` of [`convolve_kernel`].
-#[inline(always)]
-fn block<T: Scalar, const NB: usize>(
-    g: &Geometry,
-    layout: Padded,
-    weights: &[T],
-    bias: Option<&[T]>,
-    xp: &[T],
-    y: &mut [T],
-    f0: usize,
-) {
-    let positions = g.positions();
-    for oy in 0..g.oh {
-        let mut ox0 = 0;
-        while ox0 < g.ow {
-            let mut acc = [[T::zero(); LANES]; NB];
-            if let Some(bias) = bias {
-                let bias = &bias[f0..f0 + NB];
-                for b in 0..NB {
-                    acc[b] = [bias[b]; LANES];
-                }
-            }
-            // Window rows over the padding above or below the input add only zeros.
-            let top = oy * g.sh;
-            let rows = g.ph.saturating_sub(top)..g.kh.min((g.ph + g.h).saturating_sub(top));
-            for c in 0..g.c {
-                for ky in rows.clone() {
-                    let at = (c * layout.height + oy * g.sh + ky) * layout.width;
-                    let row = &xp[at..at + layout.width];
-                    for kx in 0..g.kw {
-                        let xin: [T; LANES] = if g.sw == 1 {
-                            row[ox0 + kx..ox0 + kx + LANES]
-                                .try_into()
-                                .expect("a run of lanes")
-                        } else {
-                            core::array::from_fn(|l| row[(ox0 + l) * g.sw + kx])
-                        };
-                        let tap = (c * g.kh + ky) * g.kw + kx;
-                        let w = &weights[tap * g.f + f0..][..NB];
-                        for (b, a) in acc.iter_mut().enumerate() {
-                            // One filter's weight times a run of inputs: a vector product.
-                            let w = [w[b]; LANES];
-                            for l in 0..LANES {
-                                a[l] += w[l] * xin[l];
-                            }
-                        }
-                    }
-                }
-            }
-            let n = LANES.min(g.ow - ox0);
-            for (b, a) in acc.iter().enumerate() {
-                let out = &mut y[(f0 + b) * positions + oy * g.ow + ox0..][..n];
-                // Lane by lane with constant indices, so that the sums stay in registers.
-                for (l, &v) in a.iter().enumerate() {
-                    if l < n {
-                        out[l] = v;
-                    }
-                }
-            }
-            ox0 += LANES;
-        }
-    }
+    ) = {
+        avx512: convolve_wide::<T>,
+        avx2: convolve_at::<T, 8>,
+        baseline: convolve_kernel::<T, 8, 4>,
+    };
 }
 
 /// The filters of a row of [`transpose`]d output gradient, rounded up so that the widest
@@ -412,27 +580,37 @@ pub(crate) fn transposed(g: &Geometry) -> Option<Geometry> {
     })
 }
 
+/// Values of the filters tap by tap, as [`by_tap`] writes them for `g`.
+pub(crate) fn taps_len(g: &Geometry) -> usize {
+    g.patch() * filters_padded(g)
+}
+
 /// The filters `weight` (`[f, c, kh, kw]`, row-major) tap by tap, as [`convolve`] takes them:
-/// `out[t·f + i] = weight[i·patch + t]`.
+/// `out[t·fp + i] = weight[i·patch + t]` with `fp =` [`filters_padded`], zero for `i ≥ f`;
+/// `out` holds [`taps_len`] values.
 pub(crate) fn by_tap<T: Scalar>(g: &Geometry, weight: &[T], out: &mut [T]) {
-    let patch = g.patch();
+    let (patch, fp) = (g.patch(), filters_padded(g));
+    out.fill(T::zero());
     for (i, filter) in weight.chunks_exact(patch).enumerate().take(g.f) {
         for (t, &w) in filter.iter().enumerate() {
-            out[t * g.f + i] = w;
+            out[t * fp + i] = w;
         }
     }
 }
 
 /// The filters of [`transposed`], tap by tap as [`convolve`] takes them: filter `c`, tap
-/// `(f, ky, kx)` is `weight[f, c, kh−1−ky, kw−1−kx]`.
+/// `(f, ky, kx)` is `weight[f, c, kh−1−ky, kw−1−kx]`; `out` holds [`taps_len`]`(transposed)`
+/// values.
 pub(crate) fn flip<T: Scalar>(g: &Geometry, weight: &[T], out: &mut [T]) {
     let taps = g.kh * g.kw;
+    let cp = g.c.div_ceil(16) * 16;
+    out.fill(T::zero());
     for f in 0..g.f {
         for c in 0..g.c {
             let from = &weight[(f * g.c + c) * taps..][..taps];
             for (t, &w) in from.iter().enumerate() {
                 let tap = f * taps + (taps - 1 - t);
-                out[tap * g.c + c] = w;
+                out[tap * cp + c] = w;
             }
         }
     }
@@ -466,9 +644,16 @@ mod tests {
             let mut xp = vec![0.0; layout.len(&g)];
             pad(&g, layout, &x, &mut xp);
             let mut y = vec![0.0; g.f * g.positions()];
-            let mut taps = vec![0.0; w.len()];
+            let mut taps = vec![0.0; taps_len(&g)];
             by_tap(&g, &w, &mut taps);
             convolve(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            assert_eq!(y, direct, "{g:?}");
+            // The tiles of the other CPUs give the same bits.
+            convolve_kernel::<f64, 4, 1>(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            assert_eq!(y, direct, "{g:?}");
+            convolve_kernel::<f64, 16, 12>(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            assert_eq!(y, direct, "{g:?}");
+            convolve_runs::<f64, 8>(&g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
         }
     }
@@ -573,7 +758,7 @@ mod tests {
             let (mut dw, mut dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
             conv_backward(&g, &w, &x, &dy, Some(&mut dw), None, Some(&mut dx));
             let t = transposed(&g).expect("stride 1");
-            let mut flipped = vec![0.0; w.len()];
+            let mut flipped = vec![0.0; taps_len(&t)];
             flip(&g, &w, &mut flipped);
             let layout = Padded::of(&t);
             let mut dyp = vec![0.0; layout.len(&t)];
