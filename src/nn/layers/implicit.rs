@@ -276,7 +276,7 @@ fn convolve_wide<T: Scalar>(
     xp: &[T],
     y: &mut [T],
 ) {
-    let (filter_lanes, run_lanes) = (g.f.div_ceil(16) * 16, g.ow.div_ceil(RUN) * RUN);
+    let (filter_lanes, run_lanes) = (lanes_padded(g.f), g.ow.div_ceil(RUN) * RUN);
     if size_of::<T>() == 4 && g.ow * filter_lanes > g.f * run_lanes {
         convolve_runs::<T, 8>(g, layout, weights, bias, xp, y)
     } else if g.f <= 8 || size_of::<T>() > 4 {
@@ -325,7 +325,12 @@ simd::multiversion! {
 /// The filters of a row of [`transpose`]d output gradient, rounded up so that the widest
 /// tile of filters reads inside it.
 pub(crate) fn filters_padded(g: &Geometry) -> usize {
-    g.f.div_ceil(16) * 16
+    lanes_padded(g.f)
+}
+
+/// `n` rounded up to whole registers of the widest tile (16 lanes).
+fn lanes_padded(n: usize) -> usize {
+    n.div_ceil(16) * 16
 }
 
 /// The output gradient `dy` (`f` planes of `oh x ow`) position by position, as
@@ -603,7 +608,7 @@ pub(crate) fn by_tap<T: Scalar>(g: &Geometry, weight: &[T], out: &mut [T]) {
 /// values.
 pub(crate) fn flip<T: Scalar>(g: &Geometry, weight: &[T], out: &mut [T]) {
     let taps = g.kh * g.kw;
-    let cp = g.c.div_ceil(16) * 16;
+    let cp = lanes_padded(g.c);
     out.fill(T::zero());
     for f in 0..g.f {
         for c in 0..g.c {
@@ -658,6 +663,8 @@ mod tests {
         }
     }
 
+    type GradKernel = fn(&Geometry, Padded, &[f64], &[f64], core::ops::Range<usize>, &mut [f64]);
+
     /// The filter gradient over a few samples equals the one-sample loops', for whole and
     /// partial window rows (the taps of each part), 5-, 3- and 2-wide windows, strides and
     /// paddings, fewer and more filters than a register holds.
@@ -691,47 +698,23 @@ mod tests {
                 let rows = DisjointRows::new(&mut ours, g.patch(), parts);
                 for k in 0..parts {
                     let taps = part(g.patch(), parts, k);
-                    let (mut xp, mut dyt) = (
-                        vec![0.0; layout.len(&g)],
-                        vec![0.0; g.positions() * filters_padded(&g)],
-                    );
-                    let mut sums = vec![0.0; taps.len() * filters_padded(&g)];
-                    for (xj, dyj) in x
-                        .chunks_exact(g.c * g.plane())
-                        .zip(dy.chunks_exact(g.f * g.positions()))
-                    {
-                        pad(&g, layout, xj, &mut xp);
-                        transpose(&g, dyj, &mut dyt);
-                        filter_grad(&g, layout, &xp, &dyt, taps.clone(), &mut sums);
-                    }
+                    // One part's sums over the samples, by one of the tilings.
+                    let sums_by = |kernel: GradKernel| {
+                        let mut xp = vec![0.0; layout.len(&g)];
+                        let mut dyt = vec![0.0; g.positions() * filters_padded(&g)];
+                        let mut sums = vec![0.0; taps.len() * filters_padded(&g)];
+                        let samples = x.chunks_exact(g.c * g.plane());
+                        for (xj, dyj) in samples.zip(dy.chunks_exact(g.f * g.positions())) {
+                            pad(&g, layout, xj, &mut xp);
+                            transpose(&g, dyj, &mut dyt);
+                            kernel(&g, layout, &xp, &dyt, taps.clone(), &mut sums);
+                        }
+                        sums
+                    };
+                    let sums = sums_by(filter_grad::<f64>);
                     // The tiles of the other CPUs give the same bits.
-                    let mut narrow = vec![0.0; sums.len()];
-                    let mut single = vec![0.0; sums.len()];
-                    for (xj, dyj) in x
-                        .chunks_exact(g.c * g.plane())
-                        .zip(dy.chunks_exact(g.f * g.positions()))
-                    {
-                        pad(&g, layout, xj, &mut xp);
-                        transpose(&g, dyj, &mut dyt);
-                        filter_grad_kernel::<f64, 8, 4, 2, 4>(
-                            &g,
-                            layout,
-                            &xp,
-                            &dyt,
-                            taps.clone(),
-                            &mut narrow,
-                        );
-                        filter_grad_kernel::<f64, 4, 1, 1, 1>(
-                            &g,
-                            layout,
-                            &xp,
-                            &dyt,
-                            taps.clone(),
-                            &mut single,
-                        );
-                    }
-                    assert_eq!(sums, narrow);
-                    assert_eq!(sums, single);
+                    assert_eq!(sums, sums_by(filter_grad_kernel::<f64, 8, 4, 2, 4>));
+                    assert_eq!(sums, sums_by(filter_grad_kernel::<f64, 4, 1, 1, 1>));
                     add_by_tap(&g, &sums, &mut rows.take(k), taps);
                 }
                 for (a, b) in ours.iter().zip(&expected) {
