@@ -637,6 +637,8 @@ mod tests {
     fn equals_the_one_sample_loops_for_strides_and_paddings() {
         for g in [
             Geometry::square(1, 8, 5, 1, 0, 28, 28),
+            Geometry::square(8, 16, 5, 1, 0, 12, 12),
+            Geometry::square(2, 20, 3, 1, 1, 7, 10),
             Geometry::square(3, 9, 3, 1, 1, 7, 10),
             Geometry::square(2, 3, 3, 2, 1, 9, 8),
             Geometry::line(2, 5, 4, 3, 2, 17),
