@@ -662,6 +662,18 @@ mod tests {
             assert_eq!(y, direct, "{g:?}");
             convolve_runs::<f64, 8>(&g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
+            // And in f32, whose tiles on AVX-512 are wider.
+            let narrow = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+            let (x, w, bias) = (narrow(&x), narrow(&w), narrow(&bias));
+            let mut direct = vec![0.0; g.f * g.positions()];
+            conv_forward(&g, &w, Some(&bias), &x, &mut direct);
+            let mut xp = vec![0.0; layout.len(&g)];
+            pad(&g, layout, &x, &mut xp);
+            let mut taps = vec![0.0; taps_len(&g)];
+            by_tap(&g, &w, &mut taps);
+            let mut y = vec![0.0; g.f * g.positions()];
+            convolve(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            assert_eq!(y, direct, "{g:?}");
         }
     }
 
