@@ -4,8 +4,8 @@
 //! `target-cpu=native`).
 //!
 //! A kernel may also name a version for each level (AVX-512, AVX2, baseline), each with tiles
-//! sized for that CPU's registers: the convolution's filter gradient does, with sums whose
-//! order does not depend on the tile (`nn::layers::implicit`).
+//! sized for that CPU's registers: the convolution kernels do, with sums whose order does not
+//! depend on the tile (`nn::layers::implicit`).
 //!
 //! Both builds give the same bits. Rust never lets the compiler reorder floating-point
 //! operations or fuse a multiply and an add on its own (fusing would also need FMA, which is
