@@ -51,6 +51,15 @@ pub trait Scalar:
     /// standard library's `tanh`.
     fn fast_tanh(self) -> Self;
 
+    /// `s` as `f32` values if `Self` is `f32`: lets a generic kernel take a path written for
+    /// `f32` registers.
+    #[doc(hidden)]
+    fn as_f32s(s: &[Self]) -> Option<&[f32]>;
+
+    /// [`Scalar::as_f32s`] for writing.
+    #[doc(hidden)]
+    fn as_f32s_mut(s: &mut [Self]) -> Option<&mut [f32]>;
+
     /// `C ← α·A·B + β·C` on raw strided storage (`matrixmultiply::sgemm` / `dgemm`).
     ///
     /// `A` is `m×k`, `B` is `k×n`, `C` is `m×n`; element `(i, j)` of `A` is at
@@ -115,7 +124,7 @@ fn tanh_f32(x: f32) -> f32 {
 }
 
 macro_rules! impl_scalar {
-    ($t:ty, $gemm:path, $tanh:expr) => {
+    ($t:ty, $gemm:path, $tanh:expr, $f32s:expr, $f32s_mut:expr) => {
         impl Scalar for $t {
             #[inline(always)]
             fn of(x: f64) -> Self {
@@ -132,6 +141,14 @@ macro_rules! impl_scalar {
             #[inline(always)]
             fn fast_tanh(self) -> Self {
                 $tanh(self)
+            }
+            #[inline(always)]
+            fn as_f32s(s: &[Self]) -> Option<&[f32]> {
+                $f32s(s)
+            }
+            #[inline(always)]
+            fn as_f32s_mut(s: &mut [Self]) -> Option<&mut [f32]> {
+                $f32s_mut(s)
             }
             #[inline]
             unsafe fn gemm(
@@ -157,9 +174,15 @@ macro_rules! impl_scalar {
     };
 }
 
-impl_scalar!(f32, matrixmultiply::sgemm, tanh_f32);
+impl_scalar!(f32, matrixmultiply::sgemm, tanh_f32, Some, Some);
 // `Float::tanh` is `f64::tanh` with `std` and `libm`'s without.
-impl_scalar!(f64, matrixmultiply::dgemm, num_traits::Float::tanh);
+impl_scalar!(
+    f64,
+    matrixmultiply::dgemm,
+    num_traits::Float::tanh,
+    |_| None,
+    |_| None
+);
 
 /// `Self` and `U` are the same scalar type: what an optimizer of `U` values needs of the
 /// parameters it updates.

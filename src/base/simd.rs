@@ -32,6 +32,31 @@ pub(crate) fn has_avx512() -> bool {
     std::is_x86_feature_detected!("avx512f")
 }
 
+/// Registers of 16 `f32` (AVX-512) filled from and emptied into arrays: the library's one
+/// audited place for these loads and stores. The kernels written with AVX-512's vector type
+/// (`nn::layers::tiles`) use them; arithmetic on the registers needs no `unsafe`.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) mod f32x16 {
+    use core::arch::x86_64::{__m512, _mm512_loadu_ps, _mm512_storeu_ps};
+
+    /// The 16 values of `x` as a register.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn load(x: &[f32; 16]) -> __m512 {
+        // SAFETY: `x` is valid for reading 16 `f32`, and an unaligned load takes any address.
+        unsafe { _mm512_loadu_ps(x.as_ptr()) }
+    }
+
+    /// The 16 lanes of `v`, written to `out`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn store(out: &mut [f32; 16], v: __m512) {
+        // SAFETY: `out` is valid for writing 16 `f32`, and an unaligned store takes any
+        // address.
+        unsafe { _mm512_storeu_ps(out.as_mut_ptr(), v) }
+    }
+}
+
 /// `multiversion!(fn name[generics](args) -> R where [bounds] = kernel;)` defines `name`,
 /// which calls the `#[inline(always)]` function `kernel` compiled for AVX2 when the CPU has
 /// it, and for the baseline otherwise. The library's one audited place for calling code

@@ -13,6 +13,8 @@
 
 use crate::base::scalar::Scalar;
 use crate::base::simd;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+use crate::nn::layers::tiles;
 use crate::nn::layers::window::Geometry;
 
 /// Output columns computed together by [`convolve_runs`]: one AVX-512 register of `f32`.
@@ -263,11 +265,14 @@ fn run_block<T: Scalar, const NB: usize, const UNIT: bool>(
     acc
 }
 
-/// [`convolve_kernel`] with AVX-512's tiles: 16 filters to a register, or 8 when there
-/// are no more (or the scalar is `f64`), at up to 12 positions; or [`convolve_runs`] when
-/// runs of output columns fill more of the lanes than the filters do.
-#[inline(always)]
-#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+/// [`convolve_kernel`] with AVX-512's tiles. In `f32` with stride 1, the register tiles of
+/// `tiles.rs`: 16 filters in the lanes at up to 12 positions, or runs of 16 output columns
+/// when these fill more of the lanes than the filters do. Otherwise 16 filters to a
+/// register, or 8 when there are no more (or the scalar is `f64`), at up to 12 positions;
+/// or [`convolve_runs`] (`f32` with a stride).
+#[inline]
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
 fn convolve_wide<T: Scalar>(
     g: &Geometry,
     layout: Padded,
@@ -277,7 +282,26 @@ fn convolve_wide<T: Scalar>(
     y: &mut [T],
 ) {
     let (filter_lanes, run_lanes) = (lanes_padded(g.f), g.ow.div_ceil(RUN) * RUN);
-    if size_of::<T>() == 4 && g.ow * filter_lanes > g.f * run_lanes {
+    let runs = g.ow * filter_lanes > g.f * run_lanes;
+    if let (1, Some(weights), Some(xp), Some(y)) =
+        (g.sw, T::as_f32s(weights), T::as_f32s(xp), T::as_f32s_mut(y))
+    {
+        let inputs = tiles::Inputs {
+            g,
+            width: layout.width,
+            height: layout.height,
+            fp: filters_padded(g),
+            weights,
+            bias: bias.and_then(T::as_f32s),
+            xp,
+        };
+        return if runs {
+            tiles::convolve_runs(inputs, y)
+        } else {
+            tiles::convolve_filters(inputs, y)
+        };
+    }
+    if size_of::<T>() == 4 && runs {
         convolve_runs::<T, 8>(g, layout, weights, bias, xp, y)
     } else if g.f <= 8 || size_of::<T>() > 4 {
         convolve_at::<T, 8>(g, layout, weights, bias, xp, y)

@@ -13,6 +13,8 @@ mod pool;
 mod reference;
 mod residual;
 mod static_linear;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod tiles;
 pub(crate) mod window;
 
 pub(crate) use activation::sigmoid;

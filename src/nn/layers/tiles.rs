@@ -1,0 +1,191 @@
+//! The `f32` tiles of the implicit convolution kernels (`implicit.rs`) for AVX-512, written
+//! with the CPU's register type (`__m512`: 16 lanes) instead of arrays of scalars.
+//!
+//! The array versions leave the choice of vector direction to the compiler, which took the
+//! wrong one unless an index was hidden from it; the price was a bounds check and an address
+//! computation beside every broadcast, and `perf annotate` showed those checks, not the
+//! arithmetic, taking the time. Here the registers are explicit: a tile's inner loop is one
+//! load, a broadcast, a multiplication and an addition per register of sums, with one
+//! bounds check per window tap.
+//!
+//! The sums are the same as the array versions': each output is the bias plus its terms in
+//! the order of input channels, window rows, window columns (each filter-gradient sum runs
+//! over the positions in order), every product rounded and then added, without fused
+//! multiply-adds. The tiles therefore give the same bits as the other CPUs' (`implicit.rs`
+//! tests them against each other).
+
+use core::arch::x86_64::{__m512, _mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps};
+
+use crate::base::simd::f32x16::{load, store};
+use crate::nn::layers::window::Geometry;
+
+/// Lanes of a register.
+const LANES: usize = 16;
+
+/// Filters of a run tile ([`convolve_runs`]).
+const NB: usize = 8;
+
+/// What the convolution kernels read: the filters tap by tap (`weights[t·fp + i]` is tap
+/// `t` of filter `i`) and the sample zero-padded into rows of `width` values, `height` rows
+/// per channel, wide enough for the last run of output columns.
+#[derive(Clone, Copy)]
+pub(crate) struct Inputs<'a> {
+    pub(crate) g: &'a Geometry,
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) fp: usize,
+    pub(crate) weights: &'a [f32],
+    pub(crate) bias: Option<&'a [f32]>,
+    pub(crate) xp: &'a [f32],
+}
+
+impl Inputs<'_> {
+    /// The window rows of output row `oy` that do not lie wholly in the padding above or
+    /// below the input (those add only zeros).
+    #[inline]
+    fn rows(&self, oy: usize) -> core::ops::Range<usize> {
+        let (g, top) = (self.g, oy * self.g.sh);
+        g.ph.saturating_sub(top)..g.kh.min((g.ph + g.h).saturating_sub(top))
+    }
+}
+
+/// A stride-1 convolution with 16 neighbouring output columns in the lanes, for 8 filters at
+/// a time (each filter's weight broadcast across the lanes): for layers with fewer filters
+/// than lanes and output rows about as wide as a register.
+#[target_feature(enable = "avx512f")]
+pub(crate) fn convolve_runs(i: Inputs<'_>, y: &mut [f32]) {
+    let g = i.g;
+    debug_assert_eq!(g.sw, 1);
+    let positions = g.oh * g.ow;
+    let mut f0 = 0;
+    while f0 < g.f {
+        let filters = NB.min(g.f - f0);
+        let mut start = [0.0; NB];
+        if let Some(bias) = i.bias {
+            start[..filters].copy_from_slice(&bias[f0..f0 + filters]);
+        }
+        for oy in 0..g.oh {
+            let top = oy * g.sh;
+            let mut ox0 = 0;
+            while ox0 < g.ow {
+                let mut acc = [_mm512_set1_ps(0.0); NB];
+                for (a, &s) in acc.iter_mut().zip(&start) {
+                    *a = _mm512_set1_ps(s);
+                }
+                for c in 0..g.c {
+                    for ky in i.rows(oy) {
+                        let row =
+                            &i.xp[(c * i.height + top + ky) * i.width + ox0..][..g.kw - 1 + LANES];
+                        let taps = &i.weights[(c * g.kh + ky) * g.kw * i.fp + f0..]
+                            [..(g.kw - 1) * i.fp + NB];
+                        for kx in 0..g.kw {
+                            let x = load(row[kx..kx + LANES].try_into().expect("a run"));
+                            let w: &[f32; NB] =
+                                taps[kx * i.fp..][..NB].try_into().expect("8 filters");
+                            for (a, &w) in acc.iter_mut().zip(w) {
+                                *a = _mm512_add_ps(*a, _mm512_mul_ps(_mm512_set1_ps(w), x));
+                            }
+                        }
+                    }
+                }
+                let n = LANES.min(g.ow - ox0);
+                for (b, &a) in acc.iter().enumerate().take(filters) {
+                    let out = &mut y[(f0 + b) * positions + oy * g.ow + ox0..][..n];
+                    if let Ok(out) = out.try_into() {
+                        store(out, a);
+                    } else {
+                        // Lane by lane: a call to copy a few values costs more.
+                        let mut lanes = [0.0; LANES];
+                        store(&mut lanes, a);
+                        for (l, &v) in lanes.iter().enumerate() {
+                            if l < n {
+                                out[l] = v;
+                            }
+                        }
+                    }
+                }
+                ox0 += LANES;
+            }
+        }
+        f0 += NB;
+    }
+}
+
+/// A stride-1 convolution with 16 filters in the lanes, at `PB` neighbouring positions of an
+/// output row (12, 8 or 4, whichever divides the rows, else 4 and then one at a time).
+#[target_feature(enable = "avx512f")]
+pub(crate) fn convolve_filters(i: Inputs<'_>, y: &mut [f32]) {
+    let g = i.g;
+    debug_assert_eq!(g.sw, 1);
+    let mut f0 = 0;
+    while f0 < g.f {
+        let mut start = [0.0; LANES];
+        let filters = LANES.min(g.f - f0);
+        if let Some(bias) = i.bias {
+            start[..filters].copy_from_slice(&bias[f0..f0 + filters]);
+        }
+        let start = load(&start);
+        for oy in 0..g.oh {
+            let mut ox = 0;
+            if g.ow.is_multiple_of(12) {
+                while ox < g.ow {
+                    positions_tile::<12>(i, start, f0, oy, ox, y);
+                    ox += 12;
+                }
+            } else if g.ow.is_multiple_of(8) {
+                while ox < g.ow {
+                    positions_tile::<8>(i, start, f0, oy, ox, y);
+                    ox += 8;
+                }
+            }
+            while ox + 4 <= g.ow {
+                positions_tile::<4>(i, start, f0, oy, ox, y);
+                ox += 4;
+            }
+            while ox < g.ow {
+                positions_tile::<1>(i, start, f0, oy, ox, y);
+                ox += 1;
+            }
+        }
+        f0 += LANES;
+    }
+}
+
+/// The outputs of filters `f0 ..f0 + 16` at positions `ox ..ox + PB` of row `oy`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn positions_tile<const PB: usize>(
+    i: Inputs<'_>,
+    start: __m512,
+    f0: usize,
+    oy: usize,
+    ox: usize,
+    y: &mut [f32],
+) {
+    let g = i.g;
+    let mut acc = [start; PB];
+    let top = oy * g.sh;
+    for c in 0..g.c {
+        for ky in i.rows(oy) {
+            let line = &i.xp[(c * i.height + top + ky) * i.width + ox..][..PB - 1 + g.kw];
+            let taps =
+                &i.weights[(c * g.kh + ky) * g.kw * i.fp + f0..][..(g.kw - 1) * i.fp + LANES];
+            for kx in 0..g.kw {
+                let w = load(taps[kx * i.fp..][..LANES].try_into().expect("16 filters"));
+                let xs: &[f32; PB] = line[kx..kx + PB].try_into().expect("a run");
+                for (a, &x) in acc.iter_mut().zip(xs) {
+                    *a = _mm512_add_ps(*a, _mm512_mul_ps(w, _mm512_set1_ps(x)));
+                }
+            }
+        }
+    }
+    let positions = g.oh * g.ow;
+    let filters = LANES.min(g.f - f0);
+    for (j, &a) in acc.iter().enumerate() {
+        let mut lanes = [0.0; LANES];
+        store(&mut lanes, a);
+        for (l, &v) in lanes.iter().enumerate().take(filters) {
+            y[(f0 + l) * positions + oy * g.ow + ox + j] = v;
+        }
+    }
+}
