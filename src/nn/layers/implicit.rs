@@ -174,6 +174,7 @@ fn window_row<T: Scalar, const V: usize, const PB: usize>(
 /// than lanes and output rows about as wide as the lanes (the reference CNN's first layer,
 /// and the input gradient of its second).
 #[inline(always)]
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 fn convolve_runs<T: Scalar, const NB: usize>(
     g: &Geometry,
     layout: Padded,
@@ -223,6 +224,7 @@ fn convolve_runs<T: Scalar, const NB: usize>(
 /// gathered and scattered in memory (ten times slower, measured).
 #[inline(always)]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 fn run_block<T: Scalar, const NB: usize, const UNIT: bool>(
     g: &Geometry,
     layout: Padded,
@@ -313,6 +315,7 @@ fn convolve_wide<T: Scalar>(
 /// [`convolve_kernel`] with `V` filters to a register and the widest run of positions (12,
 /// 8 or 4) that divides the output rows.
 #[inline(always)]
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 fn convolve_at<T: Scalar, const V: usize>(
     g: &Geometry,
     layout: Padded,
