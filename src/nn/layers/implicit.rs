@@ -555,10 +555,12 @@ impl<T: Scalar> GradTile<'_, T> {
     }
 }
 
-/// [`filter_grad_kernel`] with AVX-512's tiles: 16 filters to a register, or 8 when there
-/// are no more (or the scalar is `f64`).
-#[inline(always)]
-#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+/// [`filter_grad_kernel`] with AVX-512's tiles: in `f32` for 3- and 5-wide windows, the
+/// register tiles of `tiles.rs` (16 filters to a register, whole window rows); otherwise 16
+/// filters to a register, or 8 when there are no more (or the scalar is `f64`).
+#[inline]
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
 fn filter_grad_wide<T: Scalar>(
     g: &Geometry,
     layout: Padded,
@@ -567,7 +569,47 @@ fn filter_grad_wide<T: Scalar>(
     taps: core::ops::Range<usize>,
     grad: &mut [T],
 ) {
-    if g.f <= 8 || size_of::<T>() > 4 {
+    if let (3 | 5, Some(xp), Some(dyt), Some(grad)) =
+        (g.kw, T::as_f32s(xp), T::as_f32s(dyt), T::as_f32s_mut(grad))
+    {
+        let i = tiles::GradInputs {
+            g,
+            width: layout.width,
+            height: layout.height,
+            fp: filters_padded(g),
+            xp,
+            dyt,
+        };
+        // Taps before the first whole window row of the part, or after the last.
+        let on = GradTile {
+            g,
+            layout,
+            xp,
+            dyt,
+            first: taps.start,
+        };
+        let first = taps.start;
+        for f0 in (0..g.f).step_by(16) {
+            let mut t = taps.start;
+            while t < taps.end {
+                let rows = if t.is_multiple_of(g.kw) {
+                    (taps.end - t) / g.kw
+                } else {
+                    0
+                };
+                t += match (g.kw, rows) {
+                    // At most 20 registers of sums: more, and the compiler spills them.
+                    (5, 4..) => tiles::filter_grad_rows::<4, 5>(i, t, f0, first, grad),
+                    (5, 2..) => tiles::filter_grad_rows::<2, 5>(i, t, f0, first, grad),
+                    (5, 1..) => tiles::filter_grad_rows::<1, 5>(i, t, f0, first, grad),
+                    (3, 6..) => tiles::filter_grad_rows::<6, 3>(i, t, f0, first, grad),
+                    (3, 3..) => tiles::filter_grad_rows::<3, 3>(i, t, f0, first, grad),
+                    (3, 1..) => tiles::filter_grad_rows::<1, 3>(i, t, f0, first, grad),
+                    _ => on.taps::<16, 1>(t, f0, grad),
+                };
+            }
+        }
+    } else if g.f <= 8 || size_of::<T>() > 4 {
         filter_grad_kernel::<T, 8, 7, 5, 8>(g, layout, xp, dyt, taps, grad)
     } else {
         filter_grad_kernel::<T, 16, 7, 5, 8>(g, layout, xp, dyt, taps, grad)

@@ -189,3 +189,74 @@ fn positions_tile<const PB: usize>(
         }
     }
 }
+
+/// What the filter-gradient tiles read: the sample zero-padded as for the convolution, and
+/// the output gradient position by position (`dyt[p·fp + i]`, `fp` filters to a row).
+#[derive(Clone, Copy)]
+pub(crate) struct GradInputs<'a> {
+    pub(crate) g: &'a Geometry,
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) fp: usize,
+    pub(crate) xp: &'a [f32],
+    pub(crate) dyt: &'a [f32],
+}
+
+/// The filter gradient of taps `t ..t + R·KW` (whole rows of a `KW`-wide window) for
+/// filters `f0 ..f0 + 16`, added to `grad` (row `t − first` holds tap `t`): each of the
+/// `R·KW` registers of sums runs over the positions in order. Returns the number of taps.
+#[target_feature(enable = "avx512f")]
+pub(crate) fn filter_grad_rows<const R: usize, const KW: usize>(
+    i: GradInputs<'_>,
+    t: usize,
+    f0: usize,
+    first: usize,
+    grad: &mut [f32],
+) -> usize {
+    let (g, width, fp) = (i.g, i.width, i.fp);
+    let mut starts = [0; R];
+    for (r, s) in starts.iter_mut().enumerate() {
+        let row = t / KW + r;
+        *s = (row / g.kh * i.height + row % g.kh) * width;
+    }
+    let span = (g.ow - 1) * g.sw + KW;
+    let mut acc = [[_mm512_set1_ps(0.0); KW]; R];
+    for (oy, dy) in i.dyt.chunks_exact(g.ow * fp).take(g.oh).enumerate() {
+        let mut lines: [&[f32]; R] = [&[]; R];
+        for (line, &s) in lines.iter_mut().zip(&starts) {
+            *line = &i.xp[s + oy * g.sh * width..][..span];
+        }
+        for ox in 0..g.ow {
+            let d = load(dy[ox * fp + f0..][..LANES].try_into().expect("16 filters"));
+            acc = grad_step(acc, &lines, ox * g.sw, d);
+        }
+    }
+    for (k, &a) in acc.iter().flatten().enumerate() {
+        let at = (t + k - first) * fp + f0;
+        let sums: &mut [f32; LANES] = (&mut grad[at..at + LANES]).try_into().expect("16 sums");
+        let total = _mm512_add_ps(load(sums), a);
+        store(sums, total);
+    }
+    R * KW
+}
+
+/// One position of [`filter_grad_rows`]: `acc[r][k] += xp[r][at + k] · d`. The sums go by
+/// value and are indexed with constants, so that they stay in registers (through iterators
+/// over the array, they were stored to memory at every position).
+#[inline]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)]
+fn grad_step<const R: usize, const KW: usize>(
+    mut acc: [[__m512; KW]; R],
+    lines: &[&[f32]; R],
+    at: usize,
+    d: __m512,
+) -> [[__m512; KW]; R] {
+    for r in 0..R {
+        let xs: &[f32; KW] = lines[r][at..][..KW].try_into().expect("a window row");
+        for k in 0..KW {
+            acc[r][k] = _mm512_add_ps(acc[r][k], _mm512_mul_ps(_mm512_set1_ps(xs[k]), d));
+        }
+    }
+    acc
+}
