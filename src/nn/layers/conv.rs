@@ -143,9 +143,9 @@ impl<T: Scalar> ConvCore<T> {
         let tape = tape.get_mut::<ConvTape<T>>();
         let (positions, patch) = (g.positions(), g.patch());
         let block = patch * positions;
-        for dyj in dy.chunks_exact(outputs) {
-            for (b, dyf) in self.bias_grad.iter_mut().zip(dyj.chunks_exact(positions)) {
-                *b += dyf.iter().fold(T::zero(), |s, &v| s + v);
+        if !self.bias_grad.is_empty() {
+            for dyj in dy.chunks_exact(outputs) {
+                add_plane_sums(dyj, positions, &mut self.bias_grad);
             }
         }
         // The filter gradient: the taps shared between the threads, each going through the
@@ -163,6 +163,7 @@ impl<T: Scalar> ConvCore<T> {
             let (xp, rest) = buffer.split_at_mut(layout.len(g));
             let (dyw, sums) = rest.split_at_mut(wide);
             sums.fill(T::zero());
+            dyw.fill(T::zero()); // the padding filters of `transpose`
             for (xj, dyj) in x.chunks_exact(inputs).zip(dy.chunks_exact(outputs)) {
                 pad(g, layout, xj, xp);
                 transpose(g, dyj, dyw);
@@ -217,6 +218,28 @@ impl<T: Scalar> ConvCore<T> {
                 value: &mut self.bias,
                 grad: &mut self.bias_grad,
             });
+        }
+    }
+}
+
+/// `sums[i] += Σ planes[i]` for the planes of `positions` values: each plane summed from zero
+/// in order, eight planes at a time so that their chains of additions overlap (one after the
+/// other, each waited on its additions' latency).
+fn add_plane_sums<T: Scalar>(planes: &[T], positions: usize, sums: &mut [T]) {
+    const AT_ONCE: usize = 8;
+    for (block, sums) in planes
+        .chunks(AT_ONCE * positions)
+        .zip(sums.chunks_mut(AT_ONCE))
+    {
+        let mut acc = [T::zero(); AT_ONCE];
+        let n = sums.len();
+        for p in 0..positions {
+            for (i, a) in acc.iter_mut().enumerate().take(n) {
+                *a += block[i * positions + p];
+            }
+        }
+        for (s, a) in sums.iter_mut().zip(acc) {
+            *s += a;
         }
     }
 }

@@ -396,13 +396,11 @@ fn lanes_padded(n: usize) -> usize {
 
 /// The output gradient `dy` (`f` planes of `oh x ow`) position by position, as
 /// [`filter_grad`] reads it: `out[p · fp + i] = dy[i · positions + p]` with `fp =`
-/// [`filters_padded`], and zeros for the filters `f ..fp`.
+/// [`filters_padded`]. The filters `f ..fp` are left as they are: the caller zeroes `out`
+/// once for a run of samples.
 pub(crate) fn transpose<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T]) {
     let fp = filters_padded(g);
     let out = &mut out[..g.positions() * fp];
-    for row in out.chunks_exact_mut(fp) {
-        row[g.f..].fill(T::zero());
-    }
     // Plane by plane, so that the reads run along memory.
     for (i, plane) in dy.chunks_exact(g.positions()).enumerate().take(g.f) {
         for (row, &v) in out[i..].chunks_mut(fp).zip(plane) {
