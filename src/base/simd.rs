@@ -14,12 +14,8 @@
 //! partial sums are explicit). `optim::tests` and `train::tests` check it in release builds,
 //! where the two builds differ in code (`cargo test --release --lib vectorised`).
 //!
-//! The training kernels of the convolutions (input and filter gradients, `nn::layers::implicit`)
-//! add each term with a fused multiply-add, explicitly (`mul_add`, `_mm512_fmadd_ps`): their
-//! AVX-512 and AVX2 versions run on CPUs with FMA, and their baseline version computes the same
-//! fused operation in software where the CPU lacks it, so they too give the same bits on every
-//! machine (slowly on the rare x86-64 CPUs without FMA). Everything else keeps the product
-//! rounded and then added.
+//! FMA would shorten the kernels' chains further but change the rounding on CPUs that have it,
+//! so results would depend on the machine; it is left out.
 
 /// Whether this CPU runs AVX2 code (the standard library detects it once and caches it).
 /// Without `std` or off x86-64, the baseline loops run.
@@ -27,14 +23,6 @@
 #[inline]
 pub(crate) fn has_avx2() -> bool {
     std::is_x86_feature_detected!("avx2")
-}
-
-/// Whether this CPU runs AVX2 code with fused multiply-adds (FMA), as the training kernels'
-/// AVX2 tiles need.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[inline]
-pub(crate) fn has_avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
 /// Whether this CPU runs AVX-512F code.
@@ -123,12 +111,12 @@ macro_rules! multiversion {
                     // instructions, which `has_avx512` just checked.
                     return unsafe { avx512($($arg),*) };
                 }
-                if crate::base::simd::has_avx2_fma() {
-                    #[target_feature(enable = "avx2,fma")]
+                if crate::base::simd::has_avx2() {
+                    #[target_feature(enable = "avx2")]
                     fn avx2<$($generics)*>($($arg: $ty),*) $(-> $ret)? $(where $($bounds)*)? {
                         $avx2($($arg),*)
                     }
-                    // SAFETY: as above, for AVX2 and FMA, which `has_avx2_fma` just checked.
+                    // SAFETY: as above, for AVX2, which `has_avx2` just checked.
                     return unsafe { avx2($($arg),*) };
                 }
             }

@@ -13,8 +13,8 @@ use crate::base::names::short_type_name;
 use crate::base::threads::run_parts;
 use crate::nn::layer::{DynTape, LayerInfo};
 use crate::nn::layers::implicit::{
-    Padded, add_by_tap, by_tap, convolve, convolve_fused, filter_grad, filters_padded, flip, pad,
-    taps_len, transpose, transposed,
+    Padded, add_by_tap, by_tap, convolve, filter_grad, filters_padded, flip, pad, taps_len,
+    transpose, transposed,
 };
 use crate::nn::layers::window::{Geometry, col2im, conv_backward, conv_forward};
 use crate::nn::param::{Param, ParamMut, Path, Shape};
@@ -312,7 +312,7 @@ fn input_grad_batch<T: Scalar>(
             match (&transposed, layout) {
                 (Some(t), Some(layout)) => {
                     pad(t, layout, dyj, buffer);
-                    convolve_fused(t, layout, flipped, None, buffer, dxj);
+                    convolve(t, layout, flipped, None, buffer, dxj);
                 }
                 _ => {
                     let dyj = (dyj, positions, 1);

@@ -6,15 +6,10 @@
 //! flipped filters), and for the filter gradient.
 //!
 //! Each output is the bias plus its terms in the order of input channels, window rows, window
-//! columns: the order of the one-sample loops in `window.rs`. The forward pass adds each
-//! rounded product, as those loops do, so both give the same values (the window positions
-//! over the padding add `w · 0`, which can only turn a `−0` sum into `+0`). The training
-//! kernels (the input gradient, [`convolve_fused`], and the filter gradient) add each term by
-//! a fused multiply-add, in software where the CPU has none: the same order, one rounding
-//! per term. A tile's size changes which sums are computed together, never the order of a
-//! sum's terms or its rounding, so the tiles can be sized for each CPU's registers and give
-//! the same bits on every machine. `f32` with AVX-512 has tiles written with the CPU's
-//! register type (`tiles.rs`).
+//! columns: the order of the one-sample loops in `window.rs`, without fused multiply-adds, so
+//! both give the same values (the window positions over the padding add `w · 0`, which can
+//! only turn a `−0` sum into `+0`). A tile's size changes which sums are computed together,
+//! never the order of a sum's terms, so the tiles can be sized for each CPU's registers.
 
 use crate::base::scalar::Scalar;
 use crate::base::simd;
@@ -67,7 +62,7 @@ pub(crate) fn pad<T: Scalar>(g: &Geometry, layout: Padded, x: &[T], xp: &mut [T]
 ///
 /// A tile is `V` filters at `PB` neighbouring positions of an output row.
 #[inline(always)]
-fn convolve_kernel<T: Scalar, const V: usize, const PB: usize, const FUSED: bool>(
+fn convolve_kernel<T: Scalar, const V: usize, const PB: usize>(
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -92,11 +87,11 @@ fn convolve_kernel<T: Scalar, const V: usize, const PB: usize, const FUSED: bool
         for oy in 0..g.oh {
             let mut ox = 0;
             while ox + PB <= g.ow {
-                tile.run::<PB, FUSED>(oy, ox, y);
+                tile.run::<PB>(oy, ox, y);
                 ox += PB;
             }
             while ox < g.ow {
-                tile.run::<1, FUSED>(oy, ox, y);
+                tile.run::<1>(oy, ox, y);
                 ox += 1;
             }
         }
@@ -117,7 +112,7 @@ struct OutTile<'a, T, const V: usize> {
 impl<T: Scalar, const V: usize> OutTile<'_, T, V> {
     /// The outputs at positions `ox ..ox + PB` of row `oy`.
     #[inline(always)]
-    fn run<const PB: usize, const FUSED: bool>(&self, oy: usize, ox: usize, y: &mut [T]) {
+    fn run<const PB: usize>(&self, oy: usize, ox: usize, y: &mut [T]) {
         let (g, layout) = (self.g, self.layout);
         let fp = filters_padded(g);
         let mut acc = [self.start; PB];
@@ -130,7 +125,7 @@ impl<T: Scalar, const V: usize> OutTile<'_, T, V> {
                 let at = (c * layout.height + top + ky) * layout.width + ox * g.sw;
                 let line = &self.xp[at..at + span];
                 let taps = &self.weights[(c * g.kh + ky) * g.kw * fp..][..g.kw * fp];
-                acc = window_row::<T, V, PB, FUSED>(acc, line, taps, fp, self.f0, g.sw);
+                acc = window_row::<T, V, PB>(acc, line, taps, fp, self.f0, g.sw);
             }
         }
         let positions = g.positions();
@@ -154,7 +149,7 @@ impl<T: Scalar, const V: usize> OutTile<'_, T, V> {
 /// sums in memory: ten times slower.)
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-fn window_row<T: Scalar, const V: usize, const PB: usize, const FUSED: bool>(
+fn window_row<T: Scalar, const V: usize, const PB: usize>(
     mut acc: [[T; V]; PB],
     line: &[T],
     taps: &[T],
@@ -167,7 +162,7 @@ fn window_row<T: Scalar, const V: usize, const PB: usize, const FUSED: bool>(
         for j in 0..PB {
             let x = line[j * sw + kx];
             for l in 0..V {
-                acc[j][l] = multiply_add::<T, FUSED>(w[l], x, acc[j][l]);
+                acc[j][l] += w[l] * x;
             }
         }
     }
@@ -180,7 +175,7 @@ fn window_row<T: Scalar, const V: usize, const PB: usize, const FUSED: bool>(
 /// and the input gradient of its second).
 #[inline(always)]
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
-fn convolve_runs<T: Scalar, const NB: usize, const FUSED: bool>(
+fn convolve_runs<T: Scalar, const NB: usize>(
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -201,13 +196,9 @@ fn convolve_runs<T: Scalar, const NB: usize, const FUSED: bool>(
                     _ => [T::zero(); RUN],
                 });
                 let acc = if g.sw == 1 {
-                    run_block::<T, NB, true, FUSED>(
-                        g, layout, weights, fp, xp, acc, oy, ox0, f0, step,
-                    )
+                    run_block::<T, NB, true>(g, layout, weights, fp, xp, acc, oy, ox0, f0, step)
                 } else {
-                    run_block::<T, NB, false, FUSED>(
-                        g, layout, weights, fp, xp, acc, oy, ox0, f0, step,
-                    )
+                    run_block::<T, NB, false>(g, layout, weights, fp, xp, acc, oy, ox0, f0, step)
                 };
                 let n = RUN.min(g.ow - ox0);
                 for (b, a) in acc.iter().enumerate().take(filters) {
@@ -234,7 +225,7 @@ fn convolve_runs<T: Scalar, const NB: usize, const FUSED: bool>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
-fn run_block<T: Scalar, const NB: usize, const UNIT: bool, const FUSED: bool>(
+fn run_block<T: Scalar, const NB: usize, const UNIT: bool>(
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -267,7 +258,7 @@ fn run_block<T: Scalar, const NB: usize, const UNIT: bool, const FUSED: bool>(
                     // One filter's weight times a run of inputs: a vector product.
                     let w = w[b * step];
                     for l in 0..RUN {
-                        acc[b][l] = multiply_add::<T, FUSED>(w, xin[l], acc[b][l]);
+                        acc[b][l] += w * xin[l];
                     }
                 }
             }
@@ -284,7 +275,7 @@ fn run_block<T: Scalar, const NB: usize, const UNIT: bool, const FUSED: bool>(
 #[inline]
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-fn convolve_wide<T: Scalar, const FUSED: bool>(
+fn convolve_wide<T: Scalar>(
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -307,17 +298,17 @@ fn convolve_wide<T: Scalar, const FUSED: bool>(
             xp,
         };
         return if runs {
-            tiles::convolve_runs::<FUSED>(inputs, y)
+            tiles::convolve_runs(inputs, y)
         } else {
-            tiles::convolve_filters::<FUSED>(inputs, y)
+            tiles::convolve_filters(inputs, y)
         };
     }
     if size_of::<T>() == 4 && runs {
-        convolve_runs::<T, 8, FUSED>(g, layout, weights, bias, xp, y)
+        convolve_runs::<T, 8>(g, layout, weights, bias, xp, y)
     } else if g.f <= 8 || size_of::<T>() > 4 {
-        convolve_at::<T, 8, FUSED>(g, layout, weights, bias, xp, y)
+        convolve_at::<T, 8>(g, layout, weights, bias, xp, y)
     } else {
-        convolve_at::<T, 16, FUSED>(g, layout, weights, bias, xp, y)
+        convolve_at::<T, 16>(g, layout, weights, bias, xp, y)
     }
 }
 
@@ -325,7 +316,7 @@ fn convolve_wide<T: Scalar, const FUSED: bool>(
 /// 8 or 4) that divides the output rows.
 #[inline(always)]
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
-fn convolve_at<T: Scalar, const V: usize, const FUSED: bool>(
+fn convolve_at<T: Scalar, const V: usize>(
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -334,16 +325,16 @@ fn convolve_at<T: Scalar, const V: usize, const FUSED: bool>(
     y: &mut [T],
 ) {
     if g.ow.is_multiple_of(12) {
-        convolve_kernel::<T, V, 12, FUSED>(g, layout, weights, bias, xp, y)
+        convolve_kernel::<T, V, 12>(g, layout, weights, bias, xp, y)
     } else if g.ow.is_multiple_of(8) {
-        convolve_kernel::<T, V, 8, FUSED>(g, layout, weights, bias, xp, y)
+        convolve_kernel::<T, V, 8>(g, layout, weights, bias, xp, y)
     } else {
-        convolve_kernel::<T, V, 4, FUSED>(g, layout, weights, bias, xp, y)
+        convolve_kernel::<T, V, 4>(g, layout, weights, bias, xp, y)
     }
 }
 
 simd::multiversion! {
-    /// [`convolve_kernel`] with tiles for the CPU's registers (the forward pass).
+    /// [`convolve_kernel`] with tiles for the CPU's registers.
     pub(crate) fn convolve[T: Scalar](
         g: &Geometry,
         layout: Padded,
@@ -352,35 +343,10 @@ simd::multiversion! {
         xp: &[T],
         y: &mut [T],
     ) = {
-        avx512: convolve_wide::<T, false>,
-        avx2: convolve_at::<T, 8, false>,
-        baseline: convolve_kernel::<T, 8, 4, false>,
+        avx512: convolve_wide::<T>,
+        avx2: convolve_at::<T, 8>,
+        baseline: convolve_kernel::<T, 8, 4>,
     };
-}
-
-simd::multiversion! {
-    /// [`convolve`] with each term added by a fused multiply-add (one rounding): the input
-    /// gradient of stride-1 convolutions.
-    pub(crate) fn convolve_fused[T: Scalar](
-        g: &Geometry,
-        layout: Padded,
-        weights: &[T],
-        bias: Option<&[T]>,
-        xp: &[T],
-        y: &mut [T],
-    ) = {
-        avx512: convolve_wide::<T, true>,
-        avx2: convolve_at::<T, 8, true>,
-        baseline: convolve_kernel::<T, 8, 4, true>,
-    };
-}
-
-/// `a·b + c`: fused (one rounding) for `FUSED`, else the product rounded and then added.
-/// Without a fused multiply-add in the CPU, the fused one is computed in software: slower,
-/// the same value.
-#[inline(always)]
-fn multiply_add<T: Scalar, const FUSED: bool>(a: T, b: T, c: T) -> T {
-    if FUSED { a.mul_add(b, c) } else { c + a * b }
 }
 
 /// The filters of a row of [`transpose`]d output gradient, rounded up so that the widest
@@ -412,10 +378,9 @@ pub(crate) fn transpose<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T]) {
 /// Adds one sample's filter gradient for the taps `taps` (of `(c·kh + ky)·kw + kx`) to
 /// `grad`, tap by tap ([`add_by_tap`] adds it to the weights' gradient):
 /// `grad[(t − taps.start)·fp + i] += Σ dy[i, oy, ox] · xp[c, oy·sh + ky, ox·sw + kx]`, with
-/// `xp` the padded sample, `dy` [`transpose`]d and `fp =` [`filters_padded`]. Each sum runs
-/// over the positions in order, one fused multiply-add per term, in one lane of a register
-/// that holds a run of filters, so its value does not depend on the tile that computes it,
-/// the vector width or the thread count.
+/// `xp` the padded sample, `dy` [`transpose`]d and `fp =` [`filters_padded`]. Each sum runs over the positions in order, in
+/// one lane of a register that holds a run of filters, so its value does not depend on the
+/// tile that computes it, the vector width or the thread count.
 ///
 /// Tiles of `R3` or `R5` whole window rows serve 3- and 5-wide windows (each input value
 /// loaded once per position and row); other taps go `TB` at a time. `V` filters share a
@@ -505,7 +470,7 @@ fn row_pass<T: Scalar, const V: usize, const R: usize, const KW: usize>(
             let x: &[T; KW] = lines[r][ox * sw..][..KW].try_into().expect("a window row");
             for k in 0..KW {
                 for l in 0..V {
-                    acc[r][k][l] = x[k].mul_add(d[l], acc[r][k][l]);
+                    acc[r][k][l] += x[k] * d[l];
                 }
             }
         }
@@ -573,7 +538,7 @@ impl<T: Scalar> GradTile<'_, T> {
                 for (a, &at) in acc.iter_mut().zip(&at) {
                     let x = self.xp[base + at];
                     for (a, &d) in a.iter_mut().zip(d) {
-                        *a = x.mul_add(d, *a);
+                        *a += x * d;
                     }
                 }
             }
@@ -758,11 +723,11 @@ mod tests {
             convolve(&g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
             // The tiles of the other CPUs give the same bits.
-            convolve_kernel::<f64, 4, 1, false>(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            convolve_kernel::<f64, 4, 1>(&g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
-            convolve_kernel::<f64, 16, 12, false>(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            convolve_kernel::<f64, 16, 12>(&g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
-            convolve_runs::<f64, 8, false>(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            convolve_runs::<f64, 8>(&g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
             // And in f32, whose tiles on AVX-512 are wider.
             let narrow = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
@@ -863,31 +828,10 @@ mod tests {
             let mut dyp = vec![0.0; layout.len(&t)];
             pad(&t, layout, &dy, &mut dyp);
             let mut ours = vec![0.0; x.len()];
-            convolve_fused(&t, layout, &flipped, None, &dyp, &mut ours);
+            convolve(&t, layout, &flipped, None, &dyp, &mut ours);
             for (a, b) in ours.iter().zip(&dx) {
                 assert!((a - b).abs() < 1e-12, "{a} against {b}");
             }
-            // Every tiling rounds once per term, in the same order: the same bits.
-            let mut other = vec![0.0; x.len()];
-            convolve_kernel::<f64, 4, 1, true>(&t, layout, &flipped, None, &dyp, &mut other);
-            assert_eq!(other, ours);
-            convolve_kernel::<f64, 16, 12, true>(&t, layout, &flipped, None, &dyp, &mut other);
-            assert_eq!(other, ours);
-            convolve_runs::<f64, 8, true>(&t, layout, &flipped, None, &dyp, &mut other);
-            assert_eq!(other, ours);
-            // In f32 too, whose AVX-512 tiles are `tiles.rs`', with values whose products
-            // round.
-            let narrow = |v: &[f64]| v.iter().map(|&v| (v * 0.37) as f32).collect::<Vec<f32>>();
-            let (flipped, dyp) = (narrow(&flipped), narrow(&dyp));
-            let (mut ours, mut other) = (vec![0.0_f32; x.len()], vec![0.0_f32; x.len()]);
-            convolve_fused(&t, layout, &flipped, None, &dyp, &mut ours);
-            convolve_kernel::<f32, 4, 1, true>(&t, layout, &flipped, None, &dyp, &mut other);
-            assert_eq!(other, ours);
-            convolve_runs::<f32, 8, true>(&t, layout, &flipped, None, &dyp, &mut other);
-            assert_eq!(other, ours);
-            // And the plain forward tiles round twice per term: another value somewhere.
-            convolve(&t, layout, &flipped, None, &dyp, &mut other);
-            assert_ne!(other, ours);
         }
         assert!(transposed(&Geometry::square(1, 1, 3, 2, 0, 7, 7)).is_none());
     }

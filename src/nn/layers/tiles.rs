@@ -10,11 +10,11 @@
 //!
 //! The sums are the same as the array versions': each output is the bias plus its terms in
 //! the order of input channels, window rows, window columns (each filter-gradient sum runs
-//! over the positions in order), every product rounded and then added in the forward pass
-//! and fused with its addition in the training kernels. The tiles therefore give the same
-//! bits as the other CPUs' (`implicit.rs` tests them against each other).
+//! over the positions in order), every product rounded and then added, without fused
+//! multiply-adds. The tiles therefore give the same bits as the other CPUs' (`implicit.rs`
+//! tests them against each other).
 
-use core::arch::x86_64::{__m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_set1_ps};
+use core::arch::x86_64::{__m512, _mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps};
 
 use crate::base::simd::f32x16::{load, store};
 use crate::nn::layers::window::Geometry;
@@ -53,7 +53,7 @@ impl Inputs<'_> {
 /// a time (each filter's weight broadcast across the lanes): for layers with fewer filters
 /// than lanes and output rows about as wide as a register.
 #[target_feature(enable = "avx512f")]
-pub(crate) fn convolve_runs<const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) {
+pub(crate) fn convolve_runs(i: Inputs<'_>, y: &mut [f32]) {
     let g = i.g;
     debug_assert_eq!(g.sw, 1);
     let positions = g.oh * g.ow;
@@ -83,7 +83,7 @@ pub(crate) fn convolve_runs<const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) {
                             let w: &[f32; NB] =
                                 taps[kx * i.fp..][..NB].try_into().expect("8 filters");
                             for (a, &w) in acc.iter_mut().zip(w) {
-                                *a = multiply_add::<FUSED>(_mm512_set1_ps(w), x, *a);
+                                *a = _mm512_add_ps(*a, _mm512_mul_ps(_mm512_set1_ps(w), x));
                             }
                         }
                     }
@@ -114,7 +114,7 @@ pub(crate) fn convolve_runs<const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) {
 /// A stride-1 convolution with 16 filters in the lanes, at `PB` neighbouring positions of an
 /// output row (12, 8 or 4, whichever divides the rows, else 4 and then one at a time).
 #[target_feature(enable = "avx512f")]
-pub(crate) fn convolve_filters<const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) {
+pub(crate) fn convolve_filters(i: Inputs<'_>, y: &mut [f32]) {
     let g = i.g;
     debug_assert_eq!(g.sw, 1);
     let mut f0 = 0;
@@ -129,21 +129,21 @@ pub(crate) fn convolve_filters<const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) 
             let mut ox = 0;
             if g.ow.is_multiple_of(12) {
                 while ox < g.ow {
-                    positions_tile::<12, FUSED>(i, start, f0, oy, ox, y);
+                    positions_tile::<12>(i, start, f0, oy, ox, y);
                     ox += 12;
                 }
             } else if g.ow.is_multiple_of(8) {
                 while ox < g.ow {
-                    positions_tile::<8, FUSED>(i, start, f0, oy, ox, y);
+                    positions_tile::<8>(i, start, f0, oy, ox, y);
                     ox += 8;
                 }
             }
             while ox + 4 <= g.ow {
-                positions_tile::<4, FUSED>(i, start, f0, oy, ox, y);
+                positions_tile::<4>(i, start, f0, oy, ox, y);
                 ox += 4;
             }
             while ox < g.ow {
-                positions_tile::<1, FUSED>(i, start, f0, oy, ox, y);
+                positions_tile::<1>(i, start, f0, oy, ox, y);
                 ox += 1;
             }
         }
@@ -154,7 +154,7 @@ pub(crate) fn convolve_filters<const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) 
 /// The outputs of filters `f0 ..f0 + 16` at positions `ox ..ox + PB` of row `oy`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn positions_tile<const PB: usize, const FUSED: bool>(
+fn positions_tile<const PB: usize>(
     i: Inputs<'_>,
     start: __m512,
     f0: usize,
@@ -174,7 +174,7 @@ fn positions_tile<const PB: usize, const FUSED: bool>(
                 let w = load(taps[kx * i.fp..][..LANES].try_into().expect("16 filters"));
                 let xs: &[f32; PB] = line[kx..kx + PB].try_into().expect("a run");
                 for (a, &x) in acc.iter_mut().zip(xs) {
-                    *a = multiply_add::<FUSED>(w, _mm512_set1_ps(x), *a);
+                    *a = _mm512_add_ps(*a, _mm512_mul_ps(w, _mm512_set1_ps(x)));
                 }
             }
         }
@@ -255,19 +255,8 @@ fn grad_step<const R: usize, const KW: usize>(
     for r in 0..R {
         let xs: &[f32; KW] = lines[r][at..][..KW].try_into().expect("a window row");
         for k in 0..KW {
-            acc[r][k] = _mm512_fmadd_ps(_mm512_set1_ps(xs[k]), d, acc[r][k]);
+            acc[r][k] = _mm512_add_ps(acc[r][k], _mm512_mul_ps(_mm512_set1_ps(xs[k]), d));
         }
     }
     acc
-}
-
-/// `a·b + c`: fused (one rounding) for `FUSED`, else the product rounded and then added.
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn multiply_add<const FUSED: bool>(a: __m512, b: __m512, c: __m512) -> __m512 {
-    if FUSED {
-        _mm512_fmadd_ps(a, b, c)
-    } else {
-        _mm512_add_ps(c, _mm512_mul_ps(a, b))
-    }
 }
