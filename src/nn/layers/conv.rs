@@ -232,10 +232,19 @@ fn add_plane_sums<T: Scalar>(planes: &[T], positions: usize, sums: &mut [T]) {
         .zip(sums.chunks_mut(AT_ONCE))
     {
         let mut acc = [T::zero(); AT_ONCE];
-        let n = sums.len();
-        for p in 0..positions {
-            for (i, a) in acc.iter_mut().enumerate().take(n) {
-                *a += block[i * positions + p];
+        let planes: [&[T]; AT_ONCE] =
+            core::array::from_fn(|i| block.get(i * positions..(i + 1) * positions).unwrap_or(&[]));
+        if planes.iter().all(|plane| plane.len() == positions) {
+            // Eight whole planes, each cut to `positions`: no checks in the loop.
+            let planes = planes.map(|plane| &plane[..positions]);
+            for p in 0..positions {
+                for (a, plane) in acc.iter_mut().zip(&planes) {
+                    *a += plane[p];
+                }
+            }
+        } else {
+            for (a, plane) in acc.iter_mut().zip(&planes) {
+                *a = plane.iter().fold(T::zero(), |s, &v| s + v);
             }
         }
         for (s, a) in sums.iter_mut().zip(acc) {
@@ -1009,6 +1018,22 @@ mod tests {
     use crate::nn::layers::reference::*;
     use crate::testing::check_layer_gradients;
     use rand::SeedableRng;
+
+    /// The bias gradient's sums, eight planes at a time, equal each plane summed in order.
+    #[test]
+    fn plane_sums_are_each_planes_sum_in_order() {
+        for (planes, positions) in [(3, 5), (8, 64), (11, 7), (16, 576)] {
+            let dy: Vec<f32> = (0..planes * positions)
+                .map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6)
+                .collect();
+            let mut sums = vec![0.5_f32; planes];
+            add_plane_sums(&dy, positions, &mut sums);
+            for (i, s) in sums.iter().enumerate() {
+                let plane = &dy[i * positions..][..positions];
+                assert_eq!(*s, 0.5 + plane.iter().fold(0.0, |s, &v| s + v));
+            }
+        }
+    }
 
     fn filled<const N: usize>(f: fn(usize) -> f64) -> SVector<f64, N> {
         SVector::from_fn(|i, _| f(i))
