@@ -134,7 +134,12 @@ fn cnn(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1000));
     for threads in [1, 2] {
         with_threads(threads, || {
-            group.bench_function(format!("{threads} thread(s)"), |b| {
+            // The library's inference call, which runs the batch in chunks of 24 samples.
+            group.bench_function(format!("predict_batch, {threads} thread(s)"), |b| {
+                b.iter(|| net.predict_batch(black_box(&x)))
+            });
+            // One pass of each layer over all 1,000 samples.
+            group.bench_function(format!("forward_batch, {threads} thread(s)"), |b| {
                 b.iter(|| net.forward_batch(black_box(&x), &mut y, &mut tape))
             });
         })

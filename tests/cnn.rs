@@ -135,3 +135,38 @@ fn the_summary_shows_images_as_channels_height_and_width() {
         4 * 9 + 4 + 6 * 36 + 6 + 6 * 2 + 2
     );
 }
+
+type Reference = Net![
+    Input<1, 28, 28>,
+    Conv2d<1, 8, 5>, Relu, MaxPool2d<2>,
+    Conv2d<8, 16, 5>, Relu, MaxPool2d<2>,
+    Flatten,
+    Linear<256, 64>, Relu,
+    Linear<64, 10>,
+];
+
+type Mlp = Net![Input<784>, Linear<784, 128>, Relu, Linear<128, 10>];
+
+/// `predict_batch` runs a minibatch a chunk of samples at a time (24 for the reference CNN,
+/// 280 for the MLP): every sample's outputs are those of one `forward_batch` over the whole
+/// minibatch, bit for bit, with whole and partial chunks, on one and two threads.
+#[test]
+fn inference_in_chunks_gives_the_whole_batchs_outputs() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let cnn = Reference::init(&mut rng);
+    let mlp = Mlp::init(&mut rng);
+    for n in [1, 7, 24, 50, 301, 600] {
+        let x = Batch::<f32, 784>::from_fn(n, |_, _| rng.random_range(0.0..1.0f32));
+        for threads in [1, 2] {
+            with_threads(threads, || {
+                let mut whole = Batch::zeros(n);
+                cnn.forward_batch(&x, &mut whole, &mut Default::default());
+                assert_eq!(cnn.predict_batch(&x), whole, "CNN, {n} samples");
+                let mut whole = Batch::zeros(n);
+                mlp.forward_batch(&x, &mut whole, &mut Default::default());
+                assert_eq!(mlp.predict_batch(&x), whole, "MLP, {n} samples");
+            })
+            .expect("threads");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use crate::alloc_prelude::*;
 use crate::base::disjoint::{DisjointParts, DisjointRows};
 use crate::base::linalg::{ensure_cols, split_inputs};
 use crate::base::threads::{current_threads, run_parts};
-use crate::nn::layer::DynTape;
+use crate::nn::layer::infer_in_chunks;
 use crate::{base::linalg::Batch, base::scalar::Scalar, error::Error, nn::layer::Layer};
 
 /// Values from which [`Dataset::gather`] shares the copy between the threads: one MNIST
@@ -306,23 +306,12 @@ impl<T: Scalar, const I: usize, Y> Dataset<T, I, Y> {
         });
     }
 
-    /// The network's outputs for every sample, one per column, computed in minibatches of
-    /// 1,024 (for the metrics; a program runs [`Layer::predict_batch`] or `evaluate`).
+    /// The network's outputs for every sample, one per column, computed a chunk of samples at
+    /// a time as [`Layer::predict_batch`] does (for the metrics; a program runs
+    /// [`Layer::predict_batch`] or `evaluate`).
     pub(crate) fn outputs<N: Layer<T, I, O>, const O: usize>(&self, net: &N) -> Batch<T, O> {
-        const CHUNK: usize = 1024;
         let mut out = Batch::<T, O>::zeros(self.len());
-        let mut x = Batch::<T, I>::zeros(0);
-        let mut y = Batch::<T, O>::zeros(0);
-        let mut tape = DynTape::default();
-        let source = self.features.as_slice();
-        for start in (0..self.len()).step_by(CHUNK) {
-            let end = (start + CHUNK).min(self.len());
-            ensure_cols(&mut x, end - start);
-            x.as_mut_slice()
-                .copy_from_slice(&source[start * I..end * I]);
-            net.forward_batch(&x, &mut y, &mut tape);
-            out.as_mut_slice()[start * O..end * O].copy_from_slice(y.as_slice());
-        }
+        infer_in_chunks(net, self.features.as_slice(), out.as_mut_slice());
         out
     }
 }
