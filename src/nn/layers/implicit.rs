@@ -596,8 +596,8 @@ fn filter_grad_wide<T: Scalar>(
                     0
                 };
                 t += match (g.kw, rows) {
-                    // At most 20 registers of sums: more, and the compiler spills them.
-                    (5, 4..) => tiles::filter_grad_rows::<4, 5>(i, t, f0, first, grad),
+                    // 25 registers of sums, of AVX-512's 32.
+                    (5, 5..) => tiles::filter_grad_rows::<5, 5>(i, t, f0, first, grad),
                     (5, 2..) => tiles::filter_grad_rows::<2, 5>(i, t, f0, first, grad),
                     (5, 1..) => tiles::filter_grad_rows::<1, 5>(i, t, f0, first, grad),
                     (3, 6..) => tiles::filter_grad_rows::<6, 3>(i, t, f0, first, grad),

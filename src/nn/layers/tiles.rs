@@ -231,13 +231,31 @@ pub(crate) fn filter_grad_rows<const R: usize, const KW: usize>(
             acc = grad_step(acc, &lines, ox * g.sw, d);
         }
     }
-    for (k, &a) in acc.iter().flatten().enumerate() {
-        let at = (t + k - first) * fp + f0;
-        let sums: &mut [f32; LANES] = (&mut grad[at..at + LANES]).try_into().expect("16 sums");
-        let total = _mm512_add_ps(load(sums), a);
-        store(sums, total);
-    }
+    add_sums(acc, grad, (t - first) * fp + f0, fp);
     R * KW
+}
+
+/// `grad[at + k·fp ..][..16] += acc[k]` for the sums of [`filter_grad_rows`], taken by value
+/// and indexed with constants: iterating over the array kept it in memory, and the tile's
+/// loop then stored every sum at every position.
+#[inline]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)]
+fn add_sums<const R: usize, const KW: usize>(
+    acc: [[__m512; KW]; R],
+    grad: &mut [f32],
+    at: usize,
+    fp: usize,
+) {
+    for r in 0..R {
+        for k in 0..KW {
+            let at = at + (r * KW + k) * fp;
+            let sums: &mut [f32; LANES] =
+                (&mut grad[at..at + LANES]).try_into().expect("16 sums");
+            let total = _mm512_add_ps(load(sums), acc[r][k]);
+            store(sums, total);
+        }
+    }
 }
 
 /// One position of [`filter_grad_rows`]: `acc[r][k] += xp[r][at + k] · d`. The sums go by
