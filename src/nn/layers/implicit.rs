@@ -365,12 +365,20 @@ fn lanes_padded(n: usize) -> usize {
 /// [`filters_padded`]. The filters `f ..fp` are left as they are: the caller zeroes `out`
 /// once for a run of samples.
 pub(crate) fn transpose<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T]) {
-    let fp = filters_padded(g);
-    let out = &mut out[..g.positions() * fp];
-    // Plane by plane, so that the reads run along memory.
-    for (i, plane) in dy.chunks_exact(g.positions()).enumerate().take(g.f) {
-        for (row, &v) in out[i..].chunks_mut(fp).zip(plane) {
-            row[0] = v;
+    let (fp, positions) = (filters_padded(g), g.positions());
+    let out = &mut out[..positions * fp];
+    let dy = &dy[..g.f * positions];
+    // Blocks of 16 positions: each plane's 16 values read along memory, then written across
+    // the block's rows (plane by plane over the whole sample, every write went to another
+    // cache line).
+    const BLOCK: usize = 16;
+    for (b, rows) in out.chunks_mut(BLOCK * fp).enumerate() {
+        let p0 = b * BLOCK;
+        let n = BLOCK.min(positions - p0);
+        for (i, plane) in dy.chunks_exact(positions).enumerate() {
+            for (j, &v) in plane[p0..p0 + n].iter().enumerate() {
+                rows[j * fp + i] = v;
+            }
         }
     }
 }

@@ -250,8 +250,7 @@ fn add_sums<const R: usize, const KW: usize>(
     for r in 0..R {
         for k in 0..KW {
             let at = at + (r * KW + k) * fp;
-            let sums: &mut [f32; LANES] =
-                (&mut grad[at..at + LANES]).try_into().expect("16 sums");
+            let sums: &mut [f32; LANES] = (&mut grad[at..at + LANES]).try_into().expect("16 sums");
             let total = _mm512_add_ps(load(sums), acc[r][k]);
             store(sums, total);
         }
