@@ -108,8 +108,11 @@ macro_rules! elementwise_layer {
             ) {
                 if let Some(dx) = dx {
                     ensure_cols(dx, dy.ncols());
-                    dx.as_mut_slice().copy_from_slice(dy.as_slice());
-                    chain_rule(self, x.as_slice(), y.as_slice(), dx.as_mut_slice());
+                    // One pass, `dx = dy · f′`, rather than a copy of `dy` then a pass.
+                    let (x, y, dy) = (x.as_slice(), y.as_slice(), dy.as_slice());
+                    for (((d, &g), &x), &y) in dx.as_mut_slice().iter_mut().zip(dy).zip(x).zip(y) {
+                        *d = g * Activation::<T>::derivative(self, x, y);
+                    }
                 }
             }
         }
