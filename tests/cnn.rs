@@ -136,14 +136,9 @@ fn the_summary_shows_images_as_channels_height_and_width() {
     );
 }
 
-type Reference = Net![
-    Input<1, 28, 28>,
-    Conv2d<1, 8, 5>, Relu, MaxPool2d<2>,
-    Conv2d<8, 16, 5>, Relu, MaxPool2d<2>,
-    Flatten,
-    Linear<256, 64>, Relu,
-    Linear<64, 10>,
-];
+#[path = "../examples/common/mnist_nets.rs"]
+mod mnist_nets;
+use mnist_nets::Cnn as Reference;
 
 type Mlp = Net![Input<784>, Linear<784, 128>, Relu, Linear<128, 10>];
 
