@@ -468,6 +468,7 @@ fn window_sum<T: Scalar>(g: &Geometry, plane: &[T], oy: usize, ox: usize) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alloc_prelude::*;
 
     #[test]
     fn valid_ranges_keep_windows_inside_the_input() {
