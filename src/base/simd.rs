@@ -37,7 +37,7 @@ pub(crate) fn has_avx512() -> bool {
 /// (`nn::layers::tiles`) use them; arithmetic on the registers needs no `unsafe`.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(crate) mod f32x16 {
-    use core::arch::x86_64::{__m512, _mm512_loadu_ps, _mm512_storeu_ps};
+    use core::arch::x86_64::{__m512, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_storeu_ps};
 
     /// The 16 values of `x` as a register.
     #[inline]
@@ -54,6 +54,19 @@ pub(crate) mod f32x16 {
         // SAFETY: `out` is valid for writing 16 `f32`, and an unaligned store takes any
         // address.
         unsafe { _mm512_storeu_ps(out.as_mut_ptr(), v) }
+    }
+
+    /// The first `out.len()` lanes of `v` (at most 16), written to `out`: one masked store
+    /// where a copy of a few values would be a call or a loop.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn store_first(out: &mut [f32], v: __m512) {
+        let n = out.len().min(16);
+        let mask = ((1u32 << n) - 1) as u16;
+        // SAFETY: the mask selects lanes `0..n`, and `out` is valid for writing `n ≤ out.len()`
+        // `f32` from its start; a masked store writes only the selected lanes and does not
+        // touch (or fault on) the addresses of the others.
+        unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr(), mask, v) }
     }
 }
 

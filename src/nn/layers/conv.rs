@@ -163,6 +163,7 @@ impl<T: Scalar> ConvCore<T> {
             let (xp, rest) = buffer.split_at_mut(layout.len(g));
             let (dyw, sums) = rest.split_at_mut(wide);
             sums.fill(T::zero());
+            xp.fill(T::zero()); // the padding of `pad`
             dyw.fill(T::zero()); // the padding filters of `transpose`
             for (xj, dyj) in x.chunks_exact(inputs).zip(dy.chunks_exact(outputs)) {
                 pad(g, layout, xj, xp);
@@ -278,6 +279,7 @@ pub(crate) fn forward_batch<T: Scalar>(
     let taps = &tape.taps[..];
     run_parts(parts, &|k| {
         let (y, xp, samples) = (ys.take(k), scratch.take(k), ys.items(k));
+        xp.fill(T::zero()); // the padding of `pad`
         for (yj, j) in y.chunks_exact_mut(outputs).zip(samples) {
             pad(g, layout, &x[j * inputs..][..inputs], xp);
             convolve(g, layout, taps, bias, xp, yj);
@@ -316,6 +318,7 @@ fn input_grad_batch<T: Scalar>(
     let flipped = &tape.taps[..];
     run_parts(parts, &|k| {
         let (dx, buffer, samples) = (dxs.take(k), scratch.take(k), dxs.items(k));
+        buffer.fill(T::zero()); // the padding of `pad`
         for (dxj, j) in dx.chunks_exact_mut(inputs).zip(samples) {
             let dyj = &dy[j * outputs..][..outputs];
             match (&transposed, layout) {

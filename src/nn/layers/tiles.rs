@@ -16,7 +16,7 @@
 
 use core::arch::x86_64::{__m512, _mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps};
 
-use crate::base::simd::f32x16::{load, store};
+use crate::base::simd::f32x16::{load, store, store_first};
 use crate::nn::layers::window::Geometry;
 
 /// Lanes of a register.
@@ -51,9 +51,24 @@ impl Inputs<'_> {
 
 /// A stride-1 convolution with 16 neighbouring output columns in the lanes, for 8 filters at
 /// a time (each filter's weight broadcast across the lanes): for layers with fewer filters
-/// than lanes and output rows about as wide as a register.
+/// than lanes and output rows about as wide as a register. A tile is the runs of up to
+/// [`ROWS`] output rows, which share each weight's broadcast.
 #[target_feature(enable = "avx512f")]
 pub(crate) fn convolve_runs(i: Inputs<'_>, y: &mut [f32]) {
+    match i.g.kw {
+        5 => runs::<5>(i, y),
+        3 => runs::<3>(i, y),
+        _ => runs::<0>(i, y),
+    }
+}
+
+/// Output rows of a run tile ([`convolve_runs`]): 24 registers of sums.
+const ROWS: usize = 3;
+
+/// [`convolve_runs`] for windows `KW` wide (`0`: as wide as the geometry says).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn runs<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
     let g = i.g;
     debug_assert_eq!(g.sw, 1);
     let positions = g.oh * g.ow;
@@ -64,51 +79,85 @@ pub(crate) fn convolve_runs(i: Inputs<'_>, y: &mut [f32]) {
         if let Some(bias) = i.bias {
             start[..filters].copy_from_slice(&bias[f0..f0 + filters]);
         }
-        for oy in 0..g.oh {
-            let top = oy * g.sh;
-            let mut ox0 = 0;
-            while ox0 < g.ow {
-                let mut acc = [_mm512_set1_ps(0.0); NB];
-                for (a, &s) in acc.iter_mut().zip(&start) {
-                    *a = _mm512_set1_ps(s);
-                }
-                for c in 0..g.c {
-                    for ky in i.rows(oy) {
-                        let row =
-                            &i.xp[(c * i.height + top + ky) * i.width + ox0..][..g.kw - 1 + LANES];
-                        let taps = &i.weights[(c * g.kh + ky) * g.kw * i.fp + f0..]
-                            [..(g.kw - 1) * i.fp + NB];
-                        for kx in 0..g.kw {
-                            let x = load(row[kx..kx + LANES].try_into().expect("a run"));
-                            let w: &[f32; NB] =
-                                taps[kx * i.fp..][..NB].try_into().expect("8 filters");
-                            for (a, &w) in acc.iter_mut().zip(w) {
-                                *a = _mm512_add_ps(*a, _mm512_mul_ps(_mm512_set1_ps(w), x));
-                            }
-                        }
-                    }
-                }
+        let mut oy = 0;
+        while oy < g.oh {
+            let rows = ROWS.min(g.oh - oy);
+            for ox0 in (0..g.ow).step_by(LANES) {
                 let n = LANES.min(g.ow - ox0);
-                for (b, &a) in acc.iter().enumerate().take(filters) {
-                    let out = &mut y[(f0 + b) * positions + oy * g.ow + ox0..][..n];
-                    if let Ok(out) = out.try_into() {
-                        store(out, a);
-                    } else {
-                        // Lane by lane: a call to copy a few values costs more.
-                        let mut lanes = [0.0; LANES];
-                        store(&mut lanes, a);
-                        for (l, &v) in lanes.iter().enumerate() {
-                            if l < n {
-                                out[l] = v;
+                // The first `n` lanes of the first `filters` runs of each row of a tile
+                // (written out twice: as a function, it was not inlined).
+                macro_rules! put {
+                    ($tile:expr, $oy:expr) => {
+                        for (r, sums) in $tile.iter().enumerate() {
+                            for (b, &a) in sums.iter().enumerate().take(filters) {
+                                let at = (f0 + b) * positions + ($oy + r) * g.ow + ox0;
+                                store_first(&mut y[at..at + n], a);
                             }
                         }
+                    };
+                }
+                if rows == ROWS {
+                    put!(run_tile::<KW, ROWS>(i, &start, f0, oy, ox0), oy);
+                } else {
+                    for r in oy..oy + rows {
+                        put!(run_tile::<KW, 1>(i, &start, f0, r, ox0), r);
                     }
                 }
-                ox0 += LANES;
             }
+            oy += rows;
         }
         f0 += NB;
     }
+}
+
+/// The sums of filters `f0 ..f0 + 8` for the runs of 16 columns from `ox0` in output rows
+/// `oy ..oy + R`. The window rows are those of any of the `R` rows that do not lie wholly in
+/// the padding above or below the input; for the other rows, the ones that do add `w · 0`
+/// (as the padding beside the input does).
+#[inline]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)]
+fn run_tile<const KW: usize, const R: usize>(
+    i: Inputs<'_>,
+    start: &[f32; NB],
+    f0: usize,
+    oy: usize,
+    ox0: usize,
+) -> [[__m512; NB]; R] {
+    let g = i.g;
+    let kw = if KW == 0 { g.kw } else { KW };
+    let mut acc = [[_mm512_set1_ps(0.0); NB]; R];
+    for row in acc.iter_mut() {
+        for (a, &s) in row.iter_mut().zip(start) {
+            *a = _mm512_set1_ps(s);
+        }
+    }
+    let window_rows = i.rows(oy + R - 1).start..i.rows(oy).end;
+    let top = oy * g.sh;
+    for c in 0..g.c {
+        for ky in window_rows.clone() {
+            let taps = &i.weights[(c * g.kh + ky) * kw * i.fp + f0..][..(kw - 1) * i.fp + NB];
+            let first = (c * i.height + top + ky) * i.width + ox0;
+            let lines = &i.xp[first..][..(R - 1) * i.width + kw - 1 + LANES];
+            for kx in 0..kw {
+                let xs: [__m512; R] = core::array::from_fn(|r| {
+                    load(
+                        lines[r * i.width + kx..][..LANES]
+                            .try_into()
+                            .expect("a run"),
+                    )
+                });
+                let w: &[f32; NB] = taps[kx * i.fp..][..NB].try_into().expect("8 filters");
+                for b in 0..NB {
+                    let w = _mm512_set1_ps(w[b]);
+                    for r in 0..R {
+                        acc[r][b] = _mm512_add_ps(acc[r][b], _mm512_mul_ps(w, xs[r]));
+                    }
+                }
+            }
+        }
+    }
+    acc
 }
 
 /// A stride-1 convolution with 16 filters in the lanes, at `PB` neighbouring positions of an
