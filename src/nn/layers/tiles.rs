@@ -160,10 +160,25 @@ fn run_tile<const KW: usize, const R: usize>(
     acc
 }
 
-/// A stride-1 convolution with 16 filters in the lanes, at `PB` neighbouring positions of an
-/// output row (12, 8 or 4, whichever divides the rows, else 4 and then one at a time).
+/// A stride-1 convolution with 16 filters in the lanes, at `PB` neighbouring positions of
+/// [`FILTER_ROWS`] output rows (12, 8 or 4 positions, whichever divides the rows, else 4 and
+/// then one at a time); the rows share each tap's register of weights.
 #[target_feature(enable = "avx512f")]
 pub(crate) fn convolve_filters(i: Inputs<'_>, y: &mut [f32]) {
+    match i.g.kw {
+        5 => filters::<5>(i, y),
+        3 => filters::<3>(i, y),
+        _ => filters::<0>(i, y),
+    }
+}
+
+/// Output rows of a filter tile ([`convolve_filters`]): up to 24 registers of sums.
+const FILTER_ROWS: usize = 2;
+
+/// [`convolve_filters`] for windows `KW` wide (`0`: as wide as the geometry says).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn filters<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
     let g = i.g;
     debug_assert_eq!(g.sw, 1);
     let mut f0 = 0;
@@ -174,36 +189,61 @@ pub(crate) fn convolve_filters(i: Inputs<'_>, y: &mut [f32]) {
             start[..filters].copy_from_slice(&bias[f0..f0 + filters]);
         }
         let start = load(&start);
-        for oy in 0..g.oh {
-            let mut ox = 0;
-            if g.ow.is_multiple_of(12) {
-                while ox < g.ow {
-                    positions_tile::<12>(i, start, f0, oy, ox, y);
-                    ox += 12;
-                }
-            } else if g.ow.is_multiple_of(8) {
-                while ox < g.ow {
-                    positions_tile::<8>(i, start, f0, oy, ox, y);
-                    ox += 8;
-                }
-            }
-            while ox + 4 <= g.ow {
-                positions_tile::<4>(i, start, f0, oy, ox, y);
-                ox += 4;
-            }
-            while ox < g.ow {
-                positions_tile::<1>(i, start, f0, oy, ox, y);
-                ox += 1;
+        let mut oy = 0;
+        while oy < g.oh {
+            if oy + FILTER_ROWS <= g.oh {
+                row_tiles::<KW, FILTER_ROWS>(i, start, f0, oy, y);
+                oy += FILTER_ROWS;
+            } else {
+                row_tiles::<KW, 1>(i, start, f0, oy, y);
+                oy += 1;
             }
         }
         f0 += LANES;
     }
 }
 
-/// The outputs of filters `f0 ..f0 + 16` at positions `ox ..ox + PB` of row `oy`.
+/// The outputs of filters `f0 ..f0 + 16` in rows `oy ..oy + R`, by tiles of positions.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn positions_tile<const PB: usize>(
+fn row_tiles<const KW: usize, const R: usize>(
+    i: Inputs<'_>,
+    start: __m512,
+    f0: usize,
+    oy: usize,
+    y: &mut [f32],
+) {
+    let ow = i.g.ow;
+    let mut ox = 0;
+    if ow.is_multiple_of(12) {
+        while ox < ow {
+            positions_tile::<KW, 12, R>(i, start, f0, oy, ox, y);
+            ox += 12;
+        }
+    } else if ow.is_multiple_of(8) {
+        while ox < ow {
+            positions_tile::<KW, 8, R>(i, start, f0, oy, ox, y);
+            ox += 8;
+        }
+    }
+    while ox + 4 <= ow {
+        positions_tile::<KW, 4, R>(i, start, f0, oy, ox, y);
+        ox += 4;
+    }
+    while ox < ow {
+        positions_tile::<KW, 1, R>(i, start, f0, oy, ox, y);
+        ox += 1;
+    }
+}
+
+/// The outputs of filters `f0 ..f0 + 16` at positions `ox ..ox + PB` of rows `oy ..oy + R`.
+/// The window rows are those of any of the `R` rows that do not lie wholly in the padding
+/// above or below the input; for the other rows, the ones that do add `w · 0` (as the
+/// padding beside the input does).
+#[inline]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)]
+fn positions_tile<const KW: usize, const PB: usize, const R: usize>(
     i: Inputs<'_>,
     start: __m512,
     f0: usize,
@@ -212,29 +252,36 @@ fn positions_tile<const PB: usize>(
     y: &mut [f32],
 ) {
     let g = i.g;
-    let mut acc = [start; PB];
+    let kw = if KW == 0 { g.kw } else { KW };
+    let mut acc = [[start; PB]; R];
     let top = oy * g.sh;
+    let window_rows = i.rows(oy + R - 1).start..i.rows(oy).end;
     for c in 0..g.c {
-        for ky in i.rows(oy) {
-            let line = &i.xp[(c * i.height + top + ky) * i.width + ox..][..PB - 1 + g.kw];
-            let taps =
-                &i.weights[(c * g.kh + ky) * g.kw * i.fp + f0..][..(g.kw - 1) * i.fp + LANES];
-            for kx in 0..g.kw {
+        for ky in window_rows.clone() {
+            let first = (c * i.height + top + ky) * i.width + ox;
+            let lines = &i.xp[first..][..(R - 1) * i.width + PB - 1 + kw];
+            let taps = &i.weights[(c * g.kh + ky) * kw * i.fp + f0..][..(kw - 1) * i.fp + LANES];
+            for kx in 0..kw {
                 let w = load(taps[kx * i.fp..][..LANES].try_into().expect("16 filters"));
-                let xs: &[f32; PB] = line[kx..kx + PB].try_into().expect("a run");
-                for (a, &x) in acc.iter_mut().zip(xs) {
-                    *a = _mm512_add_ps(*a, _mm512_mul_ps(w, _mm512_set1_ps(x)));
+                for r in 0..R {
+                    let xs: &[f32; PB] = lines[r * i.width + kx..][..PB].try_into().expect("a run");
+                    for j in 0..PB {
+                        acc[r][j] =
+                            _mm512_add_ps(acc[r][j], _mm512_mul_ps(w, _mm512_set1_ps(xs[j])));
+                    }
                 }
             }
         }
     }
     let positions = g.oh * g.ow;
     let filters = LANES.min(g.f - f0);
-    for (j, &a) in acc.iter().enumerate() {
-        let mut lanes = [0.0; LANES];
-        store(&mut lanes, a);
-        for (l, &v) in lanes.iter().enumerate().take(filters) {
-            y[(f0 + l) * positions + oy * g.ow + ox + j] = v;
+    for (r, sums) in acc.iter().enumerate() {
+        for (j, &a) in sums.iter().enumerate() {
+            let mut lanes = [0.0; LANES];
+            store(&mut lanes, a);
+            for (l, &v) in lanes.iter().enumerate().take(filters) {
+                y[(f0 + l) * positions + (oy + r) * g.ow + ox + j] = v;
+            }
         }
     }
 }
