@@ -37,7 +37,9 @@ pub(crate) fn has_avx512() -> bool {
 /// (`nn::layers::tiles`) use them; arithmetic on the registers needs no `unsafe`.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(crate) mod f32x16 {
-    use core::arch::x86_64::{__m512, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_storeu_ps};
+    use core::arch::x86_64::{
+        __m512, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_storeu_ps,
+    };
 
     /// The 16 values of `x` as a register.
     #[inline]
@@ -45,6 +47,19 @@ pub(crate) mod f32x16 {
     pub(crate) fn load(x: &[f32; 16]) -> __m512 {
         // SAFETY: `x` is valid for reading 16 `f32`, and an unaligned load takes any address.
         unsafe { _mm512_loadu_ps(x.as_ptr()) }
+    }
+
+    /// The values of `x` (at most 16) in the first lanes of a register, zero in the others:
+    /// one masked load.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn load_first(x: &[f32]) -> __m512 {
+        let n = x.len().min(16);
+        let mask = ((1u32 << n) - 1) as u16;
+        // SAFETY: the mask selects lanes `0..n`, and `x` is valid for reading `n ≤ x.len()`
+        // `f32` from its start; a masked load reads only the selected lanes, zeroes the
+        // others, and does not touch (or fault on) their addresses.
+        unsafe { _mm512_maskz_loadu_ps(mask, x.as_ptr()) }
     }
 
     /// The 16 lanes of `v`, written to `out`.

@@ -386,11 +386,32 @@ fn lanes_padded(n: usize) -> usize {
     n.div_ceil(16) * 16
 }
 
-/// The output gradient `dy` (`f` planes of `oh x ow`) position by position, as
-/// [`filter_grad`] reads it: `out[p · fp + i] = dy[i · positions + p]` with `fp =`
-/// [`filters_padded`]. The filters `f ..fp` are left as they are: the caller zeroes `out`
-/// once for a run of samples.
-pub(crate) fn transpose<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T]) {
+simd::multiversion! {
+    /// The output gradient `dy` (`f` planes of `oh x ow`) position by position, as
+    /// [`filter_grad`] reads it: `out[p · fp + i] = dy[i · positions + p]` with `fp =`
+    /// [`filters_padded`]. The filters `f ..fp` are zero: the caller zeroes `out` once for a
+    /// run of samples, and the AVX-512 version writes zeros there.
+    pub(crate) fn transpose[T: Scalar](g: &Geometry, dy: &[T], out: &mut [T]) = {
+        avx512: transpose_wide::<T>,
+        avx2: transpose_values::<T>,
+        baseline: transpose_values::<T>,
+    };
+}
+
+/// [`transpose`] for AVX-512: in `f32`, blocks of 16 x 16 transposed in registers.
+#[inline]
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
+fn transpose_wide<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T]) {
+    if let (Some(dy), Some(out)) = (T::as_f32s(dy), T::as_f32s_mut(out)) {
+        return tiles::transpose(g.f, g.positions(), filters_padded(g), dy, out);
+    }
+    transpose_values(g, dy, out)
+}
+
+/// [`transpose`] value by value.
+#[inline(always)]
+fn transpose_values<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T]) {
     let (fp, positions) = (filters_padded(g), g.positions());
     let out = &mut out[..positions * fp];
     let dy = &dy[..g.f * positions];
@@ -781,6 +802,29 @@ mod tests {
             let mut y = vec![0.0; g.f * g.positions()];
             convolve(&g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
+        }
+    }
+
+    /// The transposition in registers (AVX-512, `f32`) equals the one value by value, for
+    /// whole and part blocks of 16 filters and positions.
+    #[test]
+    fn the_output_gradient_transposes_alike_in_registers() {
+        for g in [
+            Geometry::square(1, 8, 5, 1, 0, 28, 28),
+            Geometry::square(8, 16, 5, 1, 0, 12, 12),
+            Geometry::square(2, 20, 3, 1, 1, 7, 5),
+            Geometry::line(2, 33, 4, 3, 2, 17),
+        ] {
+            let dy: Vec<f32> = (0..g.f * g.positions()).map(|v| v as f32 + 0.5).collect();
+            let len = g.positions() * filters_padded(&g);
+            let (mut ours, mut values) = (vec![0.0; len], vec![0.0; len]);
+            transpose(&g, &dy, &mut ours);
+            transpose_values(&g, &dy, &mut values);
+            assert_eq!(ours, values, "{g:?}");
+            assert_eq!(
+                ours[filters_padded(&g) + g.f - 1],
+                dy[g.f * g.positions() - g.positions() + 1]
+            );
         }
     }
 

@@ -14,9 +14,13 @@
 //! multiply-adds. The tiles therefore give the same bits as the other CPUs' (`implicit.rs`
 //! tests them against each other).
 
-use core::arch::x86_64::{__m512, _mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps};
+use core::arch::x86_64::{
+    __m512, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd, _mm512_mul_ps, _mm512_set1_ps,
+    _mm512_shuffle_f32x4, _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd,
+    _mm512_unpacklo_ps,
+};
 
-use crate::base::simd::f32x16::{load, store, store_first};
+use crate::base::simd::f32x16::{load, load_first, store, store_first};
 use crate::nn::layers::window::Geometry;
 
 /// Lanes of a register.
@@ -372,4 +376,78 @@ fn grad_step<const R: usize, const KW: usize>(
         }
     }
     acc
+}
+
+/// `out[p·fp + i] = dy[i·positions + p]` for the `f` planes of `dy`, in blocks of 16 planes by
+/// 16 positions transposed in registers (`implicit::transpose`). The filters `f ..fp` of a
+/// block of 16 are written as zeros.
+#[target_feature(enable = "avx512f")]
+pub(crate) fn transpose(f: usize, positions: usize, fp: usize, dy: &[f32], out: &mut [f32]) {
+    for f0 in (0..f).step_by(LANES) {
+        let planes = LANES.min(f - f0);
+        for p0 in (0..positions).step_by(LANES) {
+            let n = LANES.min(positions - p0);
+            let mut rows = [_mm512_set1_ps(0.0); LANES];
+            for (i, row) in rows.iter_mut().enumerate().take(planes) {
+                *row = load_first(&dy[(f0 + i) * positions + p0..][..n]);
+            }
+            for (j, &column) in transpose16(rows).iter().enumerate().take(n) {
+                let at = (p0 + j) * fp + f0;
+                store(
+                    (&mut out[at..at + LANES]).try_into().expect("16 filters"),
+                    column,
+                );
+            }
+        }
+    }
+}
+
+/// The 16 x 16 transpose of `r` (register `i` lane `j` becomes register `j` lane `i`): pairs
+/// of lanes interleaved, then pairs of pairs, then the four 128-bit quarters twice.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn transpose16(r: [__m512; LANES]) -> [__m512; LANES] {
+    // Rows a, b, c, … (r[0], r[1], …): lanes within each quarter [a0 b0 a1 b1], [a2 b2 a3 b3].
+    let t: [__m512; LANES] = core::array::from_fn(|k| {
+        let (a, b) = (r[k / 2 * 2], r[k / 2 * 2 + 1]);
+        if k % 2 == 0 {
+            _mm512_unpacklo_ps(a, b)
+        } else {
+            _mm512_unpackhi_ps(a, b)
+        }
+    });
+    // [a0 b0 c0 d0], [a1 b1 c1 d1], [a2 b2 c2 d2], [a3 b3 c3 d3] in each quarter, per 4 rows.
+    let u: [__m512; LANES] = core::array::from_fn(|k| {
+        let base = k / 4 * 4;
+        let (a, b) = (
+            _mm512_castps_pd(t[base + k % 4 / 2]),
+            _mm512_castps_pd(t[base + k % 4 / 2 + 2]),
+        );
+        _mm512_castpd_ps(if k % 2 == 0 {
+            _mm512_unpacklo_pd(a, b)
+        } else {
+            _mm512_unpackhi_pd(a, b)
+        })
+    });
+    // Quarters: u[4g + m] holds columns m, m + 4, m + 8, m + 12 of rows 4g ..4g + 4.
+    // v[m] = columns m, m + 8 of rows 0..4, 4..8; v[m + 4] = columns m + 4, m + 12 of the same;
+    // v[m + 8], v[m + 12]: likewise of rows 8..12, 12..16.
+    let v: [__m512; LANES] = core::array::from_fn(|k| {
+        let (half, m) = (k / 8 * 8, k % 4);
+        let (a, b) = (u[half + m], u[half + 4 + m]);
+        if k % 8 < 4 {
+            _mm512_shuffle_f32x4::<0x88>(a, b)
+        } else {
+            _mm512_shuffle_f32x4::<0xdd>(a, b)
+        }
+    });
+    // Column j: its four quarters from the rows 0..8 (v[j % 8]) and 8..16 (v[j % 8 + 8]).
+    core::array::from_fn(|j| {
+        let (a, b) = (v[j % 8], v[j % 8 + 8]);
+        if j < 8 {
+            _mm512_shuffle_f32x4::<0x88>(a, b)
+        } else {
+            _mm512_shuffle_f32x4::<0xdd>(a, b)
+        }
+    })
 }
