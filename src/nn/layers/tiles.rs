@@ -12,7 +12,12 @@
 //! the order of input channels, window rows, window columns (each filter-gradient sum runs
 //! over the positions in order), every product rounded and then added, without fused
 //! multiply-adds. The tiles therefore give the same bits as the other CPUs' (`implicit.rs`
-//! tests them against each other).
+//! tests them against each other). A tile of several output rows takes the window rows any
+//! of them needs, so a row may add `w · 0` from the padding above or below it, as every tile
+//! does from the padding beside it: that can only turn a `−0` sum into `+0`.
+//!
+//! The output gradient's transposition for the filter gradient is here too: 16 x 16 blocks
+//! in registers.
 
 use core::arch::x86_64::{
     __m512, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd, _mm512_mul_ps, _mm512_set1_ps,
