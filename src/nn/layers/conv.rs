@@ -318,7 +318,9 @@ fn input_grad_batch<T: Scalar>(
     let flipped = &tape.taps[..];
     run_parts(parts, &|k| {
         let (dx, buffer, samples) = (dxs.take(k), scratch.take(k), dxs.items(k));
-        buffer.fill(T::zero()); // the padding of `pad`
+        if transposed.is_some() {
+            buffer.fill(T::zero()); // the padding of `pad` (the product overwrites it all)
+        }
         for (dxj, j) in dx.chunks_exact_mut(inputs).zip(samples) {
             let dyj = &dy[j * outputs..][..outputs];
             match (&transposed, layout) {
