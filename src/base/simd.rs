@@ -38,8 +38,18 @@ pub(crate) fn has_avx512() -> bool {
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(crate) mod f32x16 {
     use core::arch::x86_64::{
-        __m512, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_storeu_ps,
+        __m512, _mm512_castsi512_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
+        _mm512_set1_epi64, _mm512_storeu_ps,
     };
+
+    /// `x[0]` in the even lanes and `x[1]` in the odd ones: the pair as one 64-bit value,
+    /// broadcast (a single load, which LLVM makes of the two reads).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn broadcast_pair(x: &[f32; 2]) -> __m512 {
+        let bits = u64::from(x[0].to_bits()) | (u64::from(x[1].to_bits()) << 32);
+        _mm512_castsi512_ps(_mm512_set1_epi64(bits as i64))
+    }
 
     /// The 16 values of `x` as a register.
     #[inline]

@@ -20,6 +20,10 @@ use crate::nn::layers::window::Geometry;
 /// Output columns computed together by [`convolve_runs`]: one AVX-512 register of `f32`.
 const RUN: usize = 16;
 
+/// Output columns computed together by the pair tiles of AVX-512 (`tiles::convolve_pairs`):
+/// 6 pairs.
+const PAIR_RUN: usize = 12;
+
 /// The layout of a zero-padded sample: rows of `width` values, `height` rows per channel.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Padded {
@@ -29,9 +33,11 @@ pub(crate) struct Padded {
 
 impl Padded {
     /// The padded layout for `g`: the input with its padding, and wide enough that the last
-    /// run of [`RUN`] output columns of [`convolve_runs`] reads inside each row.
+    /// run of [`RUN`] output columns of [`convolve_runs`] (or of [`PAIR_RUN`] of the pair
+    /// tiles) reads inside each row.
     pub(crate) fn of(g: &Geometry) -> Padded {
-        let reach = (g.ow.div_ceil(RUN) * RUN - 1) * g.sw + g.kw;
+        let columns = (g.ow.div_ceil(RUN) * RUN).max(g.ow.div_ceil(PAIR_RUN) * PAIR_RUN);
+        let reach = (columns - 1) * g.sw + g.kw;
         Padded {
             height: g.h + 2 * g.ph,
             width: (g.w + 2 * g.pw).max(reach),
@@ -294,8 +300,8 @@ fn run_block<T: Scalar, const NB: usize, const UNIT: bool>(
 }
 
 /// [`convolve_kernel`] with AVX-512's tiles. In `f32` with stride 1, the register tiles of
-/// `tiles.rs`: 16 filters in the lanes at up to 12 positions, or runs of 16 output columns
-/// when these fill more of the lanes than the filters do. Otherwise 16 filters to a
+/// `tiles.rs`, whichever fills the most lanes: 16 filters in the lanes at up to 12
+/// positions, runs of 16 output columns, or (for 8 filters or fewer) pairs of columns. Otherwise 16 filters to a
 /// register, or 8 when there are no more (or the scalar is `f64`), at up to 12 positions;
 /// or [`convolve_runs`] (`f32` with a stride).
 #[inline]
@@ -309,7 +315,11 @@ fn convolve_wide<T: Scalar>(
     xp: &[T],
     y: &mut [T],
 ) {
+    // Lanes of sums per window tap of an output row, by tile: the runs of 16 columns (8
+    // filters to a run), the pairs of columns (8 filters, up to 8), 16 filters at a position.
     let (filter_lanes, run_lanes) = (lanes_padded(g.f), g.ow.div_ceil(RUN) * RUN);
+    let run_work = g.f.div_ceil(8) * 8 * run_lanes;
+    let pair_work = (g.f <= 8).then(|| 8 * g.ow.div_ceil(PAIR_RUN) * PAIR_RUN);
     let runs = g.ow * filter_lanes > g.f * run_lanes;
     if let (1, Some(weights), Some(xp), Some(y)) =
         (g.sw, T::as_f32s(weights), T::as_f32s(xp), T::as_f32s_mut(y))
@@ -323,7 +333,9 @@ fn convolve_wide<T: Scalar>(
             bias: bias.and_then(T::as_f32s),
             xp,
         };
-        return if runs {
+        return if pair_work.is_some_and(|w| w <= run_work.min(g.ow * filter_lanes)) {
+            tiles::convolve_pairs(inputs, y)
+        } else if runs {
             tiles::convolve_runs(inputs, y)
         } else {
             tiles::convolve_filters(inputs, y)
@@ -764,12 +776,19 @@ mod tests {
             Geometry::square(3, 9, 3, 1, 1, 7, 10),
             Geometry::square(2, 3, 3, 2, 1, 9, 8),
             Geometry::line(2, 5, 4, 3, 2, 17),
-            // Runs of output columns on AVX-512, by three rows and fewer, with the padding
-            // above and below, 5-, 3- and 4-wide windows, two runs of filters, part runs.
+            // Runs of output columns on AVX-512 (now pairs, but for the second), by three
+            // rows and fewer, with the padding above and below, 5-, 3- and 4-wide windows,
+            // two runs of filters, part runs.
             Geometry::square(16, 8, 5, 1, 4, 8, 8),
             Geometry::square(1, 9, 5, 1, 2, 8, 20),
             Geometry::square(2, 3, 3, 1, 1, 7, 10),
             Geometry::square(2, 4, 4, 1, 2, 6, 9),
+            // Pairs of output columns on AVX-512 (8 filters or fewer; the four above take
+            // them too), two tiles of columns (the second a part), two leftover rows.
+            Geometry::square(1, 7, 5, 1, 2, 8, 22),
+            // Runs again: rows of 16 columns fill the runs' lanes.
+            Geometry::square(2, 5, 3, 1, 1, 9, 16),
+            Geometry::square(3, 6, 5, 1, 2, 7, 16),
         ] {
             let (x, w) = (sample(g.c * g.plane(), 1), sample(g.f * g.patch(), 2));
             let bias = sample(g.f, 3);

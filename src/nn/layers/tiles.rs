@@ -16,16 +16,25 @@
 //! of them needs, so a row may add `w · 0` from the padding above or below it, as every tile
 //! does from the padding beside it: that can only turn a `−0` sum into `+0`.
 //!
+//! Three tiles of the convolution, one per way of filling the lanes: 16 filters at a few
+//! positions ([`convolve_filters`]), runs of 16 output columns ([`convolve_runs`]), and
+//! pairs of output columns for 8 filters or fewer ([`convolve_pairs`]; lanes `2k` and
+//! `2k + 1` hold filter `k`). A layer takes the one that leaves the fewest lanes empty: for
+//! the reference CNN, filters for the second layer's forward pass, pairs for the first
+//! layer's and for the second layer's input gradient (rows of 24 and 12 columns, which runs
+//! of 16 fill to three quarters).
+//!
 //! The output gradient's transposition for the filter gradient is here too: 16 x 16 blocks
 //! in registers.
 
 use core::arch::x86_64::{
-    __m512, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd, _mm512_mul_ps, _mm512_set1_ps,
-    _mm512_shuffle_f32x4, _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd,
+    __m512, __m512d, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd, _mm512_mul_ps,
+    _mm512_permutexvar_ps, _mm512_set_epi32, _mm512_set1_ps, _mm512_shuffle_f32x4,
+    _mm512_shuffle_f64x2, _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd,
     _mm512_unpacklo_ps,
 };
 
-use crate::base::simd::f32x16::{load, load_first, store, store_first};
+use crate::base::simd::f32x16::{broadcast_pair, load, load_first, store, store_first};
 use crate::nn::layers::window::Geometry;
 
 /// Lanes of a register.
@@ -167,6 +176,158 @@ fn run_tile<const KW: usize, const R: usize>(
         }
     }
     acc
+}
+
+/// Column pairs of a pair tile ([`convolve_pairs`]): 12 output columns, as
+/// `implicit::PAIR_RUN` widens the padded rows for.
+const PAIRS: usize = 6;
+
+/// Output rows of a pair tile ([`convolve_pairs`]): 18 registers of sums (with 24, the
+/// compiler kept a copy of some in memory).
+const PAIR_ROWS: usize = 3;
+
+/// A stride-1 convolution of at most 8 filters, with two neighbouring output columns in the
+/// lanes: lane `2k + j` sums filter `k` at column `ox + j`. Each tap's 8 weights are loaded
+/// once and each doubled into a pair of lanes; each pair of input values is one 64-bit
+/// broadcast. For layers of 8 filters, all 16 lanes hold sums whatever the width of the rows
+/// (the runs of [`convolve_runs`] fill 12 of 16 lanes on rows of 12 or 24 columns). A tile is
+/// 6 pairs (12 columns) of up to [`PAIR_ROWS`] output rows; its sums are unpaired into the
+/// filters' planes by an 8 x 8 transposition of 64-bit pairs.
+#[target_feature(enable = "avx512f")]
+pub(crate) fn convolve_pairs(i: Inputs<'_>, y: &mut [f32]) {
+    match i.g.kw {
+        5 => pairs::<5>(i, y),
+        3 => pairs::<3>(i, y),
+        _ => pairs::<0>(i, y),
+    }
+}
+
+/// [`convolve_pairs`] for windows `KW` wide (`0`: as wide as the geometry says).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn pairs<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
+    let g = i.g;
+    debug_assert!(g.sw == 1 && g.f <= NB);
+    let positions = g.oh * g.ow;
+    let mut start = [0.0; LANES];
+    if let Some(bias) = i.bias {
+        for (k, &b) in bias.iter().enumerate().take(g.f) {
+            start[2 * k..2 * k + 2].fill(b);
+        }
+    }
+    let start = load(&start);
+    let mut oy = 0;
+    while oy < g.oh {
+        let rows = PAIR_ROWS.min(g.oh - oy);
+        for ox0 in (0..g.ow).step_by(2 * PAIRS) {
+            let n = (2 * PAIRS).min(g.ow - ox0);
+            // The first `n` columns of each filter in each row of a tile (written out twice:
+            // as a function, it was not inlined).
+            macro_rules! put {
+                ($tile:expr, $oy:expr) => {
+                    for (r, sums) in $tile.iter().enumerate() {
+                        for (k, &v) in unpair(sums).iter().enumerate().take(g.f) {
+                            let at = k * positions + ($oy + r) * g.ow + ox0;
+                            store_first(&mut y[at..at + n], v);
+                        }
+                    }
+                };
+            }
+            if rows == PAIR_ROWS {
+                put!(pair_tile::<KW, PAIR_ROWS>(i, start, oy, ox0), oy);
+            } else {
+                for r in oy..oy + rows {
+                    put!(pair_tile::<KW, 1>(i, start, r, ox0), r);
+                }
+            }
+        }
+        oy += rows;
+    }
+}
+
+/// The paired sums ([`convolve_pairs`]) of the 6 column pairs from `ox0` in output rows
+/// `oy ..oy + R`. The window rows are those of any of the `R` rows that do not lie wholly in
+/// the padding above or below the input; for the other rows, the ones that do add `w · 0`
+/// (as the padding beside the input does).
+#[inline]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)]
+fn pair_tile<const KW: usize, const R: usize>(
+    i: Inputs<'_>,
+    start: __m512,
+    oy: usize,
+    ox0: usize,
+) -> [[__m512; PAIRS]; R] {
+    let g = i.g;
+    let kw = if KW == 0 { g.kw } else { KW };
+    let mut acc = [[start; PAIRS]; R];
+    // Lane `l` takes weight `l / 2`.
+    let doubled = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    let window_rows = i.rows(oy + R - 1).start..i.rows(oy).end;
+    let top = oy * g.sh;
+    for c in 0..g.c {
+        for ky in window_rows.clone() {
+            let taps = &i.weights[(c * g.kh + ky) * kw * i.fp..][..(kw - 1) * i.fp + LANES];
+            let first = (c * i.height + top + ky) * i.width + ox0;
+            let lines = &i.xp[first..][..(R - 1) * i.width + kw - 1 + 2 * PAIRS];
+            for kx in 0..kw {
+                let w = load(taps[kx * i.fp..][..LANES].try_into().expect("16 weights"));
+                let w = _mm512_permutexvar_ps(doubled, w);
+                for r in 0..R {
+                    let xs: &[f32; 2 * PAIRS] = lines[r * i.width + kx..][..2 * PAIRS]
+                        .try_into()
+                        .expect("a run");
+                    for p in 0..PAIRS {
+                        let x = broadcast_pair(xs[2 * p..2 * p + 2].try_into().expect("a pair"));
+                        acc[r][p] = _mm512_add_ps(acc[r][p], _mm512_mul_ps(w, x));
+                    }
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// The sums of a row of a pair tile by filter: register `k` holds filter `k`'s 12 columns
+/// (lanes 12 to 15 are zero). With each register's 8 pairs of lanes as one 64-bit value, an
+/// 8 x 8 transposition of the 6 pairs' registers (and two of zeros): pairs interleaved, then
+/// 128-bit quarters twice.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn unpair(sums: &[__m512; PAIRS]) -> [__m512; NB] {
+    let zero = _mm512_castps_pd(_mm512_set1_ps(0.0));
+    let r: [__m512d; 8] =
+        core::array::from_fn(|p| sums.get(p).map_or(zero, |&s| _mm512_castps_pd(s)));
+    // t[2m], t[2m + 1]: the even and odd pairs of rows 2m and 2m + 1, interleaved.
+    let t: [__m512d; 8] = core::array::from_fn(|k| {
+        let (a, b) = (r[k / 2 * 2], r[k / 2 * 2 + 1]);
+        if k % 2 == 0 {
+            _mm512_unpacklo_pd(a, b)
+        } else {
+            _mm512_unpackhi_pd(a, b)
+        }
+    });
+    // u[4h + m] (m = 0, 1: even pairs; 2, 3: odd): pairs m', m' + 4 of rows 4h ..4h + 4,
+    // with m' = 0, 2, 1, 3 for m = 0, 1, 2, 3.
+    let u: [__m512d; 8] = core::array::from_fn(|k| {
+        let (h, m) = (k / 4 * 4, k % 4);
+        let (a, b) = (t[h + m / 2], t[h + m / 2 + 2]);
+        if m % 2 == 0 {
+            _mm512_shuffle_f64x2::<0x88>(a, b)
+        } else {
+            _mm512_shuffle_f64x2::<0xdd>(a, b)
+        }
+    });
+    // Filter k: its pair from every row, from the rows 0..4 (u[m]) and 4..8 (u[m + 4]).
+    core::array::from_fn(|k| {
+        let m = [0, 2, 1, 3][k % 4];
+        let (a, b) = (u[m], u[m + 4]);
+        _mm512_castpd_ps(if k < 4 {
+            _mm512_shuffle_f64x2::<0x88>(a, b)
+        } else {
+            _mm512_shuffle_f64x2::<0xdd>(a, b)
+        })
+    })
 }
 
 /// A stride-1 convolution with 16 filters in the lanes, at `PB` neighbouring positions of
