@@ -34,10 +34,12 @@ pub(crate) struct Padded {
 impl Padded {
     /// The padded layout for `g`: the input with its padding, and wide enough that the last
     /// run of [`RUN`] output columns of [`convolve_runs`] (or of [`PAIR_RUN`] of the pair
-    /// tiles) reads inside each row.
+    /// tiles) reads inside each row, with one value to spare.
     pub(crate) fn of(g: &Geometry) -> Padded {
         let columns = (g.ow.div_ceil(RUN) * RUN).max(g.ow.div_ceil(PAIR_RUN) * PAIR_RUN);
-        let reach = (columns - 1) * g.sw + g.kw;
+        // One value more: the filter gradient's pair tiles read the partner of an odd
+        // window's last tap.
+        let reach = (columns - 1) * g.sw + g.kw + 1;
         Padded {
             height: g.h + 2 * g.ph,
             width: (g.w + 2 * g.pw).max(reach),
@@ -654,6 +656,27 @@ fn filter_grad_wide<T: Scalar>(
             first: taps.start,
         };
         let first = taps.start;
+        if g.f <= 8 {
+            // Pairs of taps in the lanes (8 filters twice), else half of them would be empty.
+            let mut t = taps.start;
+            while t < taps.end {
+                let rows = if t.is_multiple_of(g.kw) {
+                    (taps.end - t) / g.kw
+                } else {
+                    0
+                };
+                t += match (g.kw, rows) {
+                    (5, 5..) => tiles::filter_grad_pairs::<5, 5, 3>(i, t, first, grad),
+                    (5, 2..) => tiles::filter_grad_pairs::<2, 5, 3>(i, t, first, grad),
+                    (5, 1..) => tiles::filter_grad_pairs::<1, 5, 3>(i, t, first, grad),
+                    (3, 6..) => tiles::filter_grad_pairs::<6, 3, 2>(i, t, first, grad),
+                    (3, 3..) => tiles::filter_grad_pairs::<3, 3, 2>(i, t, first, grad),
+                    (3, 1..) => tiles::filter_grad_pairs::<1, 3, 2>(i, t, first, grad),
+                    _ => on.taps::<16, 1>(t, 0, grad),
+                };
+            }
+            return;
+        }
         for f0 in (0..g.f).step_by(16) {
             let mut t = taps.start;
             while t < taps.end {
@@ -847,7 +870,7 @@ mod tests {
         }
     }
 
-    type GradKernel = fn(&Geometry, Padded, &[f64], &[f64], core::ops::Range<usize>, &mut [f64]);
+    type GradKernel<T> = fn(&Geometry, Padded, &[T], &[T], core::ops::Range<usize>, &mut [T]);
 
     /// The filter gradient over a few samples equals the one-sample loops', for whole and
     /// partial window rows (the taps of each part), 5-, 3- and 2-wide windows, strides and
@@ -862,6 +885,9 @@ mod tests {
             Geometry::square(2, 3, 3, 2, 1, 9, 8),
             Geometry::square(2, 5, 2, 1, 0, 6, 6),
             Geometry::line(2, 5, 4, 3, 2, 17),
+            // Pairs of taps: 8 filters or fewer, 5- and 3-wide, by rows of six.
+            Geometry::square(3, 7, 5, 1, 2, 9, 11),
+            Geometry::square(3, 4, 3, 1, 0, 8, 16),
         ] {
             let samples = 3;
             let (x, dy) = (
@@ -883,7 +909,7 @@ mod tests {
                 for k in 0..parts {
                     let taps = part(g.patch(), parts, k);
                     // One part's sums over the samples, by one of the tilings.
-                    let sums_by = |kernel: GradKernel| {
+                    let sums_by = |kernel: GradKernel<f64>| {
                         let mut xp = vec![0.0; layout.len(&g)];
                         let mut dyt = vec![0.0; g.positions() * filters_padded(&g)];
                         let mut sums = vec![0.0; taps.len() * filters_padded(&g)];
@@ -905,6 +931,33 @@ mod tests {
                     assert!(
                         (a - b).abs() < 1e-12,
                         "{g:?} on {parts} parts: {a} against {b}"
+                    );
+                }
+            }
+            // In f32, AVX-512's register tiles (pairs of taps for 8 filters or fewer) give
+            // the bits of the other CPUs' tiles, on every part.
+            let narrow = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+            let (x, dy) = (narrow(&x), narrow(&dy));
+            for parts in 1..=4 {
+                for k in 0..parts {
+                    let taps = part(g.patch(), parts, k);
+                    let sums_by = |kernel: GradKernel<f32>| {
+                        let mut xp = vec![0.0; layout.len(&g)];
+                        let mut dyt = vec![0.0; g.positions() * filters_padded(&g)];
+                        let mut sums = vec![0.0; taps.len() * filters_padded(&g)];
+                        let samples = x.chunks_exact(g.c * g.plane());
+                        for (xj, dyj) in samples.zip(dy.chunks_exact(g.f * g.positions())) {
+                            pad(&g, layout, xj, &mut xp);
+                            transpose(&g, dyj, &mut dyt);
+                            kernel(&g, layout, &xp, &dyt, taps.clone(), &mut sums);
+                        }
+                        sums
+                    };
+                    let sums = sums_by(filter_grad::<f32>);
+                    assert_eq!(
+                        sums,
+                        sums_by(filter_grad_kernel::<f32, 4, 1, 1, 1>),
+                        "{g:?}"
                     );
                 }
             }

@@ -28,10 +28,10 @@
 //! in registers.
 
 use core::arch::x86_64::{
-    __m512, __m512d, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd, _mm512_mul_ps,
-    _mm512_permutexvar_ps, _mm512_set_epi32, _mm512_set1_ps, _mm512_shuffle_f32x4,
-    _mm512_shuffle_f64x2, _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd,
-    _mm512_unpacklo_ps,
+    __m512, __m512d, _mm512_add_epi32, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd,
+    _mm512_mul_ps, _mm512_permutexvar_ps, _mm512_set_epi32, _mm512_set1_epi32, _mm512_set1_ps,
+    _mm512_shuffle_f32x4, _mm512_shuffle_f64x2, _mm512_unpackhi_pd, _mm512_unpackhi_ps,
+    _mm512_unpacklo_pd, _mm512_unpacklo_ps,
 };
 
 use crate::base::simd::f32x16::{broadcast_pair, load, load_first, store, store_first};
@@ -542,6 +542,95 @@ fn grad_step<const R: usize, const KW: usize>(
         }
     }
     acc
+}
+
+/// [`filter_grad_rows`] for 8 filters or fewer, with two neighbouring taps of a window row in
+/// the lanes: lane `2k + j` of register `p` sums filter `k`'s tap `2p + j`, so a row of `KW`
+/// taps takes `KP = ⌈KW / 2⌉` registers, not `KW` half-empty ones. The pair of input values
+/// is one 64-bit broadcast, the output gradient's 8 filters are doubled into pairs of lanes.
+/// Each sum still runs over the positions in order; the partner lane of an odd row's last
+/// tap sums a tap that is not there, and is never stored.
+#[target_feature(enable = "avx512f")]
+pub(crate) fn filter_grad_pairs<const R: usize, const KW: usize, const KP: usize>(
+    i: GradInputs<'_>,
+    t: usize,
+    first: usize,
+    grad: &mut [f32],
+) -> usize {
+    const { assert!(KP == KW.div_ceil(2)) };
+    let (g, width, fp) = (i.g, i.width, i.fp);
+    debug_assert!(g.f <= NB);
+    let mut starts = [0; R];
+    for (r, s) in starts.iter_mut().enumerate() {
+        let row = t / KW + r;
+        *s = (row / g.kh * i.height + row % g.kh) * width;
+    }
+    // The partner of an odd row's last tap is read too (`Padded` leaves room for it).
+    let span = (g.ow - 1) * g.sw + 2 * KP;
+    // Lane `l` takes filter `l / 2`.
+    let doubled = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    let mut acc = [[_mm512_set1_ps(0.0); KP]; R];
+    for (oy, dy) in i.dyt.chunks_exact(g.ow * fp).take(g.oh).enumerate() {
+        let mut lines: [&[f32]; R] = [&[]; R];
+        for (line, &s) in lines.iter_mut().zip(&starts) {
+            *line = &i.xp[s + oy * g.sh * width..][..span];
+        }
+        for ox in 0..g.ow {
+            let d = load(dy[ox * fp..][..LANES].try_into().expect("16 filters"));
+            acc = pair_grad_step(acc, &lines, ox * g.sw, _mm512_permutexvar_ps(doubled, d));
+        }
+    }
+    add_pair_sums::<R, KW, KP>(acc, grad, (t - first) * fp, fp);
+    R * KW
+}
+
+/// One position of [`filter_grad_pairs`]: `acc[r][p] += (xp[r][at + 2p], xp[r][at + 2p + 1])
+/// · d`, the pair in every pair of lanes. By value, indexed with constants, as
+/// [`grad_step`].
+#[inline]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)]
+fn pair_grad_step<const R: usize, const KP: usize>(
+    mut acc: [[__m512; KP]; R],
+    lines: &[&[f32]; R],
+    at: usize,
+    d: __m512,
+) -> [[__m512; KP]; R] {
+    for r in 0..R {
+        let xs = &lines[r][at..][..2 * KP];
+        for p in 0..KP {
+            let x = broadcast_pair(xs[2 * p..2 * p + 2].try_into().expect("a pair"));
+            acc[r][p] = _mm512_add_ps(acc[r][p], _mm512_mul_ps(x, d));
+        }
+    }
+    acc
+}
+
+/// `grad[at + k·fp ..][..8] += ` the sums of tap `k` of [`filter_grad_pairs`] (its even or
+/// odd lanes), for the taps that are there.
+#[inline]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)]
+fn add_pair_sums<const R: usize, const KW: usize, const KP: usize>(
+    acc: [[__m512; KP]; R],
+    grad: &mut [f32],
+    at: usize,
+    fp: usize,
+) {
+    let even = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 14, 12, 10, 8, 6, 4, 2, 0);
+    let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for r in 0..R {
+        for p in 0..KP {
+            for (j, lanes) in [even, odd].into_iter().enumerate() {
+                if 2 * p + j < KW {
+                    let at = at + (r * KW + 2 * p + j) * fp;
+                    let sums = &mut grad[at..at + NB];
+                    let tap = _mm512_permutexvar_ps(lanes, acc[r][p]);
+                    store_first(sums, _mm512_add_ps(load_first(sums), tap));
+                }
+            }
+        }
+    }
 }
 
 /// `out[p·fp + i] = dy[i·positions + p]` for the `f` planes of `dy`, in blocks of 16 planes by
