@@ -95,6 +95,39 @@ pub(crate) mod f32x16 {
     }
 }
 
+/// The audited loads and stores of AVX-512 registers of `u32` (the pooling tiles' indices).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) mod u32x16 {
+    use core::arch::x86_64::{__m512i, _mm512_mask_storeu_epi32, _mm512_maskz_loadu_epi32};
+
+    /// The mask of lanes `0 ..min(n, 16)`.
+    #[inline]
+    fn first(n: usize) -> u16 {
+        ((1u32 << n.min(16)) - 1) as u16
+    }
+
+    /// The values of `x` (at most 16) in the first lanes of a register, zero in the others:
+    /// one masked load.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn load_first(x: &[u32]) -> __m512i {
+        // SAFETY: the mask selects lanes `0..n` with `n ≤ x.len()`, and `x` is valid for
+        // reading them from its start; a masked load reads only the selected lanes, zeroes
+        // the others, and does not touch (or fault on) their addresses.
+        unsafe { _mm512_maskz_loadu_epi32(first(x.len()), x.as_ptr().cast()) }
+    }
+
+    /// The first `out.len()` lanes of `v` (at most 16), written to `out`: one masked store.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn store_first(out: &mut [u32], v: __m512i) {
+        // SAFETY: the mask selects lanes `0..n` with `n ≤ out.len()`, and `out` is valid for
+        // writing them from its start; a masked store writes only the selected lanes and does
+        // not touch (or fault on) the addresses of the others.
+        unsafe { _mm512_mask_storeu_epi32(out.as_mut_ptr().cast(), first(out.len()), v) }
+    }
+}
+
 /// `multiversion!(fn name[generics](args) -> R where [bounds] = kernel;)` defines `name`,
 /// which calls the `#[inline(always)]` function `kernel` compiled for AVX2 when the CPU has
 /// it, and for the baseline otherwise. The library's one audited place for calling code

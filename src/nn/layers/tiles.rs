@@ -28,13 +28,16 @@
 //! in registers.
 
 use core::arch::x86_64::{
-    __m512, __m512d, _mm512_add_epi32, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd,
-    _mm512_mul_ps, _mm512_permutexvar_ps, _mm512_set_epi32, _mm512_set1_epi32, _mm512_set1_ps,
-    _mm512_shuffle_f32x4, _mm512_shuffle_f64x2, _mm512_unpackhi_pd, _mm512_unpackhi_ps,
-    _mm512_unpacklo_pd, _mm512_unpacklo_ps,
+    __m512, __m512d, __m512i, __mmask16, _CMP_GT_OQ, _CMP_UNORD_Q, _mm512_add_epi32, _mm512_add_ps,
+    _mm512_castpd_ps, _mm512_castps_pd, _mm512_cmp_ps_mask, _mm512_cmpeq_epi32_mask,
+    _mm512_mask_add_epi32, _mm512_mask_blend_ps, _mm512_maskz_mov_ps, _mm512_mul_ps,
+    _mm512_permutex2var_ps, _mm512_permutexvar_ps, _mm512_set_epi32, _mm512_set1_epi32,
+    _mm512_set1_ps, _mm512_shuffle_f32x4, _mm512_shuffle_f64x2, _mm512_unpackhi_pd,
+    _mm512_unpackhi_ps, _mm512_unpacklo_pd, _mm512_unpacklo_ps,
 };
 
 use crate::base::simd::f32x16::{broadcast_pair, load, load_first, store, store_first};
+use crate::base::simd::u32x16;
 use crate::nn::layers::window::Geometry;
 
 /// Lanes of a register.
@@ -705,4 +708,113 @@ fn transpose16(r: [__m512; LANES]) -> [__m512; LANES] {
             _mm512_shuffle_f32x4::<0xdd>(a, b)
         }
     })
+}
+
+/// Lane `l` of `_mm512_permutex2var_ps(a, EVENS, b)` is lane `2l` of `a` then `b` (32 lanes);
+/// add one for the odd lanes.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn evens() -> __m512i {
+    _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0)
+}
+
+/// The even and odd values of `x` (at most 32): two masked loads, unzipped.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn unzip(x: &[f32]) -> (__m512, __m512) {
+    let (lo, hi) = x.split_at(x.len().min(LANES));
+    let (lo, hi) = (load_first(lo), load_first(hi));
+    let even = evens();
+    let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    (
+        _mm512_permutex2var_ps(lo, even, hi),
+        _mm512_permutex2var_ps(lo, odd, hi),
+    )
+}
+
+/// The lanes where `v` replaces `best` as a window's maximum: larger, or a NaN where `best`
+/// is not (`window::wins`).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn wins(v: __m512, best: __m512) -> __mmask16 {
+    let nan = |x| _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
+    _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best) | (nan(v) & !nan(best))
+}
+
+/// 2 x 2 max pooling with stride 2 of one sample (`c` planes of `h x w`), 16 outputs of a
+/// row at a time: `y` gets each window's maximum and `taken` the index in the sample of the
+/// input it took, the first largest row by row (a NaN wins), as `window::max_pool` chooses.
+#[target_feature(enable = "avx512f")]
+pub(crate) fn max_pool_2x2(g: &Geometry, x: &[f32], y: &mut [f32], taken: &mut [u32]) {
+    let (plane, positions) = (g.plane(), g.positions());
+    // Lane `l` starts its window at column `2l` of the pair of rows.
+    let columns = evens();
+    for c in 0..g.c {
+        for oy in 0..g.oh {
+            let first = c * plane + 2 * oy * g.w;
+            for ox0 in (0..g.ow).step_by(LANES) {
+                let n = LANES.min(g.ow - ox0);
+                let (up_left, up_right) = unzip(&x[first + 2 * ox0..][..2 * n]);
+                let (down_left, down_right) = unzip(&x[first + g.w + 2 * ox0..][..2 * n]);
+                let right_up = wins(up_right, up_left);
+                let right_down = wins(down_right, down_left);
+                let upper = _mm512_mask_blend_ps(right_up, up_left, up_right);
+                let lower = _mm512_mask_blend_ps(right_down, down_left, down_right);
+                let below = wins(lower, upper);
+                let right = (below & right_down) | (!below & right_up);
+                let start = _mm512_set1_epi32((first + 2 * ox0) as i32);
+                let mut index = _mm512_add_epi32(start, columns);
+                index = _mm512_mask_add_epi32(index, below, index, _mm512_set1_epi32(g.w as i32));
+                index = _mm512_mask_add_epi32(index, right, index, _mm512_set1_epi32(1));
+                let at = c * positions + oy * g.ow + ox0;
+                store_first(
+                    &mut y[at..at + n],
+                    _mm512_mask_blend_ps(below, upper, lower),
+                );
+                u32x16::store_first(&mut taken[at..at + n], index);
+            }
+        }
+    }
+}
+
+/// The backward pass of [`max_pool_2x2`] for one sample: `dx` gets each output's gradient at
+/// the input it took and zero elsewhere, every value written once (no zeroing first). The
+/// gradient is written as `0 + dy`, as adding it to a zeroed `dx` gives (`+0` for `−0`).
+#[target_feature(enable = "avx512f")]
+pub(crate) fn max_unpool_2x2(g: &Geometry, dy: &[f32], taken: &[u32], dx: &mut [f32]) {
+    let (plane, positions) = (g.plane(), g.positions());
+    let columns = evens();
+    let zero = _mm512_set1_ps(0.0);
+    // Lanes 0..8 then 8..16 of `a` and `b`, interleaved: `a0 b0 a1 b1 …`.
+    let low = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    let high = _mm512_add_epi32(low, _mm512_set1_epi32(8));
+    let (one, w) = (_mm512_set1_epi32(1), _mm512_set1_epi32(g.w as i32));
+    for c in 0..g.c {
+        let dxc = &mut dx[c * plane..][..plane];
+        for oy in 0..g.oh {
+            let first = c * plane + 2 * oy * g.w;
+            let (top, bottom) = dxc[2 * oy * g.w..][..2 * g.w].split_at_mut(g.w);
+            for ox0 in (0..g.ow).step_by(LANES) {
+                let n = LANES.min(g.ow - ox0);
+                let at = c * positions + oy * g.ow + ox0;
+                let d = _mm512_add_ps(zero, load_first(&dy[at..at + n]));
+                let t = u32x16::load_first(&taken[at..at + n]);
+                let left = _mm512_add_epi32(_mm512_set1_epi32((first + 2 * ox0) as i32), columns);
+                for (row, left) in [(&mut *top, left), (&mut *bottom, _mm512_add_epi32(left, w))] {
+                    let at_left = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(t, left), d);
+                    let right = _mm512_add_epi32(left, one);
+                    let at_right = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(t, right), d);
+                    let out = &mut row[2 * ox0..][..2 * n];
+                    let (lo, hi) = out.split_at_mut(out.len().min(LANES));
+                    store_first(lo, _mm512_permutex2var_ps(at_left, low, at_right));
+                    store_first(hi, _mm512_permutex2var_ps(at_left, high, at_right));
+                }
+            }
+            // A last column that no window covers (odd widths).
+            top[2 * g.ow..].fill(0.0);
+            bottom[2 * g.ow..].fill(0.0);
+        }
+        // A last row that no window covers (odd heights).
+        dxc[2 * g.oh * g.w..].fill(0.0);
+    }
 }
