@@ -143,11 +143,6 @@ impl<T: Scalar> ConvCore<T> {
         let tape = tape.get_mut::<ConvTape<T>>();
         let (positions, patch) = (g.positions(), g.patch());
         let block = patch * positions;
-        if !self.bias_grad.is_empty() {
-            for dyj in dy.chunks_exact(outputs) {
-                add_plane_sums(dyj, positions, &mut self.bias_grad);
-            }
-        }
         // The filter gradient: the taps shared between the threads, each going through the
         // samples in order.
         let layout = Padded::of(g);
@@ -158,8 +153,12 @@ impl<T: Scalar> ConvCore<T> {
         resize(&mut tape.scratch, parts * per_part);
         let grads = DisjointRows::new(&mut self.weight_grad, patch, parts);
         let scratch = DisjointParts::new(&mut tape.scratch, per_part, parts);
+        // The bias gradient: summed by the first part, as it transposes the output gradient.
+        let bias_len = self.bias_grad.len().max(1);
+        let biases = DisjointParts::new(&mut self.bias_grad, bias_len, 1);
         run_parts(parts, &|k| {
             let (mut grad, buffer, taps) = (grads.take(k), scratch.take(k), grads.rows(k));
+            let mut bias = (k == 0).then(|| biases.take(0)).filter(|b| !b.is_empty());
             let (xp, rest) = buffer.split_at_mut(layout.len(g));
             let (dyw, sums) = rest.split_at_mut(wide);
             sums.fill(T::zero());
@@ -167,7 +166,7 @@ impl<T: Scalar> ConvCore<T> {
             dyw.fill(T::zero()); // the padding filters of `transpose`
             for (xj, dyj) in x.chunks_exact(inputs).zip(dy.chunks_exact(outputs)) {
                 pad(g, layout, xj, xp);
-                transpose(g, dyj, dyw);
+                transpose(g, dyj, dyw, bias.as_deref_mut());
                 filter_grad(g, layout, xp, dyw, taps.clone(), sums);
             }
             add_by_tap(g, sums, &mut grad, taps);
@@ -219,37 +218,6 @@ impl<T: Scalar> ConvCore<T> {
                 value: &mut self.bias,
                 grad: &mut self.bias_grad,
             });
-        }
-    }
-}
-
-/// `sums[i] += Σ planes[i]` for the planes of `positions` values: each plane summed from zero
-/// in order, eight planes at a time so that their chains of additions overlap (one after the
-/// other, each waited on its additions' latency).
-fn add_plane_sums<T: Scalar>(planes: &[T], positions: usize, sums: &mut [T]) {
-    const AT_ONCE: usize = 8;
-    for (block, sums) in planes
-        .chunks(AT_ONCE * positions)
-        .zip(sums.chunks_mut(AT_ONCE))
-    {
-        let mut acc = [T::zero(); AT_ONCE];
-        let planes: [&[T]; AT_ONCE] =
-            core::array::from_fn(|i| block.get(i * positions..(i + 1) * positions).unwrap_or(&[]));
-        if planes.iter().all(|plane| plane.len() == positions) {
-            // Eight whole planes, each cut to `positions`: no checks in the loop.
-            let planes = planes.map(|plane| &plane[..positions]);
-            for p in 0..positions {
-                for (a, plane) in acc.iter_mut().zip(&planes) {
-                    *a += plane[p];
-                }
-            }
-        } else {
-            for (a, plane) in acc.iter_mut().zip(&planes) {
-                *a = plane.iter().fold(T::zero(), |s, &v| s + v);
-            }
-        }
-        for (s, a) in sums.iter_mut().zip(acc) {
-            *s += a;
         }
     }
 }
@@ -1023,22 +991,6 @@ mod tests {
     use crate::nn::layers::reference::*;
     use crate::testing::check_layer_gradients;
     use rand::SeedableRng;
-
-    /// The bias gradient's sums, eight planes at a time, equal each plane summed in order.
-    #[test]
-    fn plane_sums_are_each_planes_sum_in_order() {
-        for (planes, positions) in [(3, 5), (8, 64), (11, 7), (16, 576)] {
-            let dy: Vec<f32> = (0..planes * positions)
-                .map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6)
-                .collect();
-            let mut sums = vec![0.5_f32; planes];
-            add_plane_sums(&dy, positions, &mut sums);
-            for (i, s) in sums.iter().enumerate() {
-                let plane = &dy[i * positions..][..positions];
-                assert_eq!(*s, 0.5 + plane.iter().fold(0.0, |s, &v| s + v));
-            }
-        }
-    }
 
     fn filled<const N: usize>(f: fn(usize) -> f64) -> SVector<f64, N> {
         SVector::from_fn(|i, _| f(i))

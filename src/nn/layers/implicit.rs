@@ -405,7 +405,11 @@ simd::multiversion! {
     /// [`filter_grad`] reads it: `out[p · fp + i] = dy[i · positions + p]` with `fp =`
     /// [`filters_padded`]. The filters `f ..fp` are zero: the caller zeroes `out` once for a
     /// run of samples, and the AVX-512 version writes zeros there.
-    pub(crate) fn transpose[T: Scalar](g: &Geometry, dy: &[T], out: &mut [T]) = {
+    ///
+    /// With `bias`, also the bias gradient: `bias[i] += Σ dy[i]`, each plane summed from zero
+    /// in order ([`add_plane_sums`]; the AVX-512 version sums the transposed columns, on
+    /// their way through the registers, to the same bits).
+    pub(crate) fn transpose[T: Scalar](g: &Geometry, dy: &[T], out: &mut [T], bias: Option<&mut [T]>) = {
         avx512: transpose_wide::<T>,
         avx2: transpose_values::<T>,
         baseline: transpose_values::<T>,
@@ -416,17 +420,52 @@ simd::multiversion! {
 #[inline]
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-fn transpose_wide<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T]) {
+fn transpose_wide<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T], bias: Option<&mut [T]>) {
     if let (Some(dy), Some(out)) = (T::as_f32s(dy), T::as_f32s_mut(out)) {
-        return tiles::transpose(g.f, g.positions(), filters_padded(g), dy, out);
+        let bias = bias.map(|b| T::as_f32s_mut(b).expect("f32 like the output gradient"));
+        return tiles::transpose(g.f, g.positions(), filters_padded(g), dy, out, bias);
     }
-    transpose_values(g, dy, out)
+    transpose_values(g, dy, out, bias)
+}
+
+/// `sums[i] += Σ planes[i]` for the planes of `positions` values: each plane summed from zero
+/// in order, eight planes at a time so that their chains of additions overlap (one after the
+/// other, each waited on its additions' latency).
+pub(crate) fn add_plane_sums<T: Scalar>(planes: &[T], positions: usize, sums: &mut [T]) {
+    const AT_ONCE: usize = 8;
+    for (block, sums) in planes
+        .chunks(AT_ONCE * positions)
+        .zip(sums.chunks_mut(AT_ONCE))
+    {
+        let mut acc = [T::zero(); AT_ONCE];
+        let planes: [&[T]; AT_ONCE] =
+            core::array::from_fn(|i| block.get(i * positions..(i + 1) * positions).unwrap_or(&[]));
+        if planes.iter().all(|plane| plane.len() == positions) {
+            // Eight whole planes, each cut to `positions`: no checks in the loop.
+            let planes = planes.map(|plane| &plane[..positions]);
+            for p in 0..positions {
+                for (a, plane) in acc.iter_mut().zip(&planes) {
+                    *a += plane[p];
+                }
+            }
+        } else {
+            for (a, plane) in acc.iter_mut().zip(&planes) {
+                *a = plane.iter().fold(T::zero(), |s, &v| s + v);
+            }
+        }
+        for (s, a) in sums.iter_mut().zip(acc) {
+            *s += a;
+        }
+    }
 }
 
 /// [`transpose`] value by value.
 #[inline(always)]
-fn transpose_values<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T]) {
+fn transpose_values<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T], bias: Option<&mut [T]>) {
     let (fp, positions) = (filters_padded(g), g.positions());
+    if let Some(bias) = bias {
+        add_plane_sums(&dy[..g.f * positions], positions, bias);
+    }
     let out = &mut out[..positions * fp];
     let dy = &dy[..g.f * positions];
     // Blocks of 16 positions: each plane's 16 values read along memory, then written across
@@ -790,6 +829,29 @@ mod tests {
             .collect()
     }
 
+    /// The bias gradient's sums, eight planes at a time, equal each plane summed in order;
+    /// and the transposition's sums (in registers on AVX-512, `f32`) are the same bits.
+    #[test]
+    fn plane_sums_are_each_planes_sum_in_order() {
+        for (planes, positions) in [(3, 5), (8, 64), (11, 7), (16, 576), (20, 33)] {
+            let dy: Vec<f32> = (0..planes * positions)
+                .map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6)
+                .collect();
+            let mut sums = vec![0.5_f32; planes];
+            add_plane_sums(&dy, positions, &mut sums);
+            for (i, s) in sums.iter().enumerate() {
+                let plane = &dy[i * positions..][..positions];
+                assert_eq!(*s, 0.5 + plane.iter().fold(0.0, |s, &v| s + v));
+            }
+            let g = Geometry::line(1, planes, 1, 1, 0, positions);
+            let mut out = vec![0.0; positions * filters_padded(&g)];
+            let mut summed = vec![0.5_f32; planes];
+            transpose(&g, &dy, &mut out, Some(&mut summed));
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&summed), bits(&sums), "{planes} planes of {positions}");
+        }
+    }
+
     #[test]
     fn equals_the_one_sample_loops_for_strides_and_paddings() {
         for g in [
@@ -860,8 +922,8 @@ mod tests {
             let dy: Vec<f32> = (0..g.f * g.positions()).map(|v| v as f32 + 0.5).collect();
             let len = g.positions() * filters_padded(&g);
             let (mut ours, mut values) = (vec![0.0; len], vec![0.0; len]);
-            transpose(&g, &dy, &mut ours);
-            transpose_values(&g, &dy, &mut values);
+            transpose(&g, &dy, &mut ours, None);
+            transpose_values(&g, &dy, &mut values, None);
             assert_eq!(ours, values, "{g:?}");
             assert_eq!(
                 ours[filters_padded(&g) + g.f - 1],
@@ -916,7 +978,7 @@ mod tests {
                         let samples = x.chunks_exact(g.c * g.plane());
                         for (xj, dyj) in samples.zip(dy.chunks_exact(g.f * g.positions())) {
                             pad(&g, layout, xj, &mut xp);
-                            transpose(&g, dyj, &mut dyt);
+                            transpose(&g, dyj, &mut dyt, None);
                             kernel(&g, layout, &xp, &dyt, taps.clone(), &mut sums);
                         }
                         sums
@@ -948,7 +1010,7 @@ mod tests {
                         let samples = x.chunks_exact(g.c * g.plane());
                         for (xj, dyj) in samples.zip(dy.chunks_exact(g.f * g.positions())) {
                             pad(&g, layout, xj, &mut xp);
-                            transpose(&g, dyj, &mut dyt);
+                            transpose(&g, dyj, &mut dyt, None);
                             kernel(&g, layout, &xp, &dyt, taps.clone(), &mut sums);
                         }
                         sums

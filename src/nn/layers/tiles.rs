@@ -638,11 +638,20 @@ fn add_pair_sums<const R: usize, const KW: usize, const KP: usize>(
 
 /// `out[p·fp + i] = dy[i·positions + p]` for the `f` planes of `dy`, in blocks of 16 planes by
 /// 16 positions transposed in registers (`implicit::transpose`). The filters `f ..fp` of a
-/// block of 16 are written as zeros.
+/// block of 16 are written as zeros. With `bias`, `bias[i] += Σ dy[i]`: the transposed
+/// columns added up in order as they go by, each plane's sum from zero.
 #[target_feature(enable = "avx512f")]
-pub(crate) fn transpose(f: usize, positions: usize, fp: usize, dy: &[f32], out: &mut [f32]) {
+pub(crate) fn transpose(
+    f: usize,
+    positions: usize,
+    fp: usize,
+    dy: &[f32],
+    out: &mut [f32],
+    mut bias: Option<&mut [f32]>,
+) {
     for f0 in (0..f).step_by(LANES) {
         let planes = LANES.min(f - f0);
+        let mut sums = _mm512_set1_ps(0.0);
         for p0 in (0..positions).step_by(LANES) {
             let n = LANES.min(positions - p0);
             let mut rows = [_mm512_set1_ps(0.0); LANES];
@@ -655,7 +664,14 @@ pub(crate) fn transpose(f: usize, positions: usize, fp: usize, dy: &[f32], out: 
                     (&mut out[at..at + LANES]).try_into().expect("16 filters"),
                     column,
                 );
+                if bias.is_some() {
+                    sums = _mm512_add_ps(sums, column);
+                }
             }
+        }
+        if let Some(bias) = bias.as_deref_mut() {
+            let bias = &mut bias[f0..f0 + planes];
+            store_first(bias, _mm512_add_ps(load_first(bias), sums));
         }
     }
 }
