@@ -24,8 +24,12 @@
 //! layer's and for the second layer's input gradient (rows of 24 and 12 columns, which runs
 //! of 16 fill to three quarters).
 //!
+//! The filter gradient has two tiles likewise: 16 filters in the lanes ([`filter_grad_rows`]),
+//! or for 8 filters or fewer two neighbouring taps ([`filter_grad_pairs`]).
+//!
 //! The output gradient's transposition for the filter gradient is here too: 16 x 16 blocks
-//! in registers.
+//! in registers, summing the bias gradient on the way. So is 2 x 2 max pooling with its
+//! gradient (`pool.rs`), 16 outputs to a register.
 
 use core::arch::x86_64::{
     __m512, __m512d, __m512i, __mmask16, _CMP_GT_OQ, _CMP_UNORD_Q, _mm512_add_epi32, _mm512_add_ps,
