@@ -934,6 +934,28 @@ mod tests {
 
     type GradKernel<T> = fn(&Geometry, Padded, &[T], &[T], core::ops::Range<usize>, &mut [T]);
 
+    /// One part's filter-gradient sums (the taps `taps`) over the samples of `x` and `dy`, by
+    /// one of the tilings.
+    fn part_sums<T: Scalar>(
+        g: &Geometry,
+        x: &[T],
+        dy: &[T],
+        taps: core::ops::Range<usize>,
+        kernel: GradKernel<T>,
+    ) -> Vec<T> {
+        let layout = Padded::of(g);
+        let mut xp = vec![T::zero(); layout.len(g)];
+        let mut dyt = vec![T::zero(); g.positions() * filters_padded(g)];
+        let mut sums = vec![T::zero(); taps.len() * filters_padded(g)];
+        let samples = x.chunks_exact(g.c * g.plane());
+        for (xj, dyj) in samples.zip(dy.chunks_exact(g.f * g.positions())) {
+            pad(g, layout, xj, &mut xp);
+            transpose(g, dyj, &mut dyt, None);
+            kernel(g, layout, &xp, &dyt, taps.clone(), &mut sums);
+        }
+        sums
+    }
+
     /// The filter gradient over a few samples equals the one-sample loops', for whole and
     /// partial window rows (the taps of each part), 5-, 3- and 2-wide windows, strides and
     /// paddings, fewer and more filters than a register holds.
@@ -964,25 +986,12 @@ mod tests {
             {
                 conv_backward(&g, &w, xj, dyj, Some(&mut expected), None, None);
             }
-            let layout = Padded::of(&g);
             for parts in 1..=4 {
                 let mut ours = vec![0.0; w.len()];
                 let rows = DisjointRows::new(&mut ours, g.patch(), parts);
                 for k in 0..parts {
                     let taps = part(g.patch(), parts, k);
-                    // One part's sums over the samples, by one of the tilings.
-                    let sums_by = |kernel: GradKernel<f64>| {
-                        let mut xp = vec![0.0; layout.len(&g)];
-                        let mut dyt = vec![0.0; g.positions() * filters_padded(&g)];
-                        let mut sums = vec![0.0; taps.len() * filters_padded(&g)];
-                        let samples = x.chunks_exact(g.c * g.plane());
-                        for (xj, dyj) in samples.zip(dy.chunks_exact(g.f * g.positions())) {
-                            pad(&g, layout, xj, &mut xp);
-                            transpose(&g, dyj, &mut dyt, None);
-                            kernel(&g, layout, &xp, &dyt, taps.clone(), &mut sums);
-                        }
-                        sums
-                    };
+                    let sums_by = |kernel| part_sums(&g, &x, &dy, taps.clone(), kernel);
                     let sums = sums_by(filter_grad::<f64>);
                     // The tiles of the other CPUs give the same bits.
                     assert_eq!(sums, sums_by(filter_grad_kernel::<f64, 8, 4, 2, 4>));
@@ -1003,18 +1012,7 @@ mod tests {
             for parts in 1..=4 {
                 for k in 0..parts {
                     let taps = part(g.patch(), parts, k);
-                    let sums_by = |kernel: GradKernel<f32>| {
-                        let mut xp = vec![0.0; layout.len(&g)];
-                        let mut dyt = vec![0.0; g.positions() * filters_padded(&g)];
-                        let mut sums = vec![0.0; taps.len() * filters_padded(&g)];
-                        let samples = x.chunks_exact(g.c * g.plane());
-                        for (xj, dyj) in samples.zip(dy.chunks_exact(g.f * g.positions())) {
-                            pad(&g, layout, xj, &mut xp);
-                            transpose(&g, dyj, &mut dyt, None);
-                            kernel(&g, layout, &xp, &dyt, taps.clone(), &mut sums);
-                        }
-                        sums
-                    };
+                    let sums_by = |kernel| part_sums(&g, &x, &dy, taps.clone(), kernel);
                     let sums = sums_by(filter_grad::<f32>);
                     assert_eq!(
                         sums,
