@@ -483,6 +483,15 @@ fn transpose_values<T: Scalar>(g: &Geometry, dy: &[T], out: &mut [T], bias: Opti
     }
 }
 
+/// Whole window rows of `kw` taps from tap `t` up to `end`: 0 unless `t` starts a row.
+fn whole_rows(t: usize, end: usize, kw: usize) -> usize {
+    if t.is_multiple_of(kw) {
+        (end - t) / kw
+    } else {
+        0
+    }
+}
+
 /// Adds one sample's filter gradient for the taps `taps` (of `(c·kh + ky)·kw + kx`) to
 /// `grad`, tap by tap ([`add_by_tap`] adds it to the weights' gradient):
 /// `grad[(t − taps.start)·fp + i] += Σ dy[i, oy, ox] · xp[c, oy·sh + ky, ox·sw + kx]`, with
@@ -519,12 +528,7 @@ fn filter_grad_kernel<
     while f0 < g.f {
         let mut t = taps.start;
         while t < taps.end {
-            let rows = if t.is_multiple_of(g.kw) {
-                (taps.end - t) / g.kw
-            } else {
-                0
-            };
-            t += match (g.kw, rows) {
+            t += match (g.kw, whole_rows(t, taps.end, g.kw)) {
                 (5, r) if r >= R5 => on.rows::<V, R5, 5>(t, f0, grad),
                 (5, 1..) => on.rows::<V, 1, 5>(t, f0, grad),
                 (3, r) if r >= R3 => on.rows::<V, R3, 3>(t, f0, grad),
@@ -694,44 +698,26 @@ fn filter_grad_wide<T: Scalar>(
             dyt,
             first: taps.start,
         };
-        let first = taps.start;
-        if g.f <= 8 {
-            // Pairs of taps in the lanes (8 filters twice), else half of them would be empty.
-            let mut t = taps.start;
-            while t < taps.end {
-                let rows = if t.is_multiple_of(g.kw) {
-                    (taps.end - t) / g.kw
-                } else {
-                    0
-                };
-                t += match (g.kw, rows) {
-                    (5, 5..) => tiles::filter_grad_pairs::<5, 5, 3>(i, t, first, grad),
-                    (5, 2..) => tiles::filter_grad_pairs::<2, 5, 3>(i, t, first, grad),
-                    (5, 1..) => tiles::filter_grad_pairs::<1, 5, 3>(i, t, first, grad),
-                    (3, 6..) => tiles::filter_grad_pairs::<6, 3, 2>(i, t, first, grad),
-                    (3, 3..) => tiles::filter_grad_pairs::<3, 3, 2>(i, t, first, grad),
-                    (3, 1..) => tiles::filter_grad_pairs::<1, 3, 2>(i, t, first, grad),
-                    _ => on.taps::<16, 1>(t, 0, grad),
-                };
-            }
-            return;
-        }
+        let (first, pairs) = (taps.start, g.f <= 8);
         for f0 in (0..g.f).step_by(16) {
             let mut t = taps.start;
             while t < taps.end {
-                let rows = if t.is_multiple_of(g.kw) {
-                    (taps.end - t) / g.kw
-                } else {
-                    0
-                };
-                t += match (g.kw, rows) {
+                t += match (g.kw, whole_rows(t, taps.end, g.kw), pairs) {
                     // 25 registers of sums, of AVX-512's 32.
-                    (5, 5..) => tiles::filter_grad_rows::<5, 5>(i, t, f0, first, grad),
-                    (5, 2..) => tiles::filter_grad_rows::<2, 5>(i, t, f0, first, grad),
-                    (5, 1..) => tiles::filter_grad_rows::<1, 5>(i, t, f0, first, grad),
-                    (3, 6..) => tiles::filter_grad_rows::<6, 3>(i, t, f0, first, grad),
-                    (3, 3..) => tiles::filter_grad_rows::<3, 3>(i, t, f0, first, grad),
-                    (3, 1..) => tiles::filter_grad_rows::<1, 3>(i, t, f0, first, grad),
+                    (5, 5.., false) => tiles::filter_grad_rows::<5, 5>(i, t, f0, first, grad),
+                    (5, 2.., false) => tiles::filter_grad_rows::<2, 5>(i, t, f0, first, grad),
+                    (5, 1.., false) => tiles::filter_grad_rows::<1, 5>(i, t, f0, first, grad),
+                    (3, 6.., false) => tiles::filter_grad_rows::<6, 3>(i, t, f0, first, grad),
+                    (3, 3.., false) => tiles::filter_grad_rows::<3, 3>(i, t, f0, first, grad),
+                    (3, 1.., false) => tiles::filter_grad_rows::<1, 3>(i, t, f0, first, grad),
+                    // 8 filters or fewer: pairs of taps in the lanes (8 filters twice), else
+                    // half of the lanes would be empty.
+                    (5, 5.., true) => tiles::filter_grad_pairs::<5, 5, 3>(i, t, first, grad),
+                    (5, 2.., true) => tiles::filter_grad_pairs::<2, 5, 3>(i, t, first, grad),
+                    (5, 1.., true) => tiles::filter_grad_pairs::<1, 5, 3>(i, t, first, grad),
+                    (3, 6.., true) => tiles::filter_grad_pairs::<6, 3, 2>(i, t, first, grad),
+                    (3, 3.., true) => tiles::filter_grad_pairs::<3, 3, 2>(i, t, first, grad),
+                    (3, 1.., true) => tiles::filter_grad_pairs::<1, 3, 2>(i, t, first, grad),
                     _ => on.taps::<16, 1>(t, f0, grad),
                 };
             }
