@@ -268,8 +268,7 @@ fn pair_tile<const KW: usize, const R: usize>(
     let g = i.g;
     let kw = if KW == 0 { g.kw } else { KW };
     let mut acc = [[start; PAIRS]; R];
-    // Lane `l` takes weight `l / 2`.
-    let doubled = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    let doubled = doubled();
     let window_rows = i.rows(oy + R - 1).start..i.rows(oy).end;
     let top = oy * g.sh;
     for c in 0..g.c {
@@ -574,8 +573,7 @@ pub(crate) fn filter_grad_pairs<const R: usize, const KW: usize, const KP: usize
     }
     // The partner of an odd row's last tap is read too (`Padded` leaves room for it).
     let span = (g.ow - 1) * g.sw + 2 * KP;
-    // Lane `l` takes filter `l / 2`.
-    let doubled = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    let doubled = doubled();
     let mut acc = [[_mm512_set1_ps(0.0); KP]; R];
     for (oy, dy) in i.dyt.chunks_exact(g.ow * fp).take(g.oh).enumerate() {
         let mut lines: [&[f32]; R] = [&[]; R];
@@ -624,7 +622,8 @@ fn add_pair_sums<const R: usize, const KW: usize, const KP: usize>(
     at: usize,
     fp: usize,
 ) {
-    let even = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 14, 12, 10, 8, 6, 4, 2, 0);
+    // The first 8 lanes of the even and odd lanes.
+    let even = evens();
     let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     for r in 0..R {
         for p in 0..KP {
@@ -730,8 +729,17 @@ fn transpose16(r: [__m512; LANES]) -> [__m512; LANES] {
     })
 }
 
-/// Lane `l` of `_mm512_permutex2var_ps(a, EVENS, b)` is lane `2l` of `a` then `b` (32 lanes);
-/// add one for the odd lanes.
+/// `_mm512_permutexvar_ps(doubled(), v)`: lane `l` takes lane `l / 2` of `v`, doubling its
+/// first 8 lanes into pairs of lanes (the pair tiles' weights and output gradients).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn doubled() -> __m512i {
+    _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0)
+}
+
+/// Lane `l` of `_mm512_permutex2var_ps(a, evens(), b)` is lane `2l` of `a` then `b` (32
+/// lanes), and of `_mm512_permutexvar_ps(evens(), v)` lane `2l` of `v` for `l < 8`; add one
+/// for the odd lanes.
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn evens() -> __m512i {
