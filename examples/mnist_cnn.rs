@@ -35,7 +35,7 @@ Usage: cargo run --release --example mnist_cnn -- [OPTIONS]
 
 Options:
   --data-dir DIR     where the four MNIST files are, gzip'd or raw [default: data/mnist]
-  --epochs N         passes over the training images [default: 12]
+  --epochs N         passes over the training images [default: 16]
   --batch-size N     minibatch size [default: 64]
   --lr RATE          Adam's first learning rate, decayed on a cosine schedule [default: 0.003]
   --seed N           seed for initialisation and shuffling [default: 0]
@@ -67,7 +67,7 @@ fn parse_args() -> Result<Options, lexopt::Error> {
     use lexopt::prelude::*;
     let mut o = Options {
         data_dir: PathBuf::from("data/mnist"),
-        epochs: 12,
+        epochs: 16,
         batch_size: 64,
         lr: 3e-3,
         seed: 0,

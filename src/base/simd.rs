@@ -14,8 +14,12 @@
 //! partial sums are explicit). `optim::tests` and `train::tests` check it in release builds,
 //! where the two builds differ in code (`cargo test --release --lib vectorised`).
 //!
-//! FMA would shorten the kernels' chains further but change the rounding on CPUs that have it,
-//! so results would depend on the machine; it is left out.
+//! The training kernels of the convolutions (the input and filter gradients,
+//! `nn::layers::implicit`) add each term with a fused multiply-add, written out (`mul_add`,
+//! `_mm512_fmadd_ps`): their AVX-512 and AVX2 versions run on CPUs with FMA, and their
+//! baseline version computes the same fused operation in software where the CPU has none, so
+//! they too give the same bits on every machine (slowly on x86-64 CPUs without FMA, which
+//! are rare). Everything else rounds each product, then adds it.
 
 /// Whether this CPU runs AVX2 code (the standard library detects it once and caches it).
 /// Without `std` or off x86-64, the baseline loops run.
@@ -23,6 +27,14 @@
 #[inline]
 pub(crate) fn has_avx2() -> bool {
     std::is_x86_feature_detected!("avx2")
+}
+
+/// Whether this CPU runs AVX2 code with fused multiply-adds (FMA): the level of the kernels
+/// that name one version per level (the training kernels of the convolutions fuse).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline]
+pub(crate) fn has_avx2_fma() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
 /// Whether this CPU runs AVX-512F code.
@@ -182,12 +194,12 @@ macro_rules! multiversion {
                     // instructions, which `has_avx512` just checked.
                     return unsafe { avx512($($arg),*) };
                 }
-                if crate::base::simd::has_avx2() {
-                    #[target_feature(enable = "avx2")]
+                if crate::base::simd::has_avx2_fma() {
+                    #[target_feature(enable = "avx2,fma")]
                     fn avx2<$($generics)*>($($arg: $ty),*) $(-> $ret)? $(where $($bounds)*)? {
                         $avx2($($arg),*)
                     }
-                    // SAFETY: as above, for AVX2, which `has_avx2` just checked.
+                    // SAFETY: as above, for AVX2 and FMA, which `has_avx2_fma` just checked.
                     return unsafe { avx2($($arg),*) };
                 }
             }

@@ -13,8 +13,8 @@ use crate::base::names::short_type_name;
 use crate::base::threads::run_parts;
 use crate::nn::layer::{DynTape, LayerInfo};
 use crate::nn::layers::implicit::{
-    Padded, add_by_tap, by_tap, convolve, filter_grad, filters_padded, flip, pad, taps_len,
-    transpose, transposed,
+    FUSED_MULTIPLY_ADD, Padded, ROUNDED, add_by_tap, by_tap, convolve, filter_grad, filters_padded,
+    flip, pad, taps_len, transpose, transposed,
 };
 use crate::nn::layers::window::{Geometry, col2im, conv_backward, conv_forward};
 use crate::nn::param::{Param, ParamMut, Path, Shape};
@@ -250,7 +250,7 @@ pub(crate) fn forward_batch<T: Scalar>(
         xp.fill(T::zero()); // the padding of `pad`
         for (yj, j) in y.chunks_exact_mut(outputs).zip(samples) {
             pad(g, layout, &x[j * inputs..][..inputs], xp);
-            convolve(g, layout, taps, bias, xp, yj);
+            convolve(ROUNDED, g, layout, taps, bias, xp, yj);
         }
     });
 }
@@ -294,7 +294,7 @@ fn input_grad_batch<T: Scalar>(
             match (&transposed, layout) {
                 (Some(t), Some(layout)) => {
                     pad(t, layout, dyj, buffer);
-                    convolve(t, layout, flipped, None, buffer, dxj);
+                    convolve(FUSED_MULTIPLY_ADD, t, layout, flipped, None, buffer, dxj);
                 }
                 _ => {
                     let dyj = (dyj, positions, 1);

@@ -6,10 +6,14 @@
 //! flipped filters), and for the filter gradient.
 //!
 //! Each output is the bias plus its terms in the order of input channels, window rows, window
-//! columns: the order of the one-sample loops in `window.rs`, without fused multiply-adds, so
-//! both give the same values (the window positions over the padding add `w · 0`, which can
-//! only turn a `−0` sum into `+0`). A tile's size changes which sums are computed together,
-//! never the order of a sum's terms, so the tiles can be sized for each CPU's registers.
+//! columns: the order of the one-sample loops in `window.rs`. The forward pass ([`ROUNDED`])
+//! rounds each product and then adds it, as those loops do, so both give the same values (the
+//! window positions over the padding add `w · 0`, which can only turn a `−0` sum into `+0`).
+//! The training kernels (the input gradient, [`convolve`] with [`FUSED_MULTIPLY_ADD`], and the filter gradient,
+//! [`filter_grad`]) add each term by a fused multiply-add, in software where the CPU has none:
+//! the same order, one rounding per term. A tile's size changes which sums are computed
+//! together, never the order of a sum's terms or their rounding, so the tiles can be sized
+//! for each CPU's registers and give the same bits on every machine.
 
 use crate::base::scalar::Scalar;
 use crate::base::simd;
@@ -96,7 +100,8 @@ fn copy_short<T: Scalar>(from: &[T], to: &mut [T]) {
 ///
 /// A tile is `V` filters at `PB` neighbouring positions of an output row.
 #[inline(always)]
-fn convolve_kernel<T: Scalar, const V: usize, const PB: usize>(
+fn convolve_kernel<T: Scalar, const V: usize, const PB: usize, const FUSED: bool>(
+    _: Terms<FUSED>,
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -121,11 +126,11 @@ fn convolve_kernel<T: Scalar, const V: usize, const PB: usize>(
         for oy in 0..g.oh {
             let mut ox = 0;
             while ox + PB <= g.ow {
-                tile.run::<PB>(oy, ox, y);
+                tile.run::<PB, FUSED>(oy, ox, y);
                 ox += PB;
             }
             while ox < g.ow {
-                tile.run::<1>(oy, ox, y);
+                tile.run::<1, FUSED>(oy, ox, y);
                 ox += 1;
             }
         }
@@ -146,7 +151,7 @@ struct OutTile<'a, T, const V: usize> {
 impl<T: Scalar, const V: usize> OutTile<'_, T, V> {
     /// The outputs at positions `ox ..ox + PB` of row `oy`.
     #[inline(always)]
-    fn run<const PB: usize>(&self, oy: usize, ox: usize, y: &mut [T]) {
+    fn run<const PB: usize, const FUSED: bool>(&self, oy: usize, ox: usize, y: &mut [T]) {
         let (g, layout) = (self.g, self.layout);
         let fp = filters_padded(g);
         let mut acc = [self.start; PB];
@@ -159,7 +164,7 @@ impl<T: Scalar, const V: usize> OutTile<'_, T, V> {
                 let at = (c * layout.height + top + ky) * layout.width + ox * g.sw;
                 let line = &self.xp[at..at + span];
                 let taps = &self.weights[(c * g.kh + ky) * g.kw * fp..][..g.kw * fp];
-                acc = window_row::<T, V, PB>(acc, line, taps, fp, self.f0, g.sw);
+                acc = window_row::<T, V, PB, FUSED>(acc, line, taps, fp, self.f0, g.sw);
             }
         }
         let positions = g.positions();
@@ -183,7 +188,7 @@ impl<T: Scalar, const V: usize> OutTile<'_, T, V> {
 /// sums in memory: ten times slower.)
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-fn window_row<T: Scalar, const V: usize, const PB: usize>(
+fn window_row<T: Scalar, const V: usize, const PB: usize, const FUSED: bool>(
     mut acc: [[T; V]; PB],
     line: &[T],
     taps: &[T],
@@ -196,7 +201,7 @@ fn window_row<T: Scalar, const V: usize, const PB: usize>(
         for j in 0..PB {
             let x = line[j * sw + kx];
             for l in 0..V {
-                acc[j][l] += w[l] * x;
+                acc[j][l] = multiply_add::<T, FUSED>(w[l], x, acc[j][l]);
             }
         }
     }
@@ -209,7 +214,8 @@ fn window_row<T: Scalar, const V: usize, const PB: usize>(
 /// and the input gradient of its second).
 #[inline(always)]
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
-fn convolve_runs<T: Scalar, const NB: usize>(
+fn convolve_runs<T: Scalar, const NB: usize, const FUSED: bool>(
+    _: Terms<FUSED>,
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -230,9 +236,13 @@ fn convolve_runs<T: Scalar, const NB: usize>(
                     _ => [T::zero(); RUN],
                 });
                 let acc = if g.sw == 1 {
-                    run_block::<T, NB, true>(g, layout, weights, fp, xp, acc, oy, ox0, f0, step)
+                    run_block::<T, NB, true, FUSED>(
+                        g, layout, weights, fp, xp, acc, oy, ox0, f0, step,
+                    )
                 } else {
-                    run_block::<T, NB, false>(g, layout, weights, fp, xp, acc, oy, ox0, f0, step)
+                    run_block::<T, NB, false, FUSED>(
+                        g, layout, weights, fp, xp, acc, oy, ox0, f0, step,
+                    )
                 };
                 let n = RUN.min(g.ow - ox0);
                 for (b, a) in acc.iter().enumerate().take(filters) {
@@ -259,7 +269,7 @@ fn convolve_runs<T: Scalar, const NB: usize>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
-fn run_block<T: Scalar, const NB: usize, const UNIT: bool>(
+fn run_block<T: Scalar, const NB: usize, const UNIT: bool, const FUSED: bool>(
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -292,7 +302,7 @@ fn run_block<T: Scalar, const NB: usize, const UNIT: bool>(
                     // One filter's weight times a run of inputs: a vector product.
                     let w = w[b * step];
                     for l in 0..RUN {
-                        acc[b][l] += w * xin[l];
+                        acc[b][l] = multiply_add::<T, FUSED>(w, xin[l], acc[b][l]);
                     }
                 }
             }
@@ -309,7 +319,8 @@ fn run_block<T: Scalar, const NB: usize, const UNIT: bool>(
 #[inline]
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-fn convolve_wide<T: Scalar>(
+fn convolve_wide<T: Scalar, const FUSED: bool>(
+    _: Terms<FUSED>,
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -336,19 +347,19 @@ fn convolve_wide<T: Scalar>(
             xp,
         };
         return if pair_work.is_some_and(|w| w <= run_work.min(g.ow * filter_lanes)) {
-            tiles::convolve_pairs(inputs, y)
+            tiles::convolve_pairs::<FUSED>(inputs, y)
         } else if runs {
-            tiles::convolve_runs(inputs, y)
+            tiles::convolve_runs::<FUSED>(inputs, y)
         } else {
-            tiles::convolve_filters(inputs, y)
+            tiles::convolve_filters::<FUSED>(inputs, y)
         };
     }
     if size_of::<T>() == 4 && runs {
-        convolve_runs::<T, 8>(g, layout, weights, bias, xp, y)
+        convolve_runs::<T, 8, FUSED>(Terms, g, layout, weights, bias, xp, y)
     } else if g.f <= 8 || size_of::<T>() > 4 {
-        convolve_at::<T, 8>(g, layout, weights, bias, xp, y)
+        convolve_at::<T, 8, FUSED>(Terms, g, layout, weights, bias, xp, y)
     } else {
-        convolve_at::<T, 16>(g, layout, weights, bias, xp, y)
+        convolve_at::<T, 16, FUSED>(Terms, g, layout, weights, bias, xp, y)
     }
 }
 
@@ -356,7 +367,8 @@ fn convolve_wide<T: Scalar>(
 /// 8 or 4) that divides the output rows.
 #[inline(always)]
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
-fn convolve_at<T: Scalar, const V: usize>(
+fn convolve_at<T: Scalar, const V: usize, const FUSED: bool>(
+    _: Terms<FUSED>,
     g: &Geometry,
     layout: Padded,
     weights: &[T],
@@ -365,17 +377,31 @@ fn convolve_at<T: Scalar, const V: usize>(
     y: &mut [T],
 ) {
     if g.ow.is_multiple_of(12) {
-        convolve_kernel::<T, V, 12>(g, layout, weights, bias, xp, y)
+        convolve_kernel::<T, V, 12, FUSED>(Terms, g, layout, weights, bias, xp, y)
     } else if g.ow.is_multiple_of(8) {
-        convolve_kernel::<T, V, 8>(g, layout, weights, bias, xp, y)
+        convolve_kernel::<T, V, 8, FUSED>(Terms, g, layout, weights, bias, xp, y)
     } else {
-        convolve_kernel::<T, V, 4>(g, layout, weights, bias, xp, y)
+        convolve_kernel::<T, V, 4, FUSED>(Terms, g, layout, weights, bias, xp, y)
     }
 }
 
+/// How [`convolve`] adds each term: `Terms<false>` rounds the product and then adds it,
+/// `Terms<true>` fuses the two (one rounding). Passed as a value so that the choice shows at
+/// the call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Terms<const FUSED: bool>;
+
+/// Each product rounded, then added: the forward pass, as the one-sample loops do.
+pub(crate) const ROUNDED: Terms<false> = Terms;
+
+/// Each term added by a fused multiply-add: the input gradient of stride-1 convolutions.
+pub(crate) const FUSED_MULTIPLY_ADD: Terms<true> = Terms;
+
 simd::multiversion! {
-    /// [`convolve_kernel`] with tiles for the CPU's registers.
-    pub(crate) fn convolve[T: Scalar](
+    /// [`convolve_kernel`] with tiles for the CPU's registers, each term added as `terms`
+    /// says: [`ROUNDED`] or [`FUSED_MULTIPLY_ADD`].
+    pub(crate) fn convolve[T: Scalar, const FUSED: bool](
+        terms: Terms<FUSED>,
         g: &Geometry,
         layout: Padded,
         weights: &[T],
@@ -383,10 +409,18 @@ simd::multiversion! {
         xp: &[T],
         y: &mut [T],
     ) = {
-        avx512: convolve_wide::<T>,
-        avx2: convolve_at::<T, 8>,
-        baseline: convolve_kernel::<T, 8, 4>,
+        avx512: convolve_wide::<T, FUSED>,
+        avx2: convolve_at::<T, 8, FUSED>,
+        baseline: convolve_kernel::<T, 8, 4, FUSED>,
     };
+}
+
+/// `a·b + c`: fused (one rounding) for `FUSED`, else the product rounded and then added.
+/// A CPU without fused multiply-adds computes the fused one in software: slower, the same
+/// value.
+#[inline(always)]
+fn multiply_add<T: Scalar, const FUSED: bool>(a: T, b: T, c: T) -> T {
+    if FUSED { a.mul_add(b, c) } else { c + a * b }
 }
 
 /// The filters of a row of [`transpose`]d output gradient, rounded up so that the widest
@@ -495,9 +529,10 @@ fn whole_rows(t: usize, end: usize, kw: usize) -> usize {
 /// Adds one sample's filter gradient for the taps `taps` (of `(c·kh + ky)·kw + kx`) to
 /// `grad`, tap by tap ([`add_by_tap`] adds it to the weights' gradient):
 /// `grad[(t − taps.start)·fp + i] += Σ dy[i, oy, ox] · xp[c, oy·sh + ky, ox·sw + kx]`, with
-/// `xp` the padded sample, `dy` [`transpose`]d and `fp =` [`filters_padded`]. Each sum runs over the positions in order, in
-/// one lane of a register that holds a run of filters, so its value does not depend on the
-/// tile that computes it, the vector width or the thread count.
+/// `xp` the padded sample, `dy` [`transpose`]d and `fp =` [`filters_padded`]. Each sum runs
+/// over the positions in order, one fused multiply-add per term, in one lane of a register
+/// that holds a run of filters, so its value does not depend on the tile that computes it,
+/// the vector width or the thread count.
 ///
 /// Tiles of `R3` or `R5` whole window rows serve 3- and 5-wide windows (each input value
 /// loaded once per position and row); other taps go `TB` at a time. `V` filters share a
@@ -582,7 +617,7 @@ fn row_pass<T: Scalar, const V: usize, const R: usize, const KW: usize>(
             let x: &[T; KW] = lines[r][ox * sw..][..KW].try_into().expect("a window row");
             for k in 0..KW {
                 for l in 0..V {
-                    acc[r][k][l] += x[k] * d[l];
+                    acc[r][k][l] = x[k].mul_add(d[l], acc[r][k][l]);
                 }
             }
         }
@@ -650,7 +685,7 @@ impl<T: Scalar> GradTile<'_, T> {
                 for (a, &at) in acc.iter_mut().zip(&at) {
                     let x = self.xp[base + at];
                     for (a, &d) in a.iter_mut().zip(d) {
-                        *a += x * d;
+                        *a = x.mul_add(d, *a);
                     }
                 }
             }
@@ -871,14 +906,22 @@ mod tests {
             let mut y = vec![0.0; g.f * g.positions()];
             let mut taps = vec![0.0; taps_len(&g)];
             by_tap(&g, &w, &mut taps);
-            convolve(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            convolve(ROUNDED, &g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
             // The tiles of the other CPUs give the same bits.
-            convolve_kernel::<f64, 4, 1>(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            convolve_kernel::<f64, 4, 1, false>(Terms, &g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
-            convolve_kernel::<f64, 16, 12>(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            convolve_kernel::<f64, 16, 12, false>(
+                Terms,
+                &g,
+                layout,
+                &taps,
+                Some(&bias),
+                &xp,
+                &mut y,
+            );
             assert_eq!(y, direct, "{g:?}");
-            convolve_runs::<f64, 8>(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            convolve_runs::<f64, 8, false>(Terms, &g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
             // And in f32, whose tiles on AVX-512 are wider.
             let narrow = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
@@ -890,7 +933,7 @@ mod tests {
             let mut taps = vec![0.0; taps_len(&g)];
             by_tap(&g, &w, &mut taps);
             let mut y = vec![0.0; g.f * g.positions()];
-            convolve(&g, layout, &taps, Some(&bias), &xp, &mut y);
+            convolve(ROUNDED, &g, layout, &taps, Some(&bias), &xp, &mut y);
             assert_eq!(y, direct, "{g:?}");
         }
     }
@@ -992,8 +1035,9 @@ mod tests {
                 }
             }
             // In f32, AVX-512's register tiles (pairs of taps for 8 filters or fewer) give
-            // the bits of the other CPUs' tiles, on every part.
-            let narrow = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+            // the bits of the other CPUs' tiles, on every part, with values whose products
+            // round (each term is one fused multiply-add everywhere).
+            let narrow = |v: &[f64]| v.iter().map(|&v| (v * 0.37) as f32).collect::<Vec<f32>>();
             let (x, dy) = (narrow(&x), narrow(&dy));
             for parts in 1..=4 {
                 for k in 0..parts {
@@ -1013,8 +1057,12 @@ mod tests {
     #[test]
     fn the_transposed_convolution_is_the_input_gradient() {
         for g in [
+            // Its input gradient takes the pair tiles on AVX-512 (8 filters of the transposed
+            // convolution), the next one's the filter tiles, the last one's the runs.
             Geometry::square(8, 16, 5, 1, 0, 12, 12),
+            Geometry::square(20, 3, 3, 1, 1, 7, 10),
             Geometry::square(3, 4, 3, 1, 2, 6, 5),
+            Geometry::square(4, 5, 3, 1, 1, 9, 16),
         ] {
             let (x, w, dy) = (
                 sample(g.c * g.plane(), 1),
@@ -1029,11 +1077,34 @@ mod tests {
             let layout = Padded::of(&t);
             let mut dyp = vec![0.0; layout.len(&t)];
             pad(&t, layout, &dy, &mut dyp);
-            let mut ours = vec![0.0; x.len()];
-            convolve(&t, layout, &flipped, None, &dyp, &mut ours);
+            let (mut ours, fused) = (vec![0.0; x.len()], FUSED_MULTIPLY_ADD);
+            convolve(fused, &t, layout, &flipped, None, &dyp, &mut ours);
             for (a, b) in ours.iter().zip(&dx) {
                 assert!((a - b).abs() < 1e-12, "{a} against {b}");
             }
+            // Every tiling rounds once per term, in the same order: the same bits.
+            let mut other = vec![0.0; x.len()];
+            convolve_kernel::<f64, 4, 1, true>(Terms, &t, layout, &flipped, None, &dyp, &mut other);
+            assert_eq!(other, ours);
+            convolve_kernel::<f64, 16, 12, true>(
+                Terms, &t, layout, &flipped, None, &dyp, &mut other,
+            );
+            assert_eq!(other, ours);
+            convolve_runs::<f64, 8, true>(Terms, &t, layout, &flipped, None, &dyp, &mut other);
+            assert_eq!(other, ours);
+            // In f32 too, whose AVX-512 tiles are `tiles.rs`' (pairs, runs or filters), with
+            // values whose products round.
+            let narrow = |v: &[f64]| v.iter().map(|&v| (v * 0.37) as f32).collect::<Vec<f32>>();
+            let (flipped, dyp) = (narrow(&flipped), narrow(&dyp));
+            let (mut ours, mut other) = (vec![0.0_f32; x.len()], vec![0.0_f32; x.len()]);
+            convolve(fused, &t, layout, &flipped, None, &dyp, &mut ours);
+            convolve_kernel::<f32, 4, 1, true>(Terms, &t, layout, &flipped, None, &dyp, &mut other);
+            assert_eq!(other, ours, "{g:?}");
+            convolve_runs::<f32, 8, true>(Terms, &t, layout, &flipped, None, &dyp, &mut other);
+            assert_eq!(other, ours, "{g:?}");
+            // And the forward pass's tiles round twice per term: another value somewhere.
+            convolve(ROUNDED, &t, layout, &flipped, None, &dyp, &mut other);
+            assert_ne!(other, ours, "{g:?}");
         }
         assert!(transposed(&Geometry::square(1, 1, 3, 2, 0, 7, 7)).is_none());
     }

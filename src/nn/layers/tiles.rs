@@ -10,9 +10,10 @@
 //!
 //! The sums are the same as the array versions': each output is the bias plus its terms in
 //! the order of input channels, window rows, window columns (each filter-gradient sum runs
-//! over the positions in order), every product rounded and then added, without fused
-//! multiply-adds. The tiles therefore give the same bits as the other CPUs' (`implicit.rs`
-//! tests them against each other). A tile of several output rows takes the window rows any
+//! over the positions in order), every product rounded and then added in the forward pass,
+//! and fused with its addition (one rounding) in the training kernels: the input gradient
+//! (the convolution tiles with `FUSED`) and the filter gradient. The tiles therefore give the
+//! same bits as the other CPUs' (`implicit.rs` tests them against each other). A tile of several output rows takes the window rows any
 //! of them needs, so a row may add `w · 0` from the padding above or below it, as every tile
 //! does from the padding beside it: that can only turn a `−0` sum into `+0`.
 //!
@@ -34,10 +35,10 @@
 use core::arch::x86_64::{
     __m512, __m512d, __m512i, __mmask16, _CMP_GT_OQ, _CMP_UNORD_Q, _mm512_add_epi32, _mm512_add_ps,
     _mm512_castpd_ps, _mm512_castps_pd, _mm512_cmp_ps_mask, _mm512_cmpeq_epi32_mask,
-    _mm512_mask_add_epi32, _mm512_mask_blend_ps, _mm512_maskz_mov_ps, _mm512_mul_ps,
-    _mm512_permutex2var_ps, _mm512_permutexvar_ps, _mm512_set_epi32, _mm512_set1_epi32,
-    _mm512_set1_ps, _mm512_shuffle_f32x4, _mm512_shuffle_f64x2, _mm512_unpackhi_pd,
-    _mm512_unpackhi_ps, _mm512_unpacklo_pd, _mm512_unpacklo_ps,
+    _mm512_fmadd_ps, _mm512_mask_add_epi32, _mm512_mask_blend_ps, _mm512_maskz_mov_ps,
+    _mm512_mul_ps, _mm512_permutex2var_ps, _mm512_permutexvar_ps, _mm512_set_epi32,
+    _mm512_set1_epi32, _mm512_set1_ps, _mm512_shuffle_f32x4, _mm512_shuffle_f64x2,
+    _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd, _mm512_unpacklo_ps,
 };
 
 use crate::base::simd::f32x16::{broadcast_pair, load, load_first, store, store_first};
@@ -46,6 +47,18 @@ use crate::nn::layers::window::Geometry;
 
 /// Lanes of a register.
 const LANES: usize = 16;
+
+/// `a·b + c` in every lane: fused (one rounding) for `FUSED`, else the product rounded and
+/// then added.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn multiply_add<const FUSED: bool>(a: __m512, b: __m512, c: __m512) -> __m512 {
+    if FUSED {
+        _mm512_fmadd_ps(a, b, c)
+    } else {
+        _mm512_add_ps(c, _mm512_mul_ps(a, b))
+    }
+}
 
 /// Filters of a run tile ([`convolve_runs`]).
 const NB: usize = 8;
@@ -79,11 +92,11 @@ impl Inputs<'_> {
 /// than lanes and output rows about as wide as a register. A tile is the runs of up to
 /// [`ROWS`] output rows, which share each weight's broadcast.
 #[target_feature(enable = "avx512f")]
-pub(crate) fn convolve_runs(i: Inputs<'_>, y: &mut [f32]) {
+pub(crate) fn convolve_runs<const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) {
     match i.g.kw {
-        5 => runs::<5>(i, y),
-        3 => runs::<3>(i, y),
-        _ => runs::<0>(i, y),
+        5 => runs::<5, FUSED>(i, y),
+        3 => runs::<3, FUSED>(i, y),
+        _ => runs::<0, FUSED>(i, y),
     }
 }
 
@@ -93,7 +106,7 @@ const ROWS: usize = 3;
 /// [`convolve_runs`] for windows `KW` wide (`0`: as wide as the geometry says).
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn runs<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
+fn runs<const KW: usize, const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) {
     let g = i.g;
     debug_assert_eq!(g.sw, 1);
     let positions = g.oh * g.ow;
@@ -122,10 +135,10 @@ fn runs<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
                     };
                 }
                 if rows == ROWS {
-                    put!(run_tile::<KW, ROWS>(i, &start, f0, oy, ox0), oy);
+                    put!(run_tile::<KW, ROWS, FUSED>(i, &start, f0, oy, ox0), oy);
                 } else {
                     for r in oy..oy + rows {
-                        put!(run_tile::<KW, 1>(i, &start, f0, r, ox0), r);
+                        put!(run_tile::<KW, 1, FUSED>(i, &start, f0, r, ox0), r);
                     }
                 }
             }
@@ -142,7 +155,7 @@ fn runs<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
 #[inline]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop)]
-fn run_tile<const KW: usize, const R: usize>(
+fn run_tile<const KW: usize, const R: usize, const FUSED: bool>(
     i: Inputs<'_>,
     start: &[f32; NB],
     f0: usize,
@@ -176,7 +189,7 @@ fn run_tile<const KW: usize, const R: usize>(
                 for b in 0..NB {
                     let w = _mm512_set1_ps(w[b]);
                     for r in 0..R {
-                        acc[r][b] = _mm512_add_ps(acc[r][b], _mm512_mul_ps(w, xs[r]));
+                        acc[r][b] = multiply_add::<FUSED>(w, xs[r], acc[r][b]);
                     }
                 }
             }
@@ -201,18 +214,18 @@ const PAIR_ROWS: usize = 3;
 /// 6 pairs (12 columns) of up to [`PAIR_ROWS`] output rows; its sums are unpaired into the
 /// filters' planes by an 8 x 8 transposition of 64-bit pairs.
 #[target_feature(enable = "avx512f")]
-pub(crate) fn convolve_pairs(i: Inputs<'_>, y: &mut [f32]) {
+pub(crate) fn convolve_pairs<const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) {
     match i.g.kw {
-        5 => pairs::<5>(i, y),
-        3 => pairs::<3>(i, y),
-        _ => pairs::<0>(i, y),
+        5 => pairs::<5, FUSED>(i, y),
+        3 => pairs::<3, FUSED>(i, y),
+        _ => pairs::<0, FUSED>(i, y),
     }
 }
 
 /// [`convolve_pairs`] for windows `KW` wide (`0`: as wide as the geometry says).
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn pairs<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
+fn pairs<const KW: usize, const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) {
     let g = i.g;
     debug_assert!(g.sw == 1 && g.f <= NB);
     let positions = g.oh * g.ow;
@@ -241,10 +254,10 @@ fn pairs<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
                 };
             }
             if rows == PAIR_ROWS {
-                put!(pair_tile::<KW, PAIR_ROWS>(i, start, oy, ox0), oy);
+                put!(pair_tile::<KW, PAIR_ROWS, FUSED>(i, start, oy, ox0), oy);
             } else {
                 for r in oy..oy + rows {
-                    put!(pair_tile::<KW, 1>(i, start, r, ox0), r);
+                    put!(pair_tile::<KW, 1, FUSED>(i, start, r, ox0), r);
                 }
             }
         }
@@ -259,7 +272,7 @@ fn pairs<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
 #[inline]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop)]
-fn pair_tile<const KW: usize, const R: usize>(
+fn pair_tile<const KW: usize, const R: usize, const FUSED: bool>(
     i: Inputs<'_>,
     start: __m512,
     oy: usize,
@@ -285,7 +298,7 @@ fn pair_tile<const KW: usize, const R: usize>(
                         .expect("a run");
                     for p in 0..PAIRS {
                         let x = broadcast_pair(xs[2 * p..2 * p + 2].try_into().expect("a pair"));
-                        acc[r][p] = _mm512_add_ps(acc[r][p], _mm512_mul_ps(w, x));
+                        acc[r][p] = multiply_add::<FUSED>(w, x, acc[r][p]);
                     }
                 }
             }
@@ -340,11 +353,11 @@ fn unpair(sums: &[__m512; PAIRS]) -> [__m512; NB] {
 /// [`FILTER_ROWS`] output rows (12, 8 or 4 positions, whichever divides the rows, else 4 and
 /// then one at a time); the rows share each tap's register of weights.
 #[target_feature(enable = "avx512f")]
-pub(crate) fn convolve_filters(i: Inputs<'_>, y: &mut [f32]) {
+pub(crate) fn convolve_filters<const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) {
     match i.g.kw {
-        5 => filters::<5>(i, y),
-        3 => filters::<3>(i, y),
-        _ => filters::<0>(i, y),
+        5 => filters::<5, FUSED>(i, y),
+        3 => filters::<3, FUSED>(i, y),
+        _ => filters::<0, FUSED>(i, y),
     }
 }
 
@@ -354,7 +367,7 @@ const FILTER_ROWS: usize = 2;
 /// [`convolve_filters`] for windows `KW` wide (`0`: as wide as the geometry says).
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn filters<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
+fn filters<const KW: usize, const FUSED: bool>(i: Inputs<'_>, y: &mut [f32]) {
     let g = i.g;
     debug_assert_eq!(g.sw, 1);
     let mut f0 = 0;
@@ -368,10 +381,10 @@ fn filters<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
         let mut oy = 0;
         while oy < g.oh {
             if oy + FILTER_ROWS <= g.oh {
-                row_tiles::<KW, FILTER_ROWS>(i, start, f0, oy, y);
+                row_tiles::<KW, FILTER_ROWS, FUSED>(i, start, f0, oy, y);
                 oy += FILTER_ROWS;
             } else {
-                row_tiles::<KW, 1>(i, start, f0, oy, y);
+                row_tiles::<KW, 1, FUSED>(i, start, f0, oy, y);
                 oy += 1;
             }
         }
@@ -382,7 +395,7 @@ fn filters<const KW: usize>(i: Inputs<'_>, y: &mut [f32]) {
 /// The outputs of filters `f0 ..f0 + 16` in rows `oy ..oy + R`, by tiles of positions.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn row_tiles<const KW: usize, const R: usize>(
+fn row_tiles<const KW: usize, const R: usize, const FUSED: bool>(
     i: Inputs<'_>,
     start: __m512,
     f0: usize,
@@ -393,21 +406,21 @@ fn row_tiles<const KW: usize, const R: usize>(
     let mut ox = 0;
     if ow.is_multiple_of(12) {
         while ox < ow {
-            positions_tile::<KW, 12, R>(i, start, f0, oy, ox, y);
+            positions_tile::<KW, 12, R, FUSED>(i, start, f0, oy, ox, y);
             ox += 12;
         }
     } else if ow.is_multiple_of(8) {
         while ox < ow {
-            positions_tile::<KW, 8, R>(i, start, f0, oy, ox, y);
+            positions_tile::<KW, 8, R, FUSED>(i, start, f0, oy, ox, y);
             ox += 8;
         }
     }
     while ox + 4 <= ow {
-        positions_tile::<KW, 4, R>(i, start, f0, oy, ox, y);
+        positions_tile::<KW, 4, R, FUSED>(i, start, f0, oy, ox, y);
         ox += 4;
     }
     while ox < ow {
-        positions_tile::<KW, 1, R>(i, start, f0, oy, ox, y);
+        positions_tile::<KW, 1, R, FUSED>(i, start, f0, oy, ox, y);
         ox += 1;
     }
 }
@@ -419,7 +432,7 @@ fn row_tiles<const KW: usize, const R: usize>(
 #[inline]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop)]
-fn positions_tile<const KW: usize, const PB: usize, const R: usize>(
+fn positions_tile<const KW: usize, const PB: usize, const R: usize, const FUSED: bool>(
     i: Inputs<'_>,
     start: __m512,
     f0: usize,
@@ -442,8 +455,7 @@ fn positions_tile<const KW: usize, const PB: usize, const R: usize>(
                 for r in 0..R {
                     let xs: &[f32; PB] = lines[r * i.width + kx..][..PB].try_into().expect("a run");
                     for j in 0..PB {
-                        acc[r][j] =
-                            _mm512_add_ps(acc[r][j], _mm512_mul_ps(w, _mm512_set1_ps(xs[j])));
+                        acc[r][j] = multiply_add::<FUSED>(w, _mm512_set1_ps(xs[j]), acc[r][j]);
                     }
                 }
             }
@@ -544,7 +556,7 @@ fn grad_step<const R: usize, const KW: usize>(
     for r in 0..R {
         let xs: &[f32; KW] = lines[r][at..][..KW].try_into().expect("a window row");
         for k in 0..KW {
-            acc[r][k] = _mm512_add_ps(acc[r][k], _mm512_mul_ps(_mm512_set1_ps(xs[k]), d));
+            acc[r][k] = _mm512_fmadd_ps(_mm512_set1_ps(xs[k]), d, acc[r][k]);
         }
     }
     acc
@@ -605,7 +617,7 @@ fn pair_grad_step<const R: usize, const KP: usize>(
         let xs = &lines[r][at..][..2 * KP];
         for p in 0..KP {
             let x = broadcast_pair(xs[2 * p..2 * p + 2].try_into().expect("a pair"));
-            acc[r][p] = _mm512_add_ps(acc[r][p], _mm512_mul_ps(x, d));
+            acc[r][p] = _mm512_fmadd_ps(x, d, acc[r][p]);
         }
     }
     acc
