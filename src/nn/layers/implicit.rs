@@ -9,11 +9,11 @@
 //! columns: the order of the one-sample loops in `window.rs`. The forward pass ([`ROUNDED`])
 //! rounds each product and then adds it, as those loops do, so both give the same values (the
 //! window positions over the padding add `w · 0`, which can only turn a `−0` sum into `+0`).
-//! The training kernels (the input gradient, [`convolve`] with [`FUSED_MULTIPLY_ADD`], and the filter gradient,
-//! [`filter_grad`]) add each term by a fused multiply-add, in software where the CPU has none:
-//! the same order, one rounding per term. A tile's size changes which sums are computed
-//! together, never the order of a sum's terms or their rounding, so the tiles can be sized
-//! for each CPU's registers and give the same bits on every machine.
+//! The training kernels (the input gradient, [`convolve`] with [`FUSED_MULTIPLY_ADD`], and
+//! the filter gradient, [`filter_grad`]) add each term by a fused multiply-add, in software
+//! where the CPU has none: the same order, one rounding per term. A tile's size changes which
+//! sums are computed together, never the order of a sum's terms or their rounding, so the
+//! tiles can be sized for each CPU's registers and give the same bits on every machine.
 
 use crate::base::scalar::Scalar;
 use crate::base::simd;
@@ -985,6 +985,33 @@ mod tests {
         sums
     }
 
+    /// One part's filter-gradient sums (the taps `taps`), written out term by term: each
+    /// sample's sum over the positions in order, one fused multiply-add per term, then added
+    /// to the part's sums. Every tiling must give these bits.
+    fn fused_sums(g: &Geometry, x: &[f32], dy: &[f32], taps: core::ops::Range<usize>) -> Vec<f32> {
+        let (layout, fp, positions) = (Padded::of(g), filters_padded(g), g.positions());
+        let mut xp = vec![0.0; layout.len(g)];
+        let mut sums = vec![0.0; taps.len() * fp];
+        let samples = x.chunks_exact(g.c * g.plane());
+        for (xj, dyj) in samples.zip(dy.chunks_exact(g.f * positions)) {
+            pad(g, layout, xj, &mut xp);
+            for t in taps.clone() {
+                let (c, ky, kx) = (t / (g.kh * g.kw), t / g.kw % g.kh, t % g.kw);
+                for i in 0..g.f {
+                    let mut acc = 0.0_f32;
+                    for p in 0..positions {
+                        let (oy, ox) = (p / g.ow, p % g.ow);
+                        let row = c * layout.height + oy * g.sh + ky;
+                        let x = xp[row * layout.width + ox * g.sw + kx];
+                        acc = x.mul_add(dyj[i * positions + p], acc);
+                    }
+                    sums[(t - taps.start) * fp + i] += acc;
+                }
+            }
+        }
+        sums
+    }
+
     /// The filter gradient over a few samples equals the one-sample loops', for whole and
     /// partial window rows (the taps of each part), 5-, 3- and 2-wide windows, strides and
     /// paddings, fewer and more filters than a register holds.
@@ -1044,6 +1071,8 @@ mod tests {
                     let taps = part(g.patch(), parts, k);
                     let sums_by = |kernel| part_sums(&g, &x, &dy, taps.clone(), kernel);
                     let sums = sums_by(filter_grad::<f32>);
+                    let fused = fused_sums(&g, &x, &dy, taps.clone());
+                    assert!(sums == fused, "{g:?}: the sums are not fused term by term");
                     assert_eq!(
                         sums,
                         sums_by(filter_grad_kernel::<f32, 4, 1, 1, 1>),
