@@ -541,9 +541,9 @@ fn add_sums<const R: usize, const KW: usize>(
     }
 }
 
-/// One position of [`filter_grad_rows`]: `acc[r][k] += xp[r][at + k] · d`. The sums go by
-/// value and are indexed with constants, so that they stay in registers (through iterators
-/// over the array, they were stored to memory at every position).
+/// One position of [`filter_grad_rows`]: `acc[r][k] += xp[r][at + k] · d`, one fused
+/// multiply-add. The sums go by value and are indexed with constants, so that they stay in
+/// registers (through iterators over the array, they were stored to memory at every position).
 #[inline]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop)]
@@ -602,8 +602,8 @@ pub(crate) fn filter_grad_pairs<const R: usize, const KW: usize, const KP: usize
 }
 
 /// One position of [`filter_grad_pairs`]: `acc[r][p] += (xp[r][at + 2p], xp[r][at + 2p + 1])
-/// · d`, the pair in every pair of lanes. By value, indexed with constants, as
-/// [`grad_step`].
+/// · d`, the pair in every pair of lanes, one fused multiply-add. By value, indexed with
+/// constants, as [`grad_step`].
 #[inline]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop)]
